@@ -1,0 +1,51 @@
+"""escalator: who must handle a casino support case, with what authority, and why.
+
+    from escalator import Engine
+    engine = Engine.default()
+    decision = engine.evaluate(case)
+
+The public names are imported lazily, so `escalator --help` starts fast and
+importing the package does not load the rule engine.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "Engine": "escalator.engine",
+    "Case": "escalator.models.case",
+    "Decision": "escalator.models.decision",
+    "Explanation": "escalator.explain",
+    "EscalatorError": "escalator.errors",
+    "LoadError": "escalator.errors",
+    "PolicyError": "escalator.errors",
+    "CaseError": "escalator.errors",
+    "NoPolicyError": "escalator.errors",
+    "EvaluationError": "escalator.errors",
+    "Problem": "escalator.errors",
+    "load_case": "escalator.cases",
+    "parse_case": "escalator.cases",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .cases import load_case, parse_case
+    from .engine import Engine
+    from .errors import CaseError, EscalatorError, EvaluationError, LoadError, NoPolicyError, PolicyError, Problem
+    from .explain import Explanation
+    from .models.case import Case
+    from .models.decision import Decision
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'escalator' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value

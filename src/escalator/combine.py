@@ -1,0 +1,166 @@
+"""Fired rules -> Decision: the decision semantics of spec section 6, in one place.
+
+Both backends only say which rules fired; everything below is shared, and it
+depends on the *set* of fired rules, never on the order they fired in.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from . import fields as F
+from .ir import CompiledPolicy, Rule, TemplatePart, Tier
+from .models.case import Case
+from .models.decision import Deadlines, Decision, PolicyRef, Reason
+from .money import pretty_money
+
+log = logging.getLogger("escalator")
+
+FAILED_RULE = "escalator.evaluation-failed"
+FAILED_FLAG = "evaluation_failed"
+
+
+def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str, Any]) -> Decision:
+    fired = sorted(fired, key=lambda r: r.index)
+    handler = choose_handler(policy, fired)
+    procedure = "complaint" if case.status == "complaint" or any(r.effects.procedure for r in fired) else None
+    locked = procedure == "complaint"
+    if locked:
+        handler = policy.tier(policy.complaints_tier)
+
+    authority: dict[str, Decimal] = {}
+    for action in policy.actions:
+        amount = handler.limit(action)
+        for rule in fired:
+            for cap in rule.effects.caps:
+                if cap.action == action and cap.amount < amount:
+                    amount = cap.amount
+            if action in rule.effects.deny:
+                amount = Decimal("0.00")
+        authority[action] = amount
+
+    forwarded = {tier for rule in fired for tier in rule.effects.forward}
+    forward = tuple(t.id for t in policy.tiers if t.id in forwarded)
+    flags = tuple(sorted({flag for rule in fired for flag in rule.effects.flags}))
+    escalate = handler.level > policy.tier(case.handled_by).level
+    return Decision(
+        case_id=case.case_id,
+        policy=PolicyRef(id=policy.id, version=policy.version, digest=policy.digest),
+        handler=handler.id,
+        escalate=escalate,
+        transfer=transfer_mode(handler, case),
+        procedure=procedure,
+        locked=locked,
+        authority=authority,
+        forward=forward,
+        flags=flags,
+        deadlines=deadlines(policy, case, "complaint" if locked else "escalated" if escalate else "default"),
+        reasons=tuple(Reason(rule=r.id, message=render(r, view)) for r in fired),
+    )
+
+
+def choose_handler(policy: CompiledPolicy, fired: list[Rule]) -> Tier:
+    """The most senior required tier; on a level tie the higher rule priority, then tier order."""
+    best: tuple[tuple[int, int, int], Tier] | None = None
+    for rule in fired:
+        if rule.effects.require is None:
+            continue
+        tier = policy.tier(rule.effects.require)
+        key = (tier.level, rule.priority, -tier.order)
+        if best is None or key > best[0]:
+            best = (key, tier)
+    return best[1] if best else policy.lowest_tier
+
+
+def transfer_mode(handler: Tier, case: Case) -> str:
+    if case.on_duty is None or handler.id in case.on_duty:
+        return "live"
+    return handler.fallback
+
+
+def deadlines(policy: CompiledPolicy, case: Case, situation: str) -> Deadlines:
+    sla = policy.sla_for(situation)
+    start = case.opened_at
+    return Deadlines(
+        acknowledge_by=start + sla.acknowledge if sla.acknowledge else None,
+        resolve_by=start + sla.resolve if sla.resolve else None,
+    )
+
+
+def render(rule: Rule, view: dict[str, Any]) -> str:
+    """The rule's reason with its placeholders filled in (its description if it has none)."""
+    if not rule.reason:
+        return rule.description
+    return "".join(_render_part(part, view) for part in rule.reason)
+
+
+def _render_part(part: TemplatePart, view: dict[str, Any]) -> str:
+    if part.field is not None:
+        value = view.get(part.field.path)
+        if part.field.kind == F.DATETIME and isinstance(value, Decimal):
+            return _iso(value)
+        return format_value(value)
+    if part.const is not None:
+        return format_value(part.const.value)
+    return part.text
+
+
+def _iso(epoch: Decimal) -> str:
+    from datetime import timezone
+
+    return datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def format_value(value: Any) -> str:
+    if value is None or value is F.PRESENT:
+        return "(unknown)" if value is None else "(present)"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal):
+        if value == value.to_integral_value() and value.as_tuple().exponent >= 0:  # type: ignore[operator]
+            return f"{int(value):,}"
+        return pretty_money(value)
+    if isinstance(value, tuple):
+        return ", ".join(format_value(v) for v in value) or "(none)"
+    return str(value)
+
+
+def failsafe_tier(policy: CompiledPolicy) -> Tier:
+    """Where a failed evaluation goes: the most senior reachable tier below the complaints tier."""
+    candidates = [t for t in policy.tiers if t.player_reachable and t.id != policy.complaints_tier]
+    if not candidates:
+        return policy.tier(policy.complaints_tier)
+    return max(candidates, key=lambda t: (t.level, -t.order))
+
+
+def failsafe_decision(policy: CompiledPolicy, case: Case, error: BaseException) -> Decision:
+    """Fail closed: a senior human looks at the case and nobody may give anything away."""
+    log.error("evaluation of case %s under policy %s failed", case.case_id, policy.id, exc_info=error)
+    handler = failsafe_tier(policy)
+    locked = case.status == "complaint"
+    if locked:
+        handler = policy.tier(policy.complaints_tier)
+    escalate = handler.level > policy.tier(case.handled_by).level
+    return Decision(
+        case_id=case.case_id,
+        policy=PolicyRef(id=policy.id, version=policy.version, digest=policy.digest),
+        handler=handler.id,
+        escalate=escalate,
+        transfer=transfer_mode(handler, case),
+        procedure="complaint" if locked else None,
+        locked=locked,
+        authority={action: Decimal("0.00") for action in policy.actions},
+        forward=(),
+        flags=(FAILED_FLAG,),
+        deadlines=deadlines(policy, case, "complaint" if locked else "escalated"),
+        reasons=(Reason(
+            rule=FAILED_RULE,
+            message=f"Automatic evaluation failed ({type(error).__name__}); a {handler.name} must review "
+            "this case by hand. No authority is granted until then.",
+        ),),
+    )
+
+

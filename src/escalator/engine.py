@@ -1,0 +1,179 @@
+"""The public entry point: load policies once, then evaluate cases, from any thread.
+
+    engine = Engine.default()                 # bundled policies and rule packs
+    decision = engine.evaluate(case_dict)     # -> Decision
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .backends import Backend, make_backend
+from .cases import parse_case
+from .combine import FAILED_RULE, decide, failsafe_decision
+from .compiler import compile_policy
+from .errors import CaseError, EscalatorError, NoPolicyError, PolicyError, Problem
+from .explain import Explanation, trace_rules
+from .fields import flat_view
+from .ir import CompiledPolicy
+from .loading import load_packs, load_policies, resolve
+from .models.case import Case
+from .models.decision import Decision
+from .resources import bundled_dir
+
+log = logging.getLogger("escalator")
+
+
+def compile_folders(policies: str | Path, rules: str | Path) -> dict[str, CompiledPolicy]:
+    """Load, resolve and compile every non-abstract policy in a folder."""
+    problems: list[Problem] = []
+    try:
+        policy_files = load_policies(Path(policies))
+    except EscalatorError as exc:
+        problems.extend(exc.problems)
+        policy_files = {}
+    try:
+        packs = load_packs(Path(rules))
+    except EscalatorError as exc:
+        problems.extend(exc.problems)
+        packs = {}
+    compiled: dict[str, CompiledPolicy] = {}
+    for policy_id in sorted(policy_files):
+        try:
+            resolved = resolve(policy_id, policy_files)
+            if resolved.abstract:
+                continue
+            if not resolved.jurisdictions:
+                problems.append(Problem(
+                    f"policy {policy_id!r} applies to no jurisdiction (add jurisdictions: or abstract: true)",
+                    resolved.file.doc.location(()), code="E-POLICY",
+                ))
+                continue
+            compiled[policy_id] = compile_policy(resolved, packs)
+        except EscalatorError as exc:
+            problems.extend(exc.problems)
+    problems.extend(_overlaps(compiled))
+    if problems:
+        raise PolicyError(_unique(problems))
+    if not compiled:
+        raise PolicyError(Problem(f"no policy found in {policies}"))
+    return compiled
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))
+
+
+def _overlaps(policies: dict[str, CompiledPolicy]) -> list[Problem]:
+    """Two policies for one jurisdiction must not be in force on the same day."""
+    problems = []
+    items = list(policies.values())
+    for i, a in enumerate(items):
+        for b in items[i + 1:]:
+            shared = set(a.jurisdictions) & set(b.jurisdictions)
+            if not shared:
+                continue
+            a_from, a_until = a.effective_from, a.effective_until
+            b_from, b_until = b.effective_from, b.effective_until
+            disjoint = (a_until is not None and b_from is not None and a_until < b_from) or (
+                b_until is not None and a_from is not None and b_until < a_from
+            )
+            if not disjoint:
+                problems.append(Problem(
+                    f"policies {a.id!r} and {b.id!r} both apply to {', '.join(sorted(shared))} on the same days",
+                    code="E-OVERLAP", hint="give them effective periods that do not overlap",
+                ))
+    return problems
+
+
+class Engine:
+    """Compiled policies plus a backend. Immutable after loading; safe to share between threads."""
+
+    def __init__(self, policies: dict[str, CompiledPolicy], backend: str = "auto"):
+        self.policies: dict[str, CompiledPolicy] = dict(policies)
+        self._backend: Backend = make_backend(backend, self.policies)
+        self.backend: str = self._backend.name
+
+    # -- loading ------------------------------------------------------------
+    @classmethod
+    def load(cls, policies: str | Path | None = None, rules: str | Path | None = None,
+             backend: str = "auto") -> "Engine":
+        """Load policy and rule-pack folders (each defaults to the bundled one)."""
+        return cls(compile_folders(policies or bundled_dir("policies"), rules or bundled_dir("rules")), backend)
+
+    @classmethod
+    def default(cls, backend: str = "auto") -> "Engine":
+        """The bundled NL, UK and MT policies."""
+        return cls.load(backend=backend)
+
+    def close(self) -> None:
+        """Release backend resources (durable rulesets). Idempotent."""
+        self._backend.close()
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- cases --------------------------------------------------------------
+    def policy_for(self, case: Case) -> CompiledPolicy:
+        """The policy in force for the case's jurisdiction on the day it was opened."""
+        day = case.opened_at.date()
+        candidates = [p for p in self.policies.values() if case.jurisdiction in p.jurisdictions]
+        for policy in candidates:
+            if policy.applies_on(day):
+                return policy
+        known = sorted({j for p in self.policies.values() for j in p.jurisdictions})
+        if candidates:
+            message = f"no policy for jurisdiction {case.jurisdiction!r} is in force on {day.isoformat()}"
+        else:
+            message = f"no policy for jurisdiction {case.jurisdiction!r} (policies cover {', '.join(known)})"
+        raise NoPolicyError(Problem(message, path="jurisdiction"))
+
+    def prepare(self, case: Case | dict[str, Any]) -> tuple[Case, CompiledPolicy]:
+        """Validate a case and check it against its policy's tiers."""
+        model = parse_case(case)
+        policy = self.policy_for(model)
+        problems = []
+        if not policy.has_tier(model.handled_by):
+            problems.append(Problem(f"unknown tier {model.handled_by!r} in policy {policy.id!r}", path="handled_by"))
+        elif not policy.tier(model.handled_by).player_reachable:
+            problems.append(Problem(f"{model.handled_by!r} is an internal tier and handles no cases", path="handled_by"))
+        for i, tier in enumerate(model.on_duty or ()):
+            if not policy.has_tier(tier):
+                problems.append(Problem(f"unknown tier {tier!r} in policy {policy.id!r}", path=f"on_duty[{i}]"))
+        if problems:
+            raise CaseError(problems)
+        return model, policy
+
+    def evaluate(self, case: Case | dict[str, Any]) -> Decision:
+        """Decide a case. Invalid input raises CaseError; a backend failure fails closed."""
+        model, policy = self.prepare(case)
+        view = flat_view(model)
+        try:
+            fired = self._backend.fired(policy, view)
+            return decide(policy, model, [policy.rules[i] for i in fired], view)
+        except Exception as error:  # fail closed: never partial authority
+            return failsafe_decision(policy, model, error)
+
+    def evaluate_many(self, cases: Iterable[Case | dict[str, Any]]) -> list[Decision | EscalatorError]:
+        """Evaluate a batch; a bad case yields its error in place and the others go on."""
+        results: list[Decision | EscalatorError] = []
+        for case in cases:
+            try:
+                results.append(self.evaluate(case))
+            except EscalatorError as error:
+                results.append(error)
+        return results
+
+    def explain(self, case: Case | dict[str, Any]) -> Explanation:
+        """The decision plus, for every rule, whether it fired and each comparison's values."""
+        model, policy = self.prepare(case)
+        view = flat_view(model)
+        decision = self.evaluate(model)
+        fired = {policy.rule(rule_id).index for rule_id in decision.fired if rule_id != FAILED_RULE}
+        return Explanation(decision, trace_rules(policy, view, fired))

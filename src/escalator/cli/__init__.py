@@ -1,0 +1,68 @@
+"""The `escalator` command: a thin face over the library.
+
+Each command lives in its own module with a `register(app)` function. Command
+modules import only typer and the standard library at the top; the library
+(loader, engine, durable_rules, hypothesis) is imported inside the command
+body, so `escalator --help` starts fast.
+
+Exit codes: 0 ok, 1 a test or check failed, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+import typer
+
+from .. import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+COMMANDS = ("evaluate", "explain", "validate", "test", "check", "matrix", "schema", "compile", "impact")
+
+app = typer.Typer(
+    name="escalator",
+    help=(
+        "Decide who must handle an online casino's support case, with what authority, and why.\n\n"
+        "Exit codes: 0 ok, 1 a test or check failed, 2 bad input."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"escalator {__version__}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """Decide who must handle a casino support case, with what authority, and why."""
+
+
+def _register_all() -> None:
+    for name in COMMANDS:
+        try:
+            module = import_module(f"{__name__}.{name}_cmd")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"{__name__}.{name}_cmd":
+                continue  # command not part of this build
+            raise
+        module.register(app)
+
+
+_register_all()
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

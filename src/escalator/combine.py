@@ -24,7 +24,8 @@ FAILED_FLAG = "evaluation_failed"
 
 
 def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str, Any]) -> Decision:
-    fired = sorted(fired, key=lambda r: r.index)
+    # Everything below depends on the set of fired rules only: reasons are listed by rule id,
+    # so neither firing order nor the order of rules in their packs can change a decision.
     handler = choose_handler(policy, fired)
     procedure = "complaint" if case.status == "complaint" or any(r.effects.procedure for r in fired) else None
     locked = procedure == "complaint"
@@ -58,7 +59,7 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
         forward=forward,
         flags=flags,
         deadlines=deadlines(policy, case, "complaint" if locked else "escalated" if escalate else "default"),
-        reasons=tuple(Reason(rule=r.id, message=render(r, view)) for r in fired),
+        reasons=tuple(Reason(rule=r.id, message=render(r, view)) for r in sorted(fired, key=lambda r: r.id)),
     )
 
 

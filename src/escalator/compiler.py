@@ -299,7 +299,7 @@ def _compile_sla(resolved: ResolvedPolicy, problems: _Problems) -> dict[str, Sla
 
 # -- digest -------------------------------------------------------------------
 
-_NOT_HASHED = {"location", "source", "digest"}
+_NOT_HASHED = {"location", "source", "digest", "index"}
 
 
 def _canonical(value: Any) -> Any:
@@ -317,8 +317,14 @@ def _canonical(value: Any) -> Any:
 
 
 def canonical_json(policy: CompiledPolicy) -> str:
-    """The compiled policy as canonical JSON (no file paths): what the digest hashes."""
-    return json.dumps(_canonical(policy), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    """The compiled policy as canonical JSON (no file paths): what the digest hashes.
+
+    Rules are listed by id, so reordering rules in a pack (which never changes a
+    decision) does not change the digest either.
+    """
+    data = _canonical(policy)
+    data["rules"] = sorted(data["rules"], key=lambda rule: rule["id"])
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _with_digest(policy: CompiledPolicy) -> CompiledPolicy:

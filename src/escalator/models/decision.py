@@ -58,7 +58,7 @@ class Decision(BaseModel):
 
     @property
     def fired(self) -> tuple[str, ...]:
-        """Ids of the rules that fired, in policy order."""
+        """Ids of the rules that fired, sorted by id."""
         return tuple(reason.rule for reason in self.reasons)
 
     def to_dict(self) -> dict:

@@ -16,6 +16,8 @@ this module routes around each of them:
   own rulesets (unique names) and deletes them on close, so engines with
   different policies never see each other's rules.
 - The C engine is not re-entrant: one lock serialises every call into it.
+- A rule whose `$or` holds on several branches fires once per branch, so the
+  fired rule indices are de-duplicated.
 - It coerces types ("5" == 5, true == 1) and compares numbers as doubles, so the
   fact holds money as integer cents, and attribute values (whose kind is only
   known at run time) under kind-tagged keys (`brand#s`, `score#n`).
@@ -229,7 +231,7 @@ class DurableBackend:
                     ruleset.delete_state(sid)
                 except Exception:  # the state may not exist if the assert itself failed
                     pass
-            fired = sorted(self._fired)
+            fired = sorted(set(self._fired))  # a rule whose $or matches twice fires twice
         if errors:
             raise RuntimeError(f"durable_rules action failed: {errors[0]}")
         return fired

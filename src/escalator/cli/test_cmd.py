@@ -1,0 +1,69 @@
+"""`escalator test`: run YAML policy tests, with rule coverage and JUnit XML."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("test")(test)
+
+
+def _default_paths() -> list[Path]:
+    local = Path("policies/tests")
+    if local.is_dir():
+        return [local]
+    from ..resources import bundled_dir
+
+    return [bundled_dir("policies") / "tests"]
+
+
+def test(
+    paths: Optional[List[Path]] = typer.Argument(
+        None, help="Test files or folders (default: ./policies/tests if present, else the bundled tests)."),
+    coverage: bool = typer.Option(False, "--coverage", help="List every rule with how many tests fired it."),
+    min_coverage: Optional[float] = typer.Option(
+        None, "--min-coverage", metavar="N", help="Fail (exit 1) when fewer than N% of the rules fired in some test."),
+    junit: Optional[Path] = typer.Option(None, "--junit", metavar="FILE", help="Write JUnit XML for CI systems."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="auto, compiled or durable (overrides the files)."),
+    policies: Optional[Path] = typer.Option(None, "--policies", help="Policy folder for every test file."),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="Rule-pack folder for every test file."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print failures and the summary only."),
+) -> None:
+    """Run policy tests (test_*.yaml). Exit 1 when a test fails or coverage is too low, 2 on bad input."""
+    from . import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+    from .. import policytest as pt
+    from ..errors import EscalatorError
+
+    runner = pt.Runner()
+    try:
+        files = pt.collect(paths or _default_paths())
+        tests = [t for f in files for t in pt.load_tests(f, policies, rules, backend)]
+        if not tests:
+            typer.echo("no policy tests found", err=True)
+            raise typer.Exit(EXIT_BAD_INPUT)
+        for t in tests:
+            result = runner.run(t)
+            if not result.passed or not quiet:
+                typer.echo(result.report())
+    except EscalatorError as exc:
+        for problem in exc.problems:
+            typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    finally:
+        runner.close()
+    results = runner.results
+    failed = [r for r in results if not r.passed]
+    typer.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed ({len(results)} tests)")
+    if junit is not None:
+        junit.write_bytes(pt.junit_xml(results))
+    code = EXIT_FAILED if failed else EXIT_OK
+    if coverage or min_coverage is not None:
+        typer.echo(pt.coverage_report(runner.coverage))
+    if min_coverage is not None and pt.coverage_percent(runner.coverage) < min_coverage:
+        typer.echo(f"coverage {pt.coverage_percent(runner.coverage):.1f}% is below --min-coverage {min_coverage:g}%")
+        code = EXIT_FAILED
+    raise typer.Exit(code)

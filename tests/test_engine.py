@@ -1,0 +1,153 @@
+"""The Engine's public behaviour: loading, case errors, explain, memory, threads."""
+
+from __future__ import annotations
+
+import gc
+import os
+import threading
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from escalator import CaseError, Engine, EscalatorError, NoPolicyError
+from escalator.backends import durable_available
+from conftest import SEMANTICS, bundled_engine, make_case
+from strategies import cases
+
+
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_default_engine_loads_the_bundled_policies():
+    engine = Engine.default(backend="compiled")
+    assert {"nl", "uk", "mt"} <= set(engine.policies)
+    assert engine.backend == "compiled"
+
+
+def test_auto_backend_prefers_durable_where_it_imports():
+    engine = Engine.load(SEMANTICS / "policies", SEMANTICS / "rules")
+    assert engine.backend == ("durable" if durable_available() else "compiled")
+    engine.close()
+
+
+def test_unknown_backend_is_an_error():
+    with pytest.raises(EscalatorError, match="unknown backend"):
+        Engine.load(SEMANTICS / "policies", SEMANTICS / "rules", backend="drools")
+
+
+def test_invalid_case_lists_every_problem_with_its_path(semantic_engine):
+    case = make_case(**{"player.vip_level": 9, "request.amount": "-5", "channel": "pigeon", "surprise": 1})
+    with pytest.raises(CaseError) as err:
+        semantic_engine.evaluate(case)
+    paths = {p.path for p in err.value.problems}
+    assert {"player.vip_level", "request.amount", "channel", "surprise"} <= paths
+    assert any("unknown field" in p.message for p in err.value.problems if p.path == "surprise")
+
+
+def test_money_with_more_than_cents_is_refused(semantic_engine):
+    with pytest.raises(CaseError, match="more than two decimal places"):
+        semantic_engine.evaluate(make_case(**{"request.amount": "10.005"}))
+
+
+def test_case_without_policy_for_its_jurisdiction(semantic_engine):
+    with pytest.raises(NoPolicyError, match="no policy for jurisdiction 'ZZ'"):
+        semantic_engine.evaluate(make_case(jurisdiction="ZZ"))
+
+
+def test_case_naming_unknown_tiers(semantic_engine):
+    with pytest.raises(CaseError) as err:
+        semantic_engine.evaluate(make_case(handled_by="janitor", on_duty=["agent", "ghost"]))
+    assert {p.path for p in err.value.problems} == {"handled_by", "on_duty[1]"}
+
+
+def test_naive_timestamp_is_refused(semantic_engine):
+    with pytest.raises(CaseError, match="time zone"):
+        semantic_engine.evaluate(make_case(opened_at="2026-11-20T14:03:00"))
+
+
+def test_evaluate_many_keeps_going_after_a_bad_case(semantic_engine):
+    results = semantic_engine.evaluate_many([make_case(), {"case_id": "broken"}, make_case(case_id="C-3")])
+    assert [type(r).__name__ for r in results] == ["Decision", "CaseError", "Decision"]
+
+
+def test_explain_reports_values_and_margins(semantic_engine):
+    case = make_case(**{"request.kind": "bonus_request", "request.amount": "2400.00"})
+    explanation = semantic_engine.explain(case)
+    traces = {t.id: t for t in explanation.rules}
+    big = traces["t.big-bonus"]
+    assert big.fired and big.result is True
+    amount = next(c for c in big.comparisons if c.field == "request.amount")
+    assert amount.value == Decimal("2400.00") and amount.against == Decimal("50.00")
+    assert amount.note == "amount 2,400.00 is 2,350.00 above the agent goodwill bonus cap 50.00"
+    assert traces["t.complaint"].fired is False
+    assert explanation.to_dict()["decision"] == explanation.decision.to_dict()
+
+
+@pytest.mark.parametrize("backend", ["compiled", pytest.param("durable", marks=pytest.mark.skipif(
+    not durable_available(), reason="durable_rules does not import"))])
+def test_memory_is_flat_over_5000_evaluations(backend):
+    engine = bundled_engine(backend)
+    policies = list(engine.policies.values())
+    sample = []
+
+    @settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(case=cases(policies))
+    def collect(case):
+        sample.append(case)
+
+    collect()
+    for i in range(500):
+        engine.evaluate(sample[i % len(sample)])
+    gc.collect()
+    after_500 = _rss()
+    for i in range(4500):
+        engine.evaluate(sample[i % len(sample)])
+    gc.collect()
+    after_5000 = _rss()
+    assert after_5000 <= after_500 * 1.10, (after_500, after_5000)
+
+
+@pytest.mark.parametrize("backend", ["compiled", pytest.param("durable", marks=pytest.mark.skipif(
+    not durable_available(), reason="durable_rules does not import"))])
+def test_eight_threads_agree_with_a_sequential_run(backend):
+    engine = bundled_engine(backend)
+    policies = list(engine.policies.values())
+    sample: list[dict] = []
+
+    @settings(max_examples=250, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @given(case=cases(policies))
+    def collect(case):
+        sample.append(case)
+
+    collect()
+    work = (sample * 4)[:1000]
+    expected = [engine.evaluate(c).to_json() for c in work]
+    results: dict[int, list[str]] = {}
+
+    def run(n: int) -> None:
+        results[n] = [engine.evaluate(c).to_json() for c in work]
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 8
+    assert all(results[n] == expected for n in range(8))
+
+
+def test_two_compiled_engines_keep_their_own_answers(tmp_path):
+    import shutil
+
+    shutil.copytree(SEMANTICS, tmp_path / "s")
+    policy = tmp_path / "s" / "policies" / "base.yaml"
+    policy.write_text(policy.read_text().replace("goodwill_bonus: 50.00", "goodwill_bonus: 80.00", 1))
+    first = Engine.load(SEMANTICS / "policies", SEMANTICS / "rules", backend="compiled")
+    second = Engine.load(tmp_path / "s" / "policies", tmp_path / "s" / "rules", backend="compiled")
+    case = make_case(**{"request.kind": "bonus_request", "request.amount": "60.00"})
+    assert (first.evaluate(case).handler, second.evaluate(case).handler) == ("supervisor", "agent")
+    assert first.evaluate(case).policy.digest != second.evaluate(case).policy.digest

@@ -1,0 +1,250 @@
+"""Helpers shared by the CLI commands: loading policies, reporting bad input, rich tables, JSON.
+
+Imported only inside command bodies (it imports rich), never at `escalator --help` time.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from . import EXIT_BAD_INPUT
+
+POLICIES_HELP = "Policy folder. Default: ./policies when ./policies and ./rules both exist, else the bundled policies."
+RULES_HELP = "Rule-pack folder. Default: ./rules when ./policies and ./rules both exist, else the bundled packs."
+
+
+def err(message: str) -> None:
+    """One line on stderr (plain text: no markup, no wrapping)."""
+    sys.stderr.write(message.rstrip("\n") + "\n")
+
+
+@contextmanager
+def bad_input() -> Iterator[None]:
+    """Turn escalator's own errors (and unreadable paths) into messages on stderr and exit 2."""
+    from ..batch import InputError
+    from ..errors import EscalatorError
+
+    try:
+        yield
+    except EscalatorError as exc:
+        for problem in exc.problems:
+            err(str(problem))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except InputError as exc:
+        err(str(exc))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except (FileNotFoundError, NotADirectoryError) as exc:
+        err(f"{exc.filename or ''}: {exc.strerror or exc}".lstrip(": "))
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+
+
+def folders(policies: Path | None, rules: Path | None) -> tuple[Path, Path]:
+    """The policy and rule folders to use (see POLICIES_HELP); each must exist."""
+    from ..batch import InputError, default_folders
+    from ..resources import bundled_dir
+
+    default_policies, default_rules = default_folders()
+    chosen_policies = policies or default_policies or bundled_dir("policies")
+    chosen_rules = rules or default_rules or bundled_dir("rules")
+    for label, path in (("policies", chosen_policies), ("rules", chosen_rules)):
+        if not Path(path).is_dir():
+            raise InputError(f"{path}: {label} folder not found")
+    return Path(chosen_policies), Path(chosen_rules)
+
+
+def compiled_policies(policies: Path | None, rules: Path | None, only: str | None = None) -> dict:
+    """Load and compile the policies (every error raised at once); `only` keeps one policy."""
+    from ..engine import compile_folders
+    from ..errors import PolicyError
+
+    compiled = compile_folders(*folders(policies, rules))
+    if only is None:
+        return compiled
+    if only not in compiled:
+        raise PolicyError(f"unknown policy {only!r} (known: {', '.join(sorted(compiled))})")
+    return {only: compiled[only]}
+
+
+def console(stderr: bool = False) -> Console:
+    """A console that does not invent a width in pipes (wide tables stay readable in files)."""
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 120
+    return Console(file=stream, width=width, highlight=False, soft_wrap=False)
+
+
+def print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def indent_json(text: str, prefix: str = "  ") -> str:
+    """An indent=2 JSON text as an element of an indent=2 array (same bytes as json.dumps)."""
+    return "\n".join(prefix + line for line in text.split("\n"))
+
+
+# -- decisions ----------------------------------------------------------------------
+def _yes(value: bool) -> str:
+    return "yes" if value else "no"
+
+
+def decision_table(decision: dict) -> Table:
+    """One decision for people; the fields and values are those of the decision JSON."""
+    policy = decision["policy"]
+    table = Table(
+        title=f"{decision['case_id']}  ·  policy {policy['id']} {policy['version']}",
+        title_justify="left", show_header=False, box=box.SIMPLE_HEAD, pad_edge=False,
+    )
+    table.add_column("field", style="bold", no_wrap=True)
+    table.add_column("value", overflow="fold")
+    table.add_row("handler", Text(decision["handler"], style="bold"))
+    table.add_row("escalate", _yes(decision["escalate"]))
+    table.add_row("transfer", decision["transfer"])
+    table.add_row("procedure", decision["procedure"] or "-")
+    table.add_row("locked", _yes(decision["locked"]))
+    for action, cap in decision["authority"].items():
+        table.add_row(f"authority.{action}", f"{cap} EUR")
+    table.add_row("forward", ", ".join(decision["forward"]) or "-")
+    table.add_row("flags", ", ".join(decision["flags"]) or "-")
+    deadlines = decision["deadlines"]
+    table.add_row("acknowledge by", deadlines["acknowledge_by"] or "-")
+    table.add_row("resolve by", deadlines["resolve_by"] or "-")
+    if not decision["reasons"]:
+        table.add_row("reasons", "- (no rule fired)")
+    for i, reason in enumerate(decision["reasons"]):
+        table.add_row("reasons" if i == 0 else "", Text.assemble((reason["rule"], "cyan"), ": ", reason["message"]))
+    return table
+
+
+def explanation_tables(explanation: dict) -> list[Table]:
+    """The decision, then one row per rule with its comparisons and margin notes."""
+    rules = Table(title="Rules", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_lines=False)
+    rules.add_column("rule", no_wrap=True)
+    rules.add_column("fired", no_wrap=True)
+    rules.add_column("comparison")
+    rules.add_column("value")
+    rules.add_column("result", no_wrap=True)
+    results = {True: "true", False: "false", None: "unknown"}
+    for rule in explanation["rules"]:
+        fired = Text("FIRED", style="bold green") if rule["fired"] else Text("no", style="dim")
+        comparisons = rule["comparisons"] or [None]
+        for i, comparison in enumerate(comparisons):
+            head = (Text(rule["rule"], style="cyan"), fired) if i == 0 else ("", "")
+            if comparison is None:
+                rules.add_row(*head, "-", "", results[rule["result"]])
+                continue
+            value = _shown(comparison["value"])
+            text = Text(comparison["comparison"])
+            if comparison.get("note"):
+                text.append(f"\n{comparison['note']}", style="italic yellow")
+            rules.add_row(*head, text, value, results[comparison["result"]])
+        rules.add_section()
+    return [decision_table(explanation["decision"]), rules]
+
+
+def margin_notes(explanation: dict) -> list[str]:
+    """Threshold notes of the comparisons that decided the outcome (fired rules first)."""
+    notes: list[str] = []
+    for rule in sorted(explanation["rules"], key=lambda r: not r["fired"]):
+        for comparison in rule["comparisons"]:
+            note = comparison.get("note")
+            if note and comparison.get("against_source") and note not in notes:
+                notes.append(f"{rule['rule']}: {note}" if rule["fired"] else f"{rule['rule']} (not fired): {note}")
+    return notes
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "(missing)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_shown(v) for v in value) + "]"
+    return str(value)
+
+
+# -- the authority matrix -------------------------------------------------------------
+def matrix_data(policy: Any) -> dict:
+    """A compiled policy's tiers by actions, as plain data (money as strings)."""
+    from ..money import format_money
+
+    tiers = sorted(policy.tiers, key=lambda t: (t.level, t.order))
+    return {
+        "policy": policy.id,
+        "version": policy.version,
+        "name": policy.name,
+        "jurisdictions": list(policy.jurisdictions),
+        "complaints_tier": policy.complaints_tier,
+        "actions": list(policy.actions),
+        "tiers": [
+            {
+                "id": t.id,
+                "name": t.name,
+                "level": t.level,
+                "player_reachable": t.player_reachable,
+                "fallback": t.fallback,
+                "authority": {action: format_money(t.limit(action)) for action in policy.actions},
+            }
+            for t in tiers
+        ],
+    }
+
+
+def _header(action: str) -> str:
+    return action.replace("_", " ")
+
+
+def matrix_table(data: dict) -> Table:
+    table = Table(
+        title=f"{data['policy']} {data['version']}  ·  {data['name']}  ·  {', '.join(data['jurisdictions'])}",
+        title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+    )
+    table.add_column("tier")
+    table.add_column("level", justify="right")
+    table.add_column("reachable")
+    table.add_column("fallback")
+    for action in data["actions"]:
+        table.add_column(f"{_header(action)} (EUR)", justify="right")
+    for tier in data["tiers"]:
+        name = f"{tier['name']} ({tier['id']})"
+        table.add_row(
+            name, str(tier["level"]), _yes(tier["player_reachable"]),
+            tier["fallback"] if tier["player_reachable"] else "-",
+            *(tier["authority"][a] for a in data["actions"]),
+        )
+    return table
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def matrix_markdown(data: dict) -> str:
+    """A GitHub-flavoured Markdown table, ready to paste into a compliance document."""
+    lines = [
+        f"### {_md(data['name'])} ({data['policy']} {data['version']}; {', '.join(data['jurisdictions'])})",
+        "",
+        "| Tier | Level | Player reachable | Fallback | "
+        + " | ".join(f"{_header(a).capitalize()} (EUR)" for a in data["actions"]) + " |",
+        "|---|---:|---|---|" + "---:|" * len(data["actions"]),
+    ]
+    for tier in data["tiers"]:
+        cells = [
+            f"{_md(tier['name'])} (`{tier['id']}`)", str(tier["level"]), _yes(tier["player_reachable"]),
+            tier["fallback"] if tier["player_reachable"] else "-",
+            *(tier["authority"][a] for a in data["actions"]),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines.append("")
+    lines.append(f"Complaints are handled by `{data['complaints_tier']}`; a case in the complaint "
+                 "procedure is locked at that tier.")
+    return "\n".join(lines)

@@ -1,0 +1,161 @@
+"""`escalator evaluate`: decide case files, folders of them, or JSON Lines on stdin."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+PROGRESS_AFTER = 500  # cases: below this a progress bar is noise
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+
+
+class BackendName(str, Enum):
+    auto = "auto"
+    durable = "durable"
+    compiled = "compiled"
+
+
+HELP = """Decide cases: who handles each one, with what authority, and why.
+
+PATH is a case file (.yaml, .yml, .json), a folder of them (searched recursively, in name
+order), a JSON Lines file (.jsonl, .jsonl.gz), or - for JSON Lines on stdin. Input is read
+and output written case by case, so any number of cases runs in constant memory.
+
+Formats: table (for people); json (the decision JSON: one object for a single case file,
+otherwise an array in input order); jsonl (one compact decision per line, in input order).
+
+A bad case does not stop the run: its problems go to stderr (file:line: field.path: message)
+and, in json/jsonl output, an {"error": {...}} record takes its place, so output line N is
+always input case N. The exit code is then 2.
+
+Examples:
+
+  escalator evaluate examples/cases
+
+  escalator evaluate examples/cases/nl-bonus-loss-chasing.yaml --format json
+
+  zcat cases.jsonl.gz | escalator evaluate - --format jsonl --workers 4 > decisions.jsonl
+
+Exit codes: 0 ok, 2 bad input (a bad case, policy, path or option).
+"""
+
+
+def evaluate(
+    paths: list[str] = typer.Argument(..., metavar="PATH...", help="Case files, folders, .jsonl[.gz] files, or - for JSON Lines on stdin."),
+    policies: Optional[Path] = typer.Option(None, "--policies", help="Policy folder (default: ./policies if ./policies and ./rules exist, else bundled)."),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="Rule-pack folder (default: ./rules if ./policies and ./rules exist, else bundled)."),
+    backend: BackendName = typer.Option(BackendName.auto, "--backend", help="Rule engine: durable (Rete), compiled (closures), auto = durable where it imports."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or jsonl."),
+    workers: int = typer.Option(1, "--workers", "-w", min=1, max=256, help="Processes evaluating cases; output keeps the input order."),
+    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar on stderr (default: only when stderr is a terminal, stdout is not, and there are many cases)."),
+) -> None:
+    from ..batch import check_paths, evaluate_stream, iter_inputs, single_case
+    from . import EXIT_BAD_INPUT
+    from ._render import bad_input, compiled_policies, err
+
+    with bad_input():
+        check_paths(paths)
+        if paths.count("-") > 1:
+            raise typer.BadParameter("- (stdin) may be given only once", param_hint="PATH")
+        compiled = compiled_policies(policies, rules)
+        render = {Format.json: "json", Format.jsonl: "jsonl", Format.table: None}[fmt]
+        outcomes = evaluate_stream(iter_inputs(paths), compiled, backend.value, workers, render)
+        writer = _Writer(fmt, single_case(paths))
+        bar = _Progress(progress)
+        bad = 0
+        try:
+            for outcome in outcomes:
+                if not outcome.ok:
+                    bad += 1
+                    for line in outcome.error_lines():
+                        err(line)
+                writer.write(outcome)
+                bar.advance()
+        finally:
+            bar.stop()
+        writer.close()
+    if bad:
+        err(f"{bad} bad case{'s' if bad != 1 else ''}; exit code 2")
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+class _Writer:
+    """Writes outcomes to stdout as they come, in the chosen format."""
+
+    def __init__(self, fmt: Format, single: bool):
+        self.fmt, self.single, self.count = fmt, single, 0
+        self.out = sys.stdout
+        self.console = None
+
+    def write(self, outcome) -> None:  # type: ignore[no-untyped-def]
+        import json
+
+        from ._render import indent_json
+
+        self.count += 1
+        if self.fmt is Format.jsonl:
+            text = outcome.text if outcome.ok else json.dumps(outcome.error_record(), ensure_ascii=False, separators=(",", ":"))
+            self.out.write(text + "\n")
+        elif self.fmt is Format.json:
+            text = outcome.text if outcome.ok else json.dumps(outcome.error_record(), ensure_ascii=False, indent=2)
+            if self.single:
+                if outcome.ok:
+                    self.out.write(text + "\n")
+                return
+            self.out.write(("[\n" if self.count == 1 else ",\n") + indent_json(text))
+        elif outcome.ok:
+            from ._render import console, decision_table
+
+            if self.console is None:
+                self.console = console()
+            self.console.print(decision_table(outcome.decision))
+
+    def close(self) -> None:
+        if self.fmt is Format.json and not self.single:
+            self.out.write("[]\n" if self.count == 0 else "\n]\n")
+        self.out.flush()
+
+
+class _Progress:
+    """A rich progress bar on stderr, started only once the run proves long."""
+
+    def __init__(self, wanted: bool | None):
+        if wanted is None:
+            wanted = sys.stderr.isatty() and not sys.stdout.isatty()
+        self.wanted, self.done, self.bar, self.task = wanted, 0, None, None
+
+    def advance(self) -> None:
+        self.done += 1
+        if not self.wanted:
+            return
+        if self.bar is None:
+            if self.done < PROGRESS_AFTER:
+                return
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+            from ._render import console
+
+            self.bar = Progress(SpinnerColumn(), TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=console(stderr=True), redirect_stdout=False,
+                                redirect_stderr=False, transient=True)
+            self.task = self.bar.add_task("cases", total=None, completed=self.done)
+            self.bar.start()
+        elif self.done % 100 == 0:
+            self.bar.update(self.task, completed=self.done)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate", help=HELP, no_args_is_help=True)(evaluate)

@@ -51,10 +51,10 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
         problems.add("the policy has no tier players can reach", doc.location(("tiers",)), "E-TIER")
 
     selected: list[Source] = []
-    for name in resolved.packs:
+    for i, name in enumerate(resolved.packs):
         if name not in packs:
             problems.add(
-                f"unknown rule pack {name!r}", doc.location(("rules", "packs")), "E-PACK",
+                f"unknown rule pack {name!r}", doc.location(("rules", "packs", i)), "E-PACK",
                 f"known packs: {', '.join(sorted(packs))}",
             )
         else:

@@ -79,7 +79,7 @@ def compiled_policies(policies: Path | None, rules: Path | None, only: str | Non
 def console(stderr: bool = False) -> Console:
     """A console that does not invent a width in pipes (wide tables stay readable in files)."""
     stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else 120
+    width = None if stream.isatty() else 140
     return Console(file=stream, width=width, highlight=False, soft_wrap=False)
 
 
@@ -199,27 +199,37 @@ def matrix_data(policy: Any) -> dict:
     }
 
 
+def _pretty(amount: str) -> str:
+    """"250000.00" -> "250,000.00" for people (the JSON keeps the plain form)."""
+    from decimal import Decimal
+
+    from ..money import pretty_money
+
+    return pretty_money(Decimal(amount))
+
+
 def _header(action: str) -> str:
     return action.replace("_", " ")
 
 
 def matrix_table(data: dict) -> Table:
     table = Table(
-        title=f"{data['policy']} {data['version']}  ·  {data['name']}  ·  {', '.join(data['jurisdictions'])}",
+        title=f"{data['policy']} {data['version']}  ·  {data['name']}  ·  {', '.join(data['jurisdictions'])}"
+              "  ·  caps in EUR",
         title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
     )
-    table.add_column("tier")
+    table.add_column("tier", no_wrap=True)
+    table.add_column("name", overflow="fold")
     table.add_column("level", justify="right")
     table.add_column("reachable")
     table.add_column("fallback")
     for action in data["actions"]:
-        table.add_column(f"{_header(action)} (EUR)", justify="right")
+        table.add_column(action, justify="right", no_wrap=True)
     for tier in data["tiers"]:
-        name = f"{tier['name']} ({tier['id']})"
         table.add_row(
-            name, str(tier["level"]), _yes(tier["player_reachable"]),
+            tier["id"], tier["name"], str(tier["level"]), _yes(tier["player_reachable"]),
             tier["fallback"] if tier["player_reachable"] else "-",
-            *(tier["authority"][a] for a in data["actions"]),
+            *(_pretty(tier["authority"][a]) for a in data["actions"]),
         )
     return table
 
@@ -241,7 +251,7 @@ def matrix_markdown(data: dict) -> str:
         cells = [
             f"{_md(tier['name'])} (`{tier['id']}`)", str(tier["level"]), _yes(tier["player_reachable"]),
             tier["fallback"] if tier["player_reachable"] else "-",
-            *(tier["authority"][a] for a in data["actions"]),
+            *(_pretty(tier["authority"][a]) for a in data["actions"]),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     lines.append("")

@@ -26,16 +26,11 @@ class BackendName(str, Enum):
 
 HELP = """Decide cases: who handles each one, with what authority, and why.
 
-PATH is a case file (.yaml, .yml, .json), a folder of them (searched recursively, in name
-order), a JSON Lines file (.jsonl, .jsonl.gz), or - for JSON Lines on stdin. Input is read
-and output written case by case, so any number of cases runs in constant memory.
+PATH is a case file (.yaml, .yml, .json), a folder of them (searched recursively, in name order), a JSON Lines file (.jsonl, .jsonl.gz), or - for JSON Lines on stdin. Input is read and output written case by case, so any number of cases runs in constant memory.
 
-Formats: table (for people); json (the decision JSON: one object for a single case file,
-otherwise an array in input order); jsonl (one compact decision per line, in input order).
+Formats: table (for people); json (the decision JSON: one object for a single case file, otherwise an array in input order); jsonl (one compact decision per line, in input order).
 
-A bad case does not stop the run: its problems go to stderr (file:line: field.path: message)
-and, in json/jsonl output, an {"error": {...}} record takes its place, so output line N is
-always input case N. The exit code is then 2.
+A bad case does not stop the run: its problems go to stderr (file:line: field.path: message) and, in json/jsonl output, an {"error": {...}} record takes its place, so output line N is always input case N. The exit code is then 2.
 
 Examples:
 

@@ -1,0 +1,47 @@
+"""`escalator compile`: the durable_rules ruleset a policy compiles to, for review."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+HELP = """Print the durable_rules ruleset (JSON) each policy compiles to, for review. Rule names are the rule ids; money travels as integer cents; every rule carries the guards the durable backend adds (see docs).
+
+Examples:
+
+  escalator compile --policy nl
+
+  escalator compile --policies my/policies --rules my/rules > rulesets.json
+
+Exit codes: 0 ok, 2 bad input (a bad policy, an unknown --policy, or durable-rules missing).
+"""
+
+
+def compile_(
+    policy: Optional[str] = typer.Option(None, "--policy", "-p", help="Only this policy id (default: every policy)."),
+    policies: Optional[Path] = typer.Option(None, "--policies", help="Policy folder (default: ./policies if ./policies and ./rules exist, else bundled)."),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="Rule-pack folder (default: ./rules if ./policies and ./rules exist, else bundled)."),
+) -> None:
+    import json
+    import sys
+
+    from . import EXIT_BAD_INPUT
+    from ._render import bad_input, compiled_policies, err
+
+    with bad_input():
+        compiled = compiled_policies(policies, rules, policy)
+    try:
+        from ..backends.durable import ruleset_json
+    except Exception as exc:  # ImportError, or the C extension failing to load
+        err(f"compile needs durable-rules, which does not import here ({type(exc).__name__}: {exc})")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    merged: dict = {}
+    for policy_id in sorted(compiled):
+        merged.update(json.loads(ruleset_json(compiled[policy_id])))
+    sys.stdout.write(json.dumps(merged, indent=2, ensure_ascii=False) + "\n")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("compile", help=HELP)(compile_)

@@ -1,0 +1,53 @@
+"""`escalator matrix`: each policy's authority matrix, tiers by actions."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+class Format(str, Enum):
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+
+
+HELP = """Print the authority matrix of each policy: its tiers (by level) against the actions, with each tier's money cap in EUR, whether players may reach it, and its fallback contact mode when nobody of that tier is on duty. Markdown output pastes into compliance documents.
+
+Examples:
+
+  escalator matrix
+
+  escalator matrix --policy nl --format markdown > nl-authority.md
+
+Exit codes: 0 ok, 2 bad input (a bad policy or an unknown --policy).
+"""
+
+
+def matrix(
+    policy: Optional[str] = typer.Option(None, "--policy", "-p", help="Only this policy id (default: every policy)."),
+    policies: Optional[Path] = typer.Option(None, "--policies", help="Policy folder (default: ./policies if ./policies and ./rules exist, else bundled)."),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="Rule-pack folder (default: ./rules if ./policies and ./rules exist, else bundled)."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, markdown or json."),
+) -> None:
+    from ._render import bad_input, compiled_policies, console, matrix_data, matrix_markdown, matrix_table, print_json
+
+    with bad_input():
+        compiled = compiled_policies(policies, rules, policy)
+    data = [matrix_data(compiled[policy_id]) for policy_id in sorted(compiled)]
+    if fmt is Format.json:
+        print_json(data)
+    elif fmt is Format.markdown:
+        sys.stdout.write("\n\n".join(matrix_markdown(d) for d in data) + "\n")
+    else:
+        out = console()
+        for item in data:
+            out.print(matrix_table(item))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("matrix", help=HELP)(matrix)

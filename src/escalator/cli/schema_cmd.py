@@ -1,0 +1,106 @@
+"""`escalator schema`: JSON Schemas for policies, rule packs, cases, decisions and impact reports."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+import typer
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+MONEY_TEXT = r"^-?[0-9]+\.[0-9]{2}$"
+TIMESTAMP_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+
+
+class Kind(str, Enum):
+    policy = "policy"
+    rules = "rules"
+    case = "case"
+    decision = "decision"
+    impact = "impact"
+
+
+HELP = """Print a JSON Schema (draft 2020-12), so editors validate YAML as people type.
+
+policy: a file in policies/;  rules: a rule pack in rules/;  case: a case file; decision: the decision JSON that `escalator evaluate --format json` prints (money as strings);  impact: the report of `escalator impact --format json`.
+
+Examples:
+
+  escalator schema case > schemas/case.json
+
+  escalator schema policy > schemas/policy.json
+
+Then in VS Code (YAML extension), settings.json: "yaml.schemas": {"schemas/policy.json": "policies/*.yaml", "schemas/case.json": "cases/*.yaml"}
+
+Exit codes: 0 ok, 2 bad input (an unknown kind, or a schema this build does not have).
+"""
+
+
+def schema_for(kind: str) -> dict:
+    """The JSON Schema of one kind of document (also used by the tests and docs)."""
+    if kind == "policy":
+        from ..models.policy import PolicyFile
+
+        return _finish(PolicyFile.model_json_schema(), "escalator policy", "A file in policies/ (see docs/policy-authoring.md).")
+    if kind == "rules":
+        from ..models.policy import RulePackFile
+
+        return _finish(RulePackFile.model_json_schema(), "escalator rule pack", "A file in rules/ (see docs/policy-authoring.md).")
+    if kind == "case":
+        from ..models.case import Case
+
+        return _finish(Case.model_json_schema(), "escalator case", "A support case (spec section 4).")
+    if kind == "decision":
+        return _decision_schema()
+    if kind == "impact":
+        from ..impact import ImpactReport  # written separately; may be absent in a build
+
+        return _finish(ImpactReport.model_json_schema(mode="serialization"), "escalator impact report",
+                       "What a policy change does to a set of cases.")
+    raise ValueError(kind)
+
+
+def _finish(schema: dict, title: str, description: str) -> dict:
+    return {"$schema": DRAFT, "title": title, "description": description,
+            **{k: v for k, v in schema.items() if k not in ("title", "description")}}
+
+
+def _decision_schema() -> dict:
+    """Decision.to_dict() output: every key always present, money and timestamps as strings."""
+    from ..models.decision import Decision
+
+    schema = Decision.model_json_schema(mode="serialization")
+    defs = schema["$defs"]
+    for name in ("Deadlines", "PolicyRef", "Reason", None):
+        target = defs[name] if name else schema
+        target["additionalProperties"] = False
+        target["required"] = list(target["properties"])
+    for key in ("acknowledge_by", "resolve_by"):
+        defs["Deadlines"]["properties"][key] = {
+            "anyOf": [{"type": "string", "format": "date-time", "pattern": TIMESTAMP_TEXT}, {"type": "null"}],
+            "title": key.replace("_", " ").capitalize(),
+        }
+    defs["PolicyRef"]["properties"]["digest"]["pattern"] = r"^sha256:[0-9a-f]{64}$"
+    props = schema["properties"]
+    props["authority"]["additionalProperties"] = {"type": "string", "pattern": MONEY_TEXT}
+    props["authority"]["description"] = "Cap per action in EUR, as a string with two decimals."
+    for key in ("forward", "flags"):
+        props[key]["uniqueItems"] = True
+    return _finish(schema, "escalator decision", "The decision JSON (spec section 6).")
+
+
+def schema(kind: Kind = typer.Argument(..., help="policy, rules, case, decision or impact.")) -> None:
+    import json
+    import sys
+
+    from . import EXIT_BAD_INPUT
+
+    try:
+        result = schema_for(kind.value)
+    except ImportError as exc:
+        sys.stderr.write(f"the {kind.value} schema is not available in this build ({exc})\n")
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("schema", help=HELP, no_args_is_help=True)(schema)

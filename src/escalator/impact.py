@@ -56,6 +56,12 @@ class ChangedCase(BaseModel):
     base: dict[str, Any] = Field(description="the base decision (spec decision JSON)")
     candidate: dict[str, Any] = Field(description="the candidate decision (spec decision JSON)")
 
+    def base_rules(self) -> list[str]:
+        return [reason["rule"] for reason in self.base.get("reasons", ())]
+
+    def candidate_rules(self) -> list[str]:
+        return [reason["rule"] for reason in self.candidate.get("reasons", ())]
+
 
 class BadCase(BaseModel):
     source: str

@@ -1,0 +1,68 @@
+"""`escalator validate`: load policies and rule packs and run the static checks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    app.command("validate")(validate)
+
+
+def _folders(directory: Optional[Path], policies: Optional[Path], rules: Optional[Path]) -> tuple[Path, Path]:
+    from ..resources import bundled_dir
+
+    if directory is not None:
+        policies = policies or (directory / "policies" if (directory / "policies").is_dir() else directory)
+        rules = rules or (directory / "rules" if (directory / "rules").is_dir() else directory.parent / "rules")
+    elif policies is None and rules is None and Path("policies").is_dir() and Path("rules").is_dir():
+        policies, rules = Path("policies"), Path("rules")
+    return policies or bundled_dir("policies"), rules or bundled_dir("rules")
+
+
+def validate(
+    directory: Optional[Path] = typer.Argument(
+        None, help="A folder holding policies/ and rules/ (default: ./ if it has both, else the bundled ones)."),
+    policies: Optional[Path] = typer.Option(None, "--policies", help="Policy folder."),
+    rules: Optional[Path] = typer.Option(None, "--rules", help="Rule-pack folder."),
+    strict: bool = typer.Option(False, "--strict", help="Warnings fail too."),
+    format: str = typer.Option("text", "--format", help="text or json."),
+) -> None:
+    """Check policies and rule packs: errors fail; warnings fail only with --strict.
+
+    Exit codes: 0 clean; 1 the checks failed (an error, or a warning with
+    --strict); 2 a file could not be read (YAML syntax, unknown fields, bad
+    values), reported with file:line:column.
+    """
+    from . import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+    from ..checks import validate_folders
+
+    if format not in ("text", "json"):
+        typer.echo("--format is text or json", err=True)
+        raise typer.Exit(EXIT_BAD_INPUT)
+    pol, rul = _folders(directory, policies, rules)
+    report = validate_folders(pol, rul)
+    failed = report.failed(strict)
+    if format == "json":
+        typer.echo(json.dumps({
+            "ok": not report.load_problems and not failed,
+            "policies": sorted(report.policies),
+            "load_errors": [p.to_dict() for p in report.load_problems],
+            "findings": [f.to_dict() for f in report.findings],
+        }, indent=2))
+    else:
+        for problem in report.load_problems:
+            typer.echo(f"{problem}" + (f"\n    hint: {problem.hint}" if problem.hint else ""))
+        for finding in report.findings:
+            typer.echo(str(finding))
+        if not report.load_problems:
+            typer.echo(f"{len(report.policies)} policies checked ({', '.join(sorted(report.policies)) or 'none'}): "
+                       f"{len(report.errors)} errors, {len(report.warnings)} warnings"
+                       + (" (warnings fail with --strict)" if strict and report.warnings else ""))
+    if report.load_problems:
+        raise typer.Exit(EXIT_BAD_INPUT)
+    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)

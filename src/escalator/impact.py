@@ -220,19 +220,24 @@ def _problems(exc: Any) -> list[str]:
     return [str(p) for p in getattr(exc, "problems", ())] or [f"{type(exc).__name__}: {exc}"]
 
 
-def _read(item: Any) -> tuple[str, Any]:
-    """(source label, case data) from a batch.CaseInput, a Case or a dict."""
+def _label(item: Any) -> str:
+    """Where a case came from: file, file:line, or #case_id for in-memory cases."""
+    if isinstance(item, dict):
+        return f"#{item.get('case_id', '?')}"
+    if not hasattr(item, "source"):
+        return f"#{getattr(item, 'case_id', '?')}"  # a Case
+    return item.source if item.line is None else f"{item.source}:{item.line}"
+
+
+def _read(item: Any, source: str) -> Any:
+    """Case data (a dict, a Case or a parsed Document) from a batch.CaseInput, a Case or a dict."""
     from .yamlio import load_file, parse_json
 
-    if isinstance(item, dict):
-        return f"#{item.get('case_id', '?')}", item
-    if hasattr(item, "case_id") and not hasattr(item, "text"):
-        return f"#{item.case_id}", item  # a Case
-    source = item.source if item.line is None else f"{item.source}:{item.line}"
+    if not hasattr(item, "source"):
+        return item
     if item.error is not None:
         raise _ReadError(source, [item.error])
-    doc = load_file(item.source) if item.text is None else parse_json(item.text, item.source, item.line)
-    return source, doc
+    return load_file(item.source) if item.text is None else parse_json(item.text, item.source, item.line)
 
 
 class _ReadError(Exception):
@@ -251,9 +256,9 @@ def _run_chunk(items: list[Any], sample_limit: int, bad_limit: int) -> Tally:
     tally = Tally(sample_limit, bad_limit)
     for item in items:
         tally.cases += 1
-        source, case_id = getattr(item, "source", "?"), None
+        source, case_id = _label(item), None
         try:
-            source, data = _read(item)
+            data = _read(item, source)
             raw = getattr(data, "data", data)
             if isinstance(raw, dict) and isinstance(raw.get("case_id"), str):
                 case_id = raw["case_id"]

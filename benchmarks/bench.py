@@ -1,0 +1,331 @@
+"""One-command benchmark: escalator against its peers and the hand-written limit.
+
+    python benchmarks/bench.py                 # default run, a few minutes
+    python benchmarks/bench.py --quick         # smoke run (a few hundred cases)
+    python benchmarks/bench.py --full          # + CLI batch, impact and 1M-evaluation soak
+
+On one seeded workload of NL cases it first checks that all five
+implementations return the same decisions (the comparable projection below) on
+every case, and refuses to report (exit 1) if any differs. Then it times each
+one per case (median and p99 over all rounds, timer overhead subtracted) and
+prints a table with ratios to the hand-written Python limit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import json
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks import handwritten_nl, workload  # noqa: E402
+
+CENT = Decimal("0.01")
+NAMES = ("handwritten", "compiled", "durable", "durable-handwritten", "zen")
+LABELS = {
+    "handwritten": "hand-written Python (limit)",
+    "compiled": "escalator, compiled backend",
+    "durable": "escalator, durable backend",
+    "durable-handwritten": "hand-written durable_rules",
+    "zen": "GoRules zen-engine (JDM)",
+}
+
+
+# -- the comparable projection -------------------------------------------------
+# handler, escalate, transfer, procedure, locked, authority (2-decimal strings),
+# forward, flags, deadlines (UTC "...Z" strings), and the SET of fired rule ids.
+# Reason messages and the policy digest are left out: only escalator writes them.
+
+def _money(value: Any) -> str:
+    return str(Decimal(str(value)).quantize(CENT))
+
+
+def _when(value: Any) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def project(d: Any) -> tuple:
+    """Any implementation's decision -> one comparable tuple."""
+    if not isinstance(d, dict):  # an escalator Decision
+        d = dict(d.to_dict(), fired=d.fired)
+    return (
+        d["handler"], bool(d["escalate"]), d["transfer"], d.get("procedure"), bool(d["locked"]),
+        tuple((k, _money(v)) for k, v in sorted(d["authority"].items())),
+        tuple(d["forward"]), tuple(d["flags"]),
+        (_when(d["deadlines"]["acknowledge_by"]), _when(d["deadlines"]["resolve_by"])),
+        frozenset(d["fired"]),
+    )
+
+
+# -- implementations -----------------------------------------------------------
+
+def implementations(names: tuple[str, ...] = NAMES) -> dict[str, Callable[[dict], Any]]:
+    """name -> decide(case_dict), each built once (load time is measured separately)."""
+    impls: dict[str, Callable[[dict], Any]] = {}
+    for name in names:
+        if name == "handwritten":
+            impls[name] = handwritten_nl.decide
+        elif name in ("compiled", "durable"):
+            from escalator import Engine
+
+            impls[name] = Engine.default(backend=name).evaluate
+        elif name == "durable-handwritten":
+            from benchmarks.handwritten_durable import HandwrittenDurable
+
+            impls[name] = HandwrittenDurable().decide
+        elif name == "zen":
+            from benchmarks.zen_nl import ZenNL
+
+            impls[name] = ZenNL().decide
+    return impls
+
+
+def sabotaged(decide: Callable[[dict], Any]) -> Callable[[dict], Any]:
+    """A deliberately wrong implementation (for the agreement-check test): every 50th case's handler."""
+    def broken(case: dict) -> Any:
+        result = decide(case)
+        if int(case["case_id"].rsplit("-", 1)[-1]) % 50 == 7:
+            result = dict(result.to_dict(), fired=result.fired) if not isinstance(result, dict) else dict(result)
+            result["handler"] = "director"
+        return result
+
+    return broken
+
+
+class Disagreement(Exception):
+    pass
+
+
+def check_agreement(impls: dict[str, Callable[[dict], Any]], cases: list[dict]) -> None:
+    """Every implementation must give the reference's projection on every case."""
+    names = list(impls)
+    reference = names[0]
+    problems: list[str] = []
+    for case in cases:
+        expected = project(impls[reference](case))
+        for name in names[1:]:
+            try:
+                got = project(impls[name](case))
+            except Exception as exc:  # a crash is a disagreement too
+                got = ("error", repr(exc))
+            if got != expected:
+                problems.append(f"{case['case_id']}: {name} {got} != {reference} {expected}")
+    if problems:
+        raise Disagreement(f"{len(problems)} disagreement(s); first: {problems[0]}")
+
+
+# -- timing ----------------------------------------------------------------------
+
+def _timer_overhead() -> float:
+    noop = lambda case: None  # noqa: E731
+    clock = time.perf_counter_ns
+    samples = []
+    for _ in range(20000):
+        t0 = clock()
+        noop(None)
+        samples.append(clock() - t0)
+    return float(statistics.median(samples))
+
+
+def time_cases(decide: Callable[[dict], Any], cases: list[dict]) -> list[int]:
+    clock = time.perf_counter_ns
+    out = []
+    append = out.append
+    for case in cases:
+        t0 = clock()
+        decide(case)
+        append(clock() - t0)
+    return out
+
+
+def measure(impls: dict[str, Callable[[dict], Any]], cases: list[dict], rounds: int) -> dict[str, dict]:
+    overhead = _timer_overhead()
+    samples: dict[str, list[int]] = {name: [] for name in impls}
+    totals: dict[str, list[float]] = {name: [] for name in impls}
+    for name, decide in impls.items():  # warm-up
+        time_cases(decide, cases[: min(len(cases), 500)])
+    for _ in range(rounds):
+        for name, decide in impls.items():  # interleaved, so drift hits everyone alike
+            gc.collect()
+            t0 = time.perf_counter()
+            samples[name].extend(time_cases(decide, cases))
+            totals[name].append(time.perf_counter() - t0)
+    stats = {}
+    for name, values in samples.items():
+        values.sort()
+        median = max(values[len(values) // 2] - overhead, 1.0)
+        p99 = max(values[int(len(values) * 0.99)] - overhead, 1.0)
+        stats[name] = {
+            "median_us": median / 1000, "p99_us": p99 / 1000,
+            "cases_per_s": len(cases) / min(totals[name]),
+        }
+    base = stats[next(iter(impls))]["median_us"]
+    for value in stats.values():
+        value["ratio"] = value["median_us"] / base
+    return stats
+
+
+# -- start-up and load -------------------------------------------------------------
+
+def _fresh(code: str, repeat: int) -> float:
+    values = []
+    for _ in range(repeat):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+        values.append(float(out.stdout.strip().splitlines()[-1]))
+    return statistics.median(values)
+
+
+def engine_load(repeat: int = 5) -> dict[str, float]:
+    """Engine.default() in a fresh process (imports already done), and import + load."""
+    code = (
+        "import time; t0 = time.perf_counter(); from escalator import Engine; t1 = time.perf_counter(); "
+        "Engine.default(backend='{b}'); t2 = time.perf_counter(); print(t2 - t1 if {only} else t2 - t0)"
+    )
+    return {
+        f"{backend}_{what}_ms": _fresh(code.format(b=backend, only=what == "load"), repeat) * 1000
+        for backend in ("compiled", "durable") for what in ("load", "import_and_load")
+    }
+
+
+def help_startup(repeat: int = 5) -> float | None:
+    exe = shutil.which("escalator", path=str(Path(sys.executable).parent)) or shutil.which("escalator")
+    if exe is None:
+        return None
+    values = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        subprocess.run([exe, "--help"], capture_output=True, check=True)
+        values.append(time.perf_counter() - t0)
+    return statistics.median(values) * 1000
+
+
+def optional(module: str, argv: list[str]) -> dict | str:
+    """Run another helper's benchmark module (main(argv) -> dict) if it exists."""
+    try:
+        mod = importlib.import_module(f"benchmarks.{module}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"benchmarks.{module}":
+            return "not present"
+        raise
+    return mod.main(argv)
+
+
+# -- report ------------------------------------------------------------------------
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version(), "platform": platform.platform()}
+    for package in ("escalator", "pydantic", "pydantic-core", "durable-rules", "zen-engine"):
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = "not installed"
+    return out
+
+
+def table(stats: dict[str, dict]) -> str:
+    lines = [
+        "| implementation | median us/case | p99 us/case | cases/s (best round) | ratio to hand-written |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name, s in stats.items():
+        lines.append(f"| {LABELS.get(name, name)} | {s['median_us']:.2f} | {s['p99_us']:.2f} | "
+                     f"{s['cases_per_s']:,.0f} | {s['ratio']:.2f}x |")
+    return "\n".join(lines)
+
+
+def targets(stats: dict[str, dict], load: dict, help_ms: float | None) -> list[tuple[str, bool, str]]:
+    out = []
+    if "compiled" in stats:
+        c = stats["compiled"]["median_us"]
+        out.append(("compiled <= 3x hand-written", stats["compiled"]["ratio"] <= 3, f"{stats['compiled']['ratio']:.2f}x"))
+        if "zen" in stats:
+            out.append(("compiled faster than zen-engine", c < stats["zen"]["median_us"],
+                        f"{c:.1f} vs {stats['zen']['median_us']:.1f} us"))
+    if "durable" in stats and "durable-handwritten" in stats:
+        r = stats["durable"]["median_us"] / stats["durable-handwritten"]["median_us"]
+        out.append(("durable <= 1.3x hand-written durable_rules", r <= 1.3, f"{r:.2f}x"))
+    if load:
+        out.append(("engine load < 200 ms", load["durable_load_ms"] < 200, f"{load['durable_load_ms']:.0f} ms"))
+    if help_ms is not None:
+        out.append(("--help < 300 ms", help_ms < 300, f"{help_ms:.0f} ms"))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", type=int, default=20000, help="workload size (default 20000)")
+    parser.add_argument("--rounds", type=int, default=5, help="timed rounds per implementation (default 5)")
+    parser.add_argument("--seed", type=int, default=20261125)
+    parser.add_argument("--quick", action="store_true", help="smoke run: 300 cases, 2 rounds, no start-up timing")
+    parser.add_argument("--full", action="store_true", help="also CLI batch (100k JSONL), impact and 1M soak")
+    parser.add_argument("--only", default=",".join(NAMES), help="comma-separated implementations to include")
+    parser.add_argument("--json", type=Path, help="also write the results as JSON here")
+    parser.add_argument("--sabotage", choices=NAMES, help=argparse.SUPPRESS)  # for the agreement-check test
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.cases, args.rounds = min(args.cases, 300), min(args.rounds, 2)
+    names = tuple(n for n in NAMES if n in args.only.split(","))
+
+    cases = workload.generate(args.cases, args.seed)
+    impls = implementations(names)
+    if args.sabotage in impls:
+        impls[args.sabotage] = sabotaged(impls[args.sabotage])
+    print(f"workload: {len(cases)} NL cases (seed {args.seed}); checking agreement of {', '.join(impls)} ...",
+          flush=True)
+    try:
+        check_agreement(impls, cases)
+    except Disagreement as exc:
+        print(f"REFUSING TO REPORT: the implementations disagree. {exc}", file=sys.stderr)
+        return 1
+    print("all implementations agree on every case.", flush=True)
+
+    stats = measure(impls, cases, args.rounds)
+    result: dict[str, Any] = {"cases": len(cases), "rounds": args.rounds, "per_case": stats, "versions": versions()}
+    print()
+    print(table(stats))
+    load: dict = {}
+    help_ms = None
+    if not args.quick:
+        load = engine_load()
+        help_ms = help_startup()
+        result["engine_load"] = load
+        result["help_ms"] = help_ms
+        print()
+        for key, value in load.items():
+            print(f"engine load ({key}): {value:.1f} ms")
+        print(f"escalator --help: {help_ms:.0f} ms" if help_ms is not None else "escalator --help: not installed")
+    if args.full:
+        for module, argv_ in (("cli_batch", []), ("impact_bench", []), ("soak", [])):
+            print(f"\n{module}: running ...", flush=True)
+            result[module] = optional(module, argv_)
+            print(json.dumps(result[module], indent=2, default=str))
+    checks = targets(stats, load, help_ms)
+    result["targets"] = [{"target": t, "met": ok, "value": v} for t, ok, v in checks]
+    print()
+    for target, ok, value in checks:
+        print(f"[{'met' if ok else 'NOT met'}] {target}: {value}")
+    print(f"\n{json.dumps(versions())}")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

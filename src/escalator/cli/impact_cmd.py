@@ -32,18 +32,11 @@ class BackendName(str, Enum):
 
 HELP = """Compare two policy sets on the same cases: which decisions change, and how.
 
-Every case is decided under BASE and under CANDIDATE. The report counts the changes per
-decision field (handler, escalate, transfer, locked, procedure, each authority cap, forward,
-flags, deadlines), shows handler transitions (agent -> supervisor: 312 cases), the rules
-that newly fire or stop firing, and a sample of changed cases side by side.
+Every case is decided under BASE and under CANDIDATE. The report counts the changes per decision field (handler, escalate, transfer, locked, procedure, each authority cap, forward, flags, deadlines), shows handler transitions (agent -> supervisor: 312 cases), the rules that newly fire or stop firing, and a sample of changed cases side by side.
 
-BASE and CANDIDATE are each: a folder holding policies/ and rules/ (rules/ defaults to the
-bundled packs); POLICIES_DIR,RULES_DIR; bundled; or git:REV (policies/ and rules/ at that
-revision of the repository --repo, read with git archive: the working tree is not touched).
+BASE and CANDIDATE are each: a folder holding policies/ and rules/ (rules/ defaults to the bundled packs); POLICIES_DIR,RULES_DIR; bundled; or git:REV (policies/ and rules/ at that revision of the repository --repo, read with git archive: the working tree is not touched).
 
-CASES are as for evaluate: case files, folders, .jsonl[.gz] files, or - for JSON Lines on
-stdin; any number of cases runs in constant memory. A bad case (unreadable, invalid, or
-rejected by one side) is counted and listed, never dropped, and makes the exit code 2.
+CASES are as for evaluate: case files, folders, .jsonl[.gz] files, or - for JSON Lines on stdin; any number of cases runs in constant memory. A bad case (unreadable, invalid, or rejected by one side) is counted and listed, never dropped, and makes the exit code 2.
 
 Examples:
 
@@ -53,8 +46,7 @@ Examples:
 
   escalator impact --base bundled --candidate ./my-policies cases/ --fail-on handler,authority
 
-Exit codes: 0 ok; 1 a field named in --fail-on changed; 2 bad input (a bad case, policy,
-revision, path or option).
+Exit codes: 0 ok; 1 a field named in --fail-on changed; 2 bad input (a bad case, policy, revision, path or option).
 """
 
 

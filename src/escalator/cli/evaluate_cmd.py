@@ -38,7 +38,7 @@ Examples:
 
   escalator evaluate examples/cases/nl-bonus-loss-chasing.yaml --format json
 
-  zcat cases.jsonl.gz | escalator evaluate - --format jsonl --workers 4 > decisions.jsonl
+  escalator evaluate - -f jsonl -w 4 < cases.jsonl > out.jsonl
 
 Exit codes: 0 ok, 2 bad input (a bad case, policy, path or option).
 """

@@ -16,6 +16,7 @@ the safe loader and builds the Python values itself, so that:
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -134,6 +135,7 @@ class _CountingLoader(yaml.SafeLoader):
     def __init__(self, stream):
         super().__init__(stream)
         self.alias_count = 0
+        self.depth = 0
 
     def compose_node(self, parent, index):  # type: ignore[override]
         if self.check_event(yaml.events.AliasEvent):
@@ -144,7 +146,65 @@ class _CountingLoader(yaml.SafeLoader):
                     problem=f"more than {MAX_ALIASES} aliases (*name): refused as a possible alias bomb",
                     problem_mark=event.start_mark,
                 )
-        return super().compose_node(parent, index)
+        # The composer recurses once per level: refuse deep nesting here, with a
+        # position, instead of running into RecursionError thousands of levels down.
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH + 1:
+                raise yaml.MarkedYAMLError(
+                    problem=f"nesting deeper than {MAX_DEPTH} levels", problem_mark=self.peek_event().start_mark
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+_RUN_OF_OPENERS = re.compile(r"[\[{](?:[ \t\r\n]*[\[{]){%d}" % MAX_DEPTH)
+
+
+def _check_flow_openers(text: str, file: str | None) -> None:
+    """Refuse a run of more than MAX_DEPTH flow openers ([[[[...) before PyYAML sees it.
+
+    PyYAML's scanner treats every open bracket as a possible simple key and
+    rescans them all for each new token, so such a run costs quadratic time
+    before the composer's depth check is reached.
+    """
+    match = _RUN_OF_OPENERS.search(text)
+    if match is not None:
+        offset = match.end() - 1
+        line = text.count("\n", 0, offset) + 1
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+        raise LoadError(Problem(f"nesting deeper than {MAX_DEPTH} levels", Location(file, line, column)))
+
+
+def _check_expanded_size(root: Node, file: str | None) -> None:
+    """Refuse a document whose aliases would expand past MAX_NODES values, before building it.
+
+    An alias is the same node object reused, so the expanded size of each node is
+    counted once (memoised by identity): linear in the composed document, however
+    large the expansion would be.
+    """
+    sizes: dict[int, int] = {}
+
+    def size(node: Node) -> int:
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        total = 1
+        if isinstance(node, SequenceNode):
+            total += sum(size(child) for child in node.value)
+        elif isinstance(node, MappingNode):
+            total += sum(size(k) + size(v) for k, v in node.value)
+        if total > MAX_NODES:
+            line, col = _mark(node)
+            raise LoadError(Problem(
+                f"document too large: more than {MAX_NODES} values once aliases are expanded (alias bomb?)",
+                Location(file, line, col),
+            ))
+        sizes[id(node)] = total
+        return total
+
+    size(root)
 
 
 def _decode(raw: bytes, file: str | None) -> str:
@@ -173,6 +233,7 @@ def parse_yaml(text: str | bytes, file: str | None = None) -> Document:
         raise LoadError(Problem(f"file larger than {MAX_FILE_BYTES // (1024 * 1024)} MB", Location(file)))
     if text.startswith("\ufeff"):
         text = text[1:]
+    _check_flow_openers(text, file)
     loader = _CountingLoader(text)
     try:
         node = loader.get_single_node()
@@ -193,6 +254,7 @@ def parse_yaml(text: str | bytes, file: str | None = None) -> Document:
         loader.dispose()
     if node is None:
         raise LoadError(Problem("the file is empty", Location(file, 1, 1)))
+    _check_expanded_size(node, file)
     builder = _Builder(file)
     data = builder.build(node, (), 0)
     return Document(data, file, builder.positions)
@@ -211,6 +273,45 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
     return result
 
 
+_JSON_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\]:,]|-?Infinity|NaN')
+
+
+def _json_offset(text: str) -> int | None:
+    """Where a JSON text that json.loads refused for a duplicate key or a NaN goes wrong.
+
+    json's hooks get no positions, so this (only run after a failure) walks the
+    tokens again, tracking the keys of every open object.
+    """
+    stack: list[set | None] = []  # a set of keys per open object, None per array
+    previous: re.Match | None = None
+    for match in _JSON_TOKEN.finditer(text):
+        token = match.group()
+        if token in ("NaN", "Infinity", "-Infinity"):
+            return match.start()
+        if token == "{":
+            stack.append(set())
+        elif token == "[":
+            stack.append(None)
+        elif token in "}]" and stack:
+            stack.pop()
+        elif token == ":" and previous is not None and previous.group().startswith('"') and stack and stack[-1] is not None:
+            key = json.loads(previous.group())
+            if key in stack[-1]:
+                return previous.start()
+            stack[-1].add(key)
+        previous = match
+    return None
+
+
+def _json_location(text: str, file: str | None, line: int | None) -> Location:
+    offset = _json_offset(text)
+    if offset is None:
+        return Location(file, line)
+    row = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return Location(file, row if line is None else line + row - 1, column)
+
+
 def parse_json(text: str | bytes, file: str | None = None, line: int | None = None) -> Document:
     """Parse JSON with the same guarantees (exact decimals, duplicate keys refused)."""
     if isinstance(text, bytes):
@@ -227,7 +328,7 @@ def parse_json(text: str | bytes, file: str | None = None, line: int | None = No
         row = exc.lineno if line is None else line + exc.lineno - 1
         raise LoadError(Problem(f"invalid JSON: {exc.msg}", Location(file, row, exc.colno))) from None
     except ValueError as exc:
-        raise LoadError(Problem(f"invalid JSON: {exc}", Location(file, line))) from None
+        raise LoadError(Problem(f"invalid JSON: {exc}", _json_location(text, file, line))) from None
     except RecursionError:
         raise LoadError(Problem("invalid JSON: nesting too deep", Location(file, line))) from None
     return Document(data, file, {(): (line or 1, 1)})

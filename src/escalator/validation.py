@@ -44,8 +44,13 @@ def _message(error: dict) -> str:
     message = str(error.get("msg", "invalid value"))
     if message.startswith("Value error, "):
         message = message[len("Value error, "):]
-    if kind in ("literal_error", "enum"):
-        return f"{message}, got {error.get('input')!r}"
+    value = error.get("input")
+    if kind in ("literal_error", "enum") or (
+        # name the offending value when it is short and plain, so the message stands alone
+        # (our own value errors already quote it)
+        kind != "value_error" and isinstance(value, (str, int, bool)) and len(repr(value)) <= 60
+    ):
+        return f"{message}, got {value!r}"
     return message
 
 

@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictInt, StrictStr
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictInt, StrictStr, model_validator
 
 from ..money import parse_duration, to_money
 from ._types import STRICT, Name
@@ -54,6 +54,13 @@ class Effective(BaseModel):
 
     from_: date = Field(alias="from")
     until: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Effective":
+        # A period that ends before it starts would silently never apply.
+        if self.until is not None and self.until < self.from_:
+            raise ValueError(f"effective.until {self.until} is before effective.from {self.from_}")
+        return self
 
 
 class RuleSelection(BaseModel):

@@ -369,22 +369,27 @@ def _analyse(base_engine: Any, base_side: PolicySide, cand_engine: Any, cand_sid
         if progress is not None:
             progress(tally.cases)
 
+    def limits() -> tuple[int, int]:
+        # a chunk need not keep more samples than are still missing when it is handed out:
+        # merging keeps the first ones in input order, so the report stays the same
+        return sample - len(total.sample), max_bad - len(total.bad_cases)
+
     if workers == 1:
         saved = _PAIR
         _PAIR = (base_engine, cand_engine, actions)
         try:
             for batch in _chunks(cases, chunksize):
-                chunk_done(_run_chunk(batch, sample, max_bad))
+                chunk_done(_run_chunk(batch, *limits()))
         finally:
             _PAIR = saved
     else:
         _parallel(cases, (base_engine.policies, base_engine.backend),
-                  (cand_engine.policies, cand_engine.backend), workers, chunksize, sample, max_bad, chunk_done)
+                  (cand_engine.policies, cand_engine.backend), workers, chunksize, limits, chunk_done)
     return _report(total, base_side, cand_side, actions)
 
 
 def _parallel(cases: Iterable[Any], base: tuple[dict, str], cand: tuple[dict, str], workers: int,
-              chunksize: int, sample: int, max_bad: int, done: Callable[[Tally], None]) -> None:
+              chunksize: int, limits: Callable[[], tuple[int, int]], done: Callable[[Tally], None]) -> None:
     """Chunks to a pool, at most a few per worker in flight (no Pool.imap: it reads all input ahead)."""
     import multiprocessing
     import os
@@ -395,7 +400,7 @@ def _parallel(cases: Iterable[Any], base: tuple[dict, str], cand: tuple[dict, st
     with context.Pool(workers, initializer=_init, initargs=(base, cand)) as pool:
         pending: deque = deque()
         for batch in _chunks(cases, chunksize):
-            pending.append(pool.apply_async(_run_chunk, (batch, sample, max_bad)))
+            pending.append(pool.apply_async(_run_chunk, (batch, *limits())))
             if len(pending) >= window:
                 done(pending.popleft().get())
         while pending:

@@ -229,3 +229,27 @@ def test_folder_sources(tmp_path: Path, candidate: Path) -> None:
     (empty / "policies").mkdir(parents=True)
     with pytest.raises(PolicyError, match="no policy found"):
         analyse("bundled", str(empty), [], backend="compiled")
+
+
+def test_input_is_streamed_not_read_ahead(candidate: Path) -> None:
+    """With workers, at most a few chunks are in flight: memory does not grow with the input."""
+    drawn, lead = 0, []
+
+    def cases():
+        nonlocal drawn
+        rng_cases = generated_cases(1200, seed=9)
+        for c in rng_cases:
+            drawn += 1
+            yield c
+
+    done = 0
+
+    def progress(count: int) -> None:
+        nonlocal done
+        done += count
+        lead.append(drawn - done)
+
+    report = analyse("bundled", str(candidate), cases(), workers=2, chunksize=25, progress=progress,
+                     backend="compiled")
+    assert report.cases == done == 1200
+    assert max(lead) <= 7 * 25  # window of 3 chunks per worker, plus the chunk being filled

@@ -229,61 +229,55 @@ def _label(item: Any) -> str:
     return item.source if item.line is None else f"{item.source}:{item.line}"
 
 
-def _read(item: Any, source: str) -> Any:
+def _read(item: Any) -> Any:
     """Case data (a dict, a Case or a parsed Document) from a batch.CaseInput, a Case or a dict."""
+    from .errors import LoadError
     from .yamlio import load_file, parse_json
 
     if not hasattr(item, "source"):
         return item
     if item.error is not None:
-        raise _ReadError(source, [item.error])
+        raise LoadError(item.error)
     return load_file(item.source) if item.text is None else parse_json(item.text, item.source, item.line)
 
 
-class _ReadError(Exception):
-    def __init__(self, source: str, problems: list[str]):
-        super().__init__(source)
-        self.source, self.messages = source, problems
+def _one(tally: Tally, item: Any, engines: tuple[Any, Any], actions: tuple[str, ...]) -> None:
+    from .cases import parse_case
+
+    tally.cases += 1
+    source, case_id = _label(item), None
+    try:
+        data = _read(item)
+        raw = getattr(data, "data", data)
+        if isinstance(raw, dict) and isinstance(raw.get("case_id"), str):
+            case_id = raw["case_id"]
+        case = parse_case(data)
+    except Exception as exc:  # EscalatorError, or a bug: reported in place, the run goes on
+        tally.add_bad(BadCase(source=source, case_id=case_id, side="input", problems=_problems(exc)))
+        return
+    results: list[Any] = []
+    for engine in engines:
+        try:
+            results.append(engine.evaluate(case))
+        except Exception as exc:  # CaseError (e.g. no policy for the jurisdiction) or a bug
+            results.append(exc)
+    failed = [isinstance(r, Exception) for r in results]
+    if any(failed):
+        side = "both" if all(failed) else "base" if failed[0] else "candidate"
+        problems = [f"{name}: {p}" for name, r in zip(("base", "candidate"), results)
+                    if isinstance(r, Exception) for p in _problems(r)]
+        tally.add_bad(BadCase(source=source, case_id=case.case_id, side=side, problems=problems))
+        return
+    tally.add_pair(source, results[0], results[1], actions)
 
 
 def _run_chunk(items: list[Any], sample_limit: int, bad_limit: int) -> Tally:
-    from .cases import parse_case
-    from .errors import EscalatorError
-
     if _INIT_ERROR is not None:
         raise _INIT_ERROR
     base_engine, cand_engine, actions = _PAIR
     tally = Tally(sample_limit, bad_limit)
     for item in items:
-        tally.cases += 1
-        source, case_id = _label(item), None
-        try:
-            data = _read(item, source)
-            raw = getattr(data, "data", data)
-            if isinstance(raw, dict) and isinstance(raw.get("case_id"), str):
-                case_id = raw["case_id"]
-            case = parse_case(data)
-        except _ReadError as exc:
-            tally.add_bad(BadCase(source=exc.source, side="input", problems=exc.messages))
-            continue
-        except Exception as exc:  # EscalatorError, or a bug: reported in place, the run goes on
-            tally.add_bad(BadCase(source=source, case_id=case_id, side="input", problems=_problems(exc)))
-            continue
-        results = []
-        for engine in (base_engine, cand_engine):
-            try:
-                results.append(engine.evaluate(case))
-            except EscalatorError as exc:
-                results.append(exc)
-        base, cand = results
-        if isinstance(base, EscalatorError) or isinstance(cand, EscalatorError):
-            side = "both" if isinstance(base, EscalatorError) and isinstance(cand, EscalatorError) else (
-                "base" if isinstance(base, EscalatorError) else "candidate")
-            problems = [f"{name}: {p}" for name, r in (("base", base), ("candidate", cand))
-                        if isinstance(r, EscalatorError) for p in _problems(r)]
-            tally.add_bad(BadCase(source=source, case_id=case.case_id, side=side, problems=problems))
-            continue
-        tally.add_pair(source, base, cand, actions)
+        _one(tally, item, (base_engine, cand_engine), actions)
     return tally
 
 

@@ -159,6 +159,12 @@ class _CountingLoader(yaml.SafeLoader):
             self.depth -= 1
 
 
+def _offset_location(text: str, offset: int, file: str | None) -> Location:
+    line = text.count("\n", 0, offset) + 1
+    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return Location(file, line, column)
+
+
 _RUN_OF_OPENERS = re.compile(r"[\[{](?:[ \t\r\n]*[\[{]){%d}" % MAX_DEPTH)
 
 
@@ -171,10 +177,7 @@ def _check_flow_openers(text: str, file: str | None) -> None:
     """
     match = _RUN_OF_OPENERS.search(text)
     if match is not None:
-        offset = match.end() - 1
-        line = text.count("\n", 0, offset) + 1
-        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-        raise LoadError(Problem(f"nesting deeper than {MAX_DEPTH} levels", Location(file, line, column)))
+        raise LoadError(Problem(f"nesting deeper than {MAX_DEPTH} levels", _offset_location(text, match.end() - 1, file)))
 
 
 def _check_expanded_size(root: Node, file: str | None) -> None:
@@ -234,7 +237,12 @@ def parse_yaml(text: str | bytes, file: str | None = None) -> Document:
     if text.startswith("\ufeff"):
         text = text[1:]
     _check_flow_openers(text, file)
-    loader = _CountingLoader(text)
+    try:
+        loader = _CountingLoader(text)  # the reader checks for unprintable characters here
+    except yaml.reader.ReaderError as exc:
+        raise LoadError(Problem(
+            f"invalid YAML: character {exc.character:#06x} is not allowed in YAML", _offset_location(text, exc.position, file),
+        )) from None
     try:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:

@@ -253,3 +253,20 @@ def test_input_is_streamed_not_read_ahead(candidate: Path) -> None:
                      backend="compiled")
     assert report.cases == done == 1200
     assert max(lead) <= 7 * 25  # window of 3 chunks per worker, plus the chunk being filled
+
+
+def test_git_source_from_a_sub_folder_of_the_repository(tmp_path: Path) -> None:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    top = tmp_path / "monorepo"
+    make_repo(top / "ops" / "escalator")  # its own repository inside...
+    shutil.rmtree(top / "ops" / "escalator" / ".git")
+    git(top, "init", "-q", "-b", "main")  # ...now one folder of a bigger one
+    git(top, "config", "user.email", "t@example.com")
+    git(top, "config", "user.name", "t")
+    git(top, "add", ".")
+    git(top, "commit", "-qm", "monorepo")
+    with open_source("git:HEAD", top / "ops" / "escalator") as source:
+        assert "max_pending_hours: 72 " in (source.policies / "nl.yaml").read_text()
+    with pytest.raises(LoadError, match="no policies/ folder"):
+        resolve_source("git:HEAD", top)

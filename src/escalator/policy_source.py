@@ -91,6 +91,7 @@ def _git_source(spec: str, repo: Path) -> PolicySource:
         _git(repo, "rev-parse", "--git-dir")  # says so if repo is not a git repository
         raise _error(f"{spec!r}: no such revision in {repo}") from None
     prefix = _git(repo, "rev-parse", "--show-prefix")  # repo may be a sub-folder of the checkout
+    repo = Path(_git(repo, "rev-parse", "--show-toplevel"))  # paths below are relative to the top
     tree = f"{commit}:{prefix.rstrip('/')}" if prefix else commit
     present = set(_git(repo, "ls-tree", "--name-only", tree).splitlines())
     if "policies" not in present:

@@ -44,7 +44,7 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from .errors import EscalatorError, PolicyError, Problem
-from .testing import MONEY_FIELDS, case_for, get_path, money, set_path
+from .testing import CENT, MONEY_FIELDS, case_for, constants, get_path, set_path
 
 BUILTIN = {
     "decides": "every valid case gets a decision",
@@ -57,6 +57,7 @@ BUILTIN = {
 EXPECT_KEYS = ("handler", "handler_in", "handler_not", "min_level", "locked", "procedure", "authority",
                "flags", "forward", "reasons", "not_reasons")
 DEFAULT_EXAMPLES = 300
+MAX_LADDER = 120  # amounts tried above the current one, per money field
 
 
 @dataclass
@@ -198,8 +199,10 @@ class Checker:
     """Runs the properties over one engine's policies; writes counterexamples to `out`."""
 
     def __init__(self, engine: Any, props: dict[str, PolicyProps], out: Path | None = None,
-                 max_examples: int = DEFAULT_EXAMPLES, seed: int | None = None, other: Any = None):
+                 max_examples: int = DEFAULT_EXAMPLES, seed: int | None = None, other: Any = None,
+                 fast: Any = None):
         self.engine, self.props, self.out = engine, props, out
+        self.fast = fast or (engine if engine.backend == "compiled" else other) or engine  # for monotone ladders
         self.max_examples = max_examples
         self.seed = seed if seed is not None else random.randrange(2**32)
         self.other = other  # an engine on the other backend, for backends-agree
@@ -320,40 +323,33 @@ class Checker:
             result.skipped = "every policy opts out"
             return
 
-        @st.composite
-        def pairs(draw: Any) -> tuple[dict, list[tuple[str, Decimal]]]:
-            policy = draw(st.sampled_from(policies))
-            case = draw(case_for(policy))
+        def check(case: dict, target: str | None) -> tuple[str, str, Any] | None:
+            policy = self.fast.policy_for(parse_case(case))
             skip = self.props[policy.id].disabled.get("monotone-in-money") or set()
-            raises = []
+            ladder_points = [p for c in constants(policy) for p in (c - CENT, c, c + CENT)]
             for path in MONEY_FIELDS:
                 current = get_path(case, path)
                 if current is None or path in skip:
                     continue
-                bigger = draw(money(policy, signed=path == "player.net_loss_30d"))
-                if bigger <= current:
-                    bigger = current + draw(st.sampled_from([Decimal("0.01"), Decimal("1.00"), Decimal("100.00")]))
-                raises.append((path, bigger))
-            return case, raises
-
-        def check(pair: tuple[dict, list], target: str | None) -> tuple[str, str, Any] | None:
-            case, raises = pair
-            policy = self.engine.policy_for(parse_case(case))
-            before = self.engine.evaluate(case)
-            for path, bigger in raises:
-                after = self.engine.evaluate(set_path(case, path, bigger))
-                if policy.tier(after.handler).level < policy.tier(before.handler).level:
-                    return ("monotone-in-money",
-                            f"raising {path} from {get_path(case, path)} to {bigger} moves the case from "
-                            f"{before.handler} (level {policy.tier(before.handler).level}) down to {after.handler} "
-                            f"(level {policy.tier(after.handler).level})", (case, path, bigger))
+                ladder = sorted({current} | {p for p in ladder_points if p > current})[:MAX_LADDER]
+                top_value, top_level = None, -1
+                for value in ladder:  # every threshold above the current amount, in order
+                    handler = self.fast.evaluate(set_path(case, path, value)).handler
+                    level = policy.tier(handler).level
+                    if level < top_level:
+                        return ("monotone-in-money",
+                                f"raising {path} from {top_value} to {value} moves the case from {top_handler} "
+                                f"(level {top_level}) down to {handler} (level {level})", (case, path, top_value, value))
+                    if level > top_level:
+                        top_value, top_level, top_handler = value, level, handler
             return None
 
-        failure, _, n = self._search(pairs(), check)
+        policy_cases = st.sampled_from(policies).flatmap(lambda p: case_for(p))
+        failure, _, n = self._search(policy_cases, check)
         result.examples = n
         if failure is not None:
-            case, path, bigger = failure[2]
-            self._fail(result, failure[1], set_path(case, path, bigger), lower=case)
+            case, path, low, high = failure[2]
+            self._fail(result, failure[1], set_path(case, path, high), lower=set_path(case, path, low))
 
     # counterexamples --------------------------------------------------------------------------------
     def _fail(self, result: CheckResult, message: str, case: dict, lower: dict | None = None) -> None:
@@ -402,10 +398,11 @@ def check_folders(policies: Path, rules: Path, out: Path | None = None, max_exam
     other = None
     if durable_available():
         other = Engine(compiled, "compiled" if engine.backend == "durable" else "durable")
+    fast = engine if engine.backend == "compiled" else (other if other and other.backend == "compiled" else None)
+    fast = fast or Engine(compiled, "compiled")
     try:
-        checker = Checker(engine, props, out, max_examples, seed, other)
+        checker = Checker(engine, props, out, max_examples, seed, other, fast)
         return checker.run(only), checker.seed
     finally:
-        engine.close()
-        if other is not None:
-            other.close()
+        for e in {id(x): x for x in (engine, other, fast) if x is not None}.values():
+            e.close()

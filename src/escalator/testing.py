@@ -135,50 +135,76 @@ def _hours(policy: CompiledPolicy) -> st.SearchStrategy[Decimal]:
     return st.one_of(st.sampled_from(points), st.integers(0, 2000).map(Decimal))
 
 
+_TINY = st.integers(0, 9)
+_ASKED = st.lists(st.sampled_from(ASKED_FOR), max_size=3, unique=True)
+_MARKERS = st.one_of(st.just([]), st.lists(st.sampled_from(RG_MARKERS), max_size=2, unique=True))
+_BREACH = st.one_of(st.none(), st.sampled_from(["max_bet", "wagering", "multi_account"]))
+_DELIBERATE = st.one_of(st.none(), st.booleans())
+_CHANNEL = st.sampled_from(["live_chat", "email", "phone"])
+_STATUS = st.sampled_from(["open", "open", "open", "escalated", "complaint", "closed"])
+_KYC = st.sampled_from(["verified", "verified", "pending", "failed", "none"])
+_ANY_KIND = st.sampled_from(REQUEST_KINDS)
+_PARTS: dict[str, dict[str, st.SearchStrategy]] = {}
+
+
+def _parts(policy: CompiledPolicy) -> dict[str, st.SearchStrategy]:
+    """The per-policy strategies, built once (building strategies is what makes hypothesis slow)."""
+    key = policy.digest or str(id(policy))
+    if key not in _PARTS:
+        used = _kinds(policy)
+        _PARTS[key] = {
+            "kind": st.one_of(st.sampled_from(used), _ANY_KIND) if used else _ANY_KIND,  # named kinds half the time
+            "money": money(policy), "loss": money(policy, signed=True), "hours": _hours(policy),
+            "day": _day(policy), "jurisdiction": st.sampled_from(policy.jurisdictions),
+            "handled_by": st.sampled_from([t.id for t in policy.tiers if t.player_reachable]),
+            "on_duty": st.one_of(st.none(), st.lists(st.sampled_from([t.id for t in policy.tiers]), max_size=4,
+                                                     unique=True)),
+        }
+    return _PARTS[key]
+
+
 @st.composite
 def case_for(draw: Any, policy: CompiledPolicy, jurisdiction: str | None = None, kind: str | None = None) -> dict:
     """One valid case decided by `policy`."""
-    reachable = [t.id for t in policy.tiers if t.player_reachable]
-    amount = money(policy)
-    if kind is None:
-        used = _kinds(policy)  # kinds the rules name are drawn half the time
-        kind = draw(st.sampled_from(used)) if used and draw(st.booleans()) else draw(st.sampled_from(REQUEST_KINDS))
+    parts = _parts(policy)
+    kind = kind or draw(parts["kind"])
     request: dict[str, Any] = {"kind": kind}
-    if draw(st.integers(0, 9)) < (8 if kind == "bonus_request" else 3):
-        request["amount"] = draw(amount)
-    request["asked_for"] = draw(st.lists(st.sampled_from(ASKED_FOR), max_size=3, unique=True))
-    if draw(st.integers(0, 9)) < (9 if kind == "withdrawal_delay" else 2):
-        hours = _hours(policy)
-        request["withdrawal"] = {"amount": draw(amount), "pending_hours": draw(hours)}
-    if draw(st.integers(0, 9)) < (9 if kind == "forfeiture_dispute" else 2):
-        forfeiture: dict[str, Any] = {"winnings": draw(amount)}
-        if draw(st.booleans()):
-            forfeiture["breach"] = draw(st.sampled_from(["max_bet", "wagering", "multi_account"]))
-        if draw(st.integers(0, 3)):
-            forfeiture["deliberate"] = draw(st.booleans())
+    if draw(_TINY) < (8 if kind == "bonus_request" else 3):
+        request["amount"] = draw(parts["money"])
+    request["asked_for"] = draw(_ASKED)
+    if draw(_TINY) < (9 if kind == "withdrawal_delay" else 2):
+        request["withdrawal"] = {"amount": draw(parts["money"]), "pending_hours": draw(parts["hours"])}
+    if draw(_TINY) < (9 if kind == "forfeiture_dispute" else 2):
+        forfeiture: dict[str, Any] = {"winnings": draw(parts["money"])}
+        breach, deliberate = draw(_BREACH), draw(_DELIBERATE)
+        if breach is not None:
+            forfeiture["breach"] = breach
+        if deliberate is not None:
+            forfeiture["deliberate"] = deliberate
         request["forfeiture"] = forfeiture
-    day = draw(_day(policy))
+    day = draw(parts["day"])
     case: dict[str, Any] = {
-        "case_id": f"GEN-{draw(st.integers(1, 99999))}",
-        "jurisdiction": jurisdiction or draw(st.sampled_from(policy.jurisdictions)),
-        "opened_at": f"{day.isoformat()}T{draw(st.integers(0, 23)):02d}:{draw(st.integers(0, 59)):02d}:00Z",
-        "channel": draw(st.sampled_from(["live_chat", "email", "phone"])),
-        "handled_by": draw(st.sampled_from(reachable)),
-        "status": draw(st.sampled_from(["open", "open", "open", "escalated", "complaint", "closed"])),
+        "case_id": "GEN-1",
+        "jurisdiction": jurisdiction or draw(parts["jurisdiction"]),
+        "opened_at": f"{day.isoformat()}T{draw(_TINY) + 8:02d}:00:00Z",
+        "channel": draw(_CHANNEL),
+        "handled_by": draw(parts["handled_by"]),
+        "status": draw(_STATUS),
         "player": {
-            "id": f"P-{draw(st.integers(1, 9999))}",
+            "id": "P-1",
             "vip_level": draw(st.integers(0, 5)),
             "account_age_days": draw(st.integers(0, 5000)),
-            "net_loss_30d": draw(money(policy, signed=True)),
-            "rg_markers": draw(st.one_of(st.just([]), st.lists(st.sampled_from(RG_MARKERS), max_size=2, unique=True))),
-            "kyc": draw(st.sampled_from(["verified", "verified", "pending", "failed", "none"])),
-            "self_excluded": draw(st.integers(0, 9)) == 9,
+            "net_loss_30d": draw(parts["loss"]),
+            "rg_markers": draw(_MARKERS),
+            "kyc": draw(_KYC),
+            "self_excluded": draw(_TINY) == 9,
         },
         "request": request,
         "attributes": {},
     }
-    if draw(st.booleans()):
-        case["on_duty"] = draw(st.lists(st.sampled_from([t.id for t in policy.tiers]), max_size=4, unique=True))
+    on_duty = draw(parts["on_duty"])
+    if on_duty is not None:
+        case["on_duty"] = on_duty
     return case
 
 

@@ -103,6 +103,10 @@ def test_json_report_from_stdin_with_two_workers(repo: Path) -> None:
     assert {c["case_id"] for c in report["sample"]} == CROSSING
     assert report["sample"][0]["source"] == "<stdin>:2"
     assert report["handler_transitions"] == [{"before": "supervisor", "after": "agent", "cases": 2}]
+    jsonschema = pytest.importorskip("jsonschema")
+    schema = CliRunner().invoke(app, ["schema", "impact"])
+    assert schema.exit_code == 0, schema.output
+    jsonschema.validate(report, json.loads(schema.stdout))
 
 
 def test_bad_case_is_reported_and_exits_2(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -25,8 +26,8 @@ from escalator.yamlio import Document, parse_json, parse_yaml
 
 BAD = Path(__file__).parent / "bad_inputs"
 FIXTURE = BAD / "policies" / "unknown_pack"  # any pair: its rules/ folder is the valid fixture pack
-FAST = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-SLOW = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=int(os.environ.get("ESCALATOR_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SLOW = settings(max_examples=max(1, int(os.environ.get("ESCALATOR_FUZZ_EXAMPLES", "150")) // 5), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 BASE_CASE = {
     "case_id": "F-1", "jurisdiction": "NL", "opened_at": "2026-11-20T09:15:00Z", "channel": "live_chat",

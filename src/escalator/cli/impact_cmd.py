@@ -213,6 +213,12 @@ def _md(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _html(text: Any) -> str:
+    from html import escape
+
+    return escape(str(text)).replace("\n", " ")
+
+
 def _md_table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[str]:
     align = ["---:" if h in ("Cases", "Share") else "---" for h in header]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
@@ -241,7 +247,8 @@ def markdown(report: Any) -> str:
         out += [f"### Changed cases (first {len(report.sample)})", ""]
         for case in report.sample:
             what = ", ".join(case.fields) or "fired rules only"
-            out += [f"<details><summary><code>{_md(case.case_id)}</code> ({_md(case.source)}): {_md(what)}</summary>", ""]
+            out += [f"<details><summary><code>{_html(case.case_id)}</code> ({_html(case.source)}): {_html(what)}</summary>",
+                    ""]
             rows = [(f"`{f}`", value(case.base, f), value(case.candidate, f)) for f in case.fields]
             rows += [("rules", ", ".join(case.base_rules()) or "(none)", ", ".join(case.candidate_rules()) or "(none)")]
             out += _md_table(("Field", "Base", "Candidate"), rows)

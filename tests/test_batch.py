@@ -182,3 +182,10 @@ def test_unknown_backend_is_refused(policies):
         list(evaluate_stream([], policies, "rete", workers=2))
     with pytest.raises(ValueError):
         list(evaluate_stream([], policies, "compiled", render="xml"))
+
+
+def test_a_corrupt_gzip_file_is_an_error_record_after_its_good_lines(tmp_path):
+    data = gzip.compress(b'{"n": 1}\n' * 2000)
+    (tmp_path / "broken.jsonl.gz").write_bytes(data[: len(data) // 2])
+    items = list(iter_inputs([str(tmp_path / "broken.jsonl.gz")]))
+    assert items[0].line == 1 and items[-1].error and "cannot read file" in items[-1].error

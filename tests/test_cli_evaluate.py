@@ -149,3 +149,40 @@ def test_help_has_an_example_and_exit_codes():
     result = runner.invoke(app, ["evaluate", "--help"])
     assert result.exit_code == 0
     assert "escalator evaluate examples/cases" in result.stdout and "Exit codes" in result.stdout
+
+
+def test_stdin_jsonl_answers_each_line_as_it_arrives():
+    line = (EXAMPLES / "mt-complaint-locks.json").read_text().replace("\n", "") + "\n"
+    proc = subprocess.Popen([sys.executable, "-m", "escalator", "evaluate", "-", "-f", "jsonl"], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        for _ in range(2):  # stdin stays open: the answer must come before more input
+            proc.stdin.write(line.encode())
+            proc.stdin.flush()
+            assert json.loads(proc.stdout.readline())["case_id"] == "MT-3050"
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)
+    assert proc.returncode == 0
+
+
+def test_forced_progress_bar_goes_to_stderr_only():
+    lines = _lines(600, seed=3)
+    result = runner.invoke(app, ["evaluate", "-", "-f", "jsonl", "--progress", "--backend", "compiled"],
+                           input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.stderr
+    assert len(result.stdout.splitlines()) == 600
+    assert all(json.loads(r)["case_id"] for r in result.stdout.splitlines())
+
+
+def test_broken_pipe_is_quiet(tmp_path):
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text("\n".join(_lines(3000, seed=5)) + "\n")
+    with open(cases, "rb") as stdin:
+        proc = subprocess.Popen([sys.executable, "-m", "escalator", "evaluate", "-", "-f", "jsonl", "--backend",
+                                 "compiled"], cwd=ROOT, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        first = proc.stdout.readline()
+        proc.stdout.close()
+        _, stderr = proc.communicate(timeout=60)
+    assert json.loads(first)["case_id"]
+    assert b"Traceback" not in stderr and b"BrokenPipe" not in stderr

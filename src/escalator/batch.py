@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -166,7 +167,7 @@ def iter_inputs(paths: Iterable[str], stdin: IO[bytes] | None = None) -> Iterato
                 try:
                     with opener(file, "rb") as stream:
                         yield from read_lines(stream, str(file))
-                except (OSError, EOFError) as exc:
+                except (OSError, EOFError, zlib.error) as exc:  # corrupt gzip included
                     yield CaseInput(str(file), None, None, f"cannot read file: {exc}")
             else:
                 yield CaseInput(str(file))

@@ -21,8 +21,14 @@ Exit codes: 0 ok, 2 bad input (a bad policy, an unknown --policy, or durable-rul
 
 def compile_(
     policy: Optional[str] = typer.Option(None, "--policy", "-p", help="Only this policy id (default: every policy)."),
-    policies: Optional[Path] = typer.Option(None, "--policies", help="Policy folder (default: ./policies if ./policies and ./rules exist, else bundled)."),
-    rules: Optional[Path] = typer.Option(None, "--rules", help="Rule-pack folder (default: ./rules if ./policies and ./rules exist, else bundled)."),
+    policies: Optional[Path] = typer.Option(
+        None, "--policies",
+        help="Policy folder (default: ./policies if ./policies and ./rules exist, else bundled).",
+    ),
+    rules: Optional[Path] = typer.Option(
+        None, "--rules",
+        help="Rule-pack folder (default: ./rules if ./policies and ./rules exist, else bundled).",
+    ),
 ) -> None:
     import json
     import sys

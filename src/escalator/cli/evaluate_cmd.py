@@ -28,6 +28,8 @@ HELP = """Decide cases: who handles each one, with what authority, and why.
 
 PATH is a case file (.yaml, .yml, .json), a folder of them (searched recursively, in name order), a JSON Lines file (.jsonl, .jsonl.gz), or - for JSON Lines on stdin. Input is read and output written case by case, so any number of cases runs in constant memory.
 
+With --workers 1 and --format jsonl each decision is written as soon as its line is read, so a program can pipe cases in and read answers one by one; --workers N reads ahead in chunks.
+
 Formats: table (for people); json (the decision JSON: one object for a single case file, otherwise an array in input order); jsonl (one compact decision per line, in input order).
 
 A bad case does not stop the run: its problems go to stderr (file:line: field.path: message) and, in json/jsonl output, an {"error": {...}} record takes its place, so output line N is always input case N. The exit code is then 2.
@@ -45,13 +47,31 @@ Exit codes: 0 ok, 2 bad input (a bad case, policy, path or option).
 
 
 def evaluate(
-    paths: list[str] = typer.Argument(..., metavar="PATH...", help="Case files, folders, .jsonl[.gz] files, or - for JSON Lines on stdin."),
-    policies: Optional[Path] = typer.Option(None, "--policies", help="Policy folder (default: ./policies if ./policies and ./rules exist, else bundled)."),
-    rules: Optional[Path] = typer.Option(None, "--rules", help="Rule-pack folder (default: ./rules if ./policies and ./rules exist, else bundled)."),
-    backend: BackendName = typer.Option(BackendName.auto, "--backend", help="Rule engine: durable (Rete), compiled (closures), auto = durable where it imports."),
+    paths: list[str] = typer.Argument(
+        ..., metavar="PATH...",
+        help="Case files, folders, .jsonl[.gz] files, or - for JSON Lines on stdin.",
+    ),
+    policies: Optional[Path] = typer.Option(
+        None, "--policies",
+        help="Policy folder (default: ./policies if ./policies and ./rules exist, else bundled).",
+    ),
+    rules: Optional[Path] = typer.Option(
+        None, "--rules",
+        help="Rule-pack folder (default: ./rules if ./policies and ./rules exist, else bundled).",
+    ),
+    backend: BackendName = typer.Option(
+        BackendName.auto, "--backend",
+        help="Rule engine: durable (Rete), compiled (closures), auto = durable where it imports.",
+    ),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or jsonl."),
-    workers: int = typer.Option(1, "--workers", "-w", min=1, max=256, help="Processes evaluating cases; output keeps the input order."),
-    progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar on stderr (default: only when stderr is a terminal, stdout is not, and there are many cases)."),
+    workers: int = typer.Option(
+        1, "--workers", "-w", min=1, max=256,
+        help="Processes evaluating cases; output keeps the input order.",
+    ),
+    progress: Optional[bool] = typer.Option(
+        None, "--progress/--no-progress",
+        help="Progress bar on stderr (default: only when stderr is a terminal, stdout is not, and there are many cases).",
+    ),
 ) -> None:
     from ..batch import check_paths, evaluate_stream, iter_inputs, single_case
     from . import EXIT_BAD_INPUT
@@ -64,7 +84,7 @@ def evaluate(
         compiled = compiled_policies(policies, rules)
         render = {Format.json: "json", Format.jsonl: "jsonl", Format.table: None}[fmt]
         outcomes = evaluate_stream(iter_inputs(paths), compiled, backend.value, workers, render)
-        writer = _Writer(fmt, single_case(paths))
+        writer = _Writer(fmt, single_case(paths), interactive="-" in paths)
         bar = _Progress(progress)
         bad = 0
         try:
@@ -72,12 +92,14 @@ def evaluate(
                 if not outcome.ok:
                     bad += 1
                     for line in outcome.error_lines():
-                        err(line)
+                        bar.print(line)
                 writer.write(outcome)
                 bar.advance()
+            writer.close()
+        except BrokenPipeError:  # `... | head`: the reader has gone; stop quietly
+            _silence_stdout()
         finally:
             bar.stop()
-        writer.close()
     if bad:
         err(f"{bad} bad case{'s' if bad != 1 else ''}; exit code 2")
         raise typer.Exit(EXIT_BAD_INPUT)
@@ -86,8 +108,9 @@ def evaluate(
 class _Writer:
     """Writes outcomes to stdout as they come, in the chosen format."""
 
-    def __init__(self, fmt: Format, single: bool):
+    def __init__(self, fmt: Format, single: bool, interactive: bool = False):
         self.fmt, self.single, self.count = fmt, single, 0
+        self.interactive = interactive and fmt is Format.jsonl  # a caller piping cases in reads each answer
         self.out = sys.stdout
         self.console = None
 
@@ -100,6 +123,8 @@ class _Writer:
         if self.fmt is Format.jsonl:
             text = outcome.text if outcome.ok else json.dumps(outcome.error_record(), ensure_ascii=False, separators=(",", ":"))
             self.out.write(text + "\n")
+            if self.interactive:
+                self.out.flush()
         elif self.fmt is Format.json:
             text = outcome.text if outcome.ok else json.dumps(outcome.error_record(), ensure_ascii=False, indent=2)
             if self.single:
@@ -118,6 +143,13 @@ class _Writer:
         if self.fmt is Format.json and not self.single:
             self.out.write("[]\n" if self.count == 0 else "\n]\n")
         self.out.flush()
+
+
+def _silence_stdout() -> None:
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 class _Progress:
@@ -146,6 +178,15 @@ class _Progress:
             self.bar.start()
         elif self.done % 100 == 0:
             self.bar.update(self.task, completed=self.done)
+
+    def print(self, line: str) -> None:
+        """An error line on stderr, above the bar when one is showing."""
+        if self.bar is None:
+            from ._render import err
+
+            err(line)
+        else:
+            self.bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
 
     def stop(self) -> None:
         if self.bar is not None:

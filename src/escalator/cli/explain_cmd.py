@@ -15,6 +15,12 @@ class Format(str, Enum):
     json = "json"
 
 
+class BackendName(str, Enum):
+    auto = "auto"
+    durable = "durable"
+    compiled = "compiled"
+
+
 HELP = """Explain one case's decision: every rule, whether it fired, each comparison with the values compared, and for numeric thresholds how far the case is from them ("amount 2,400.00 is 400.00 above the agent goodwill bonus cap 2,000.00").
 
 CASE is a case file (.yaml, .yml, .json) or - to read one case (YAML or JSON) from stdin.
@@ -31,9 +37,18 @@ Exit codes: 0 ok, 2 bad input (a bad case, policy or path).
 
 def explain(
     case: str = typer.Argument(..., metavar="CASE", help="A case file, or - for one case on stdin."),
-    policies: Optional[Path] = typer.Option(None, "--policies", help="Policy folder (default: ./policies if ./policies and ./rules exist, else bundled)."),
-    rules: Optional[Path] = typer.Option(None, "--rules", help="Rule-pack folder (default: ./rules if ./policies and ./rules exist, else bundled)."),
-    backend: str = typer.Option("auto", "--backend", help="auto, durable or compiled."),
+    policies: Optional[Path] = typer.Option(
+        None, "--policies",
+        help="Policy folder (default: ./policies if ./policies and ./rules exist, else bundled).",
+    ),
+    rules: Optional[Path] = typer.Option(
+        None, "--rules",
+        help="Rule-pack folder (default: ./rules if ./policies and ./rules exist, else bundled).",
+    ),
+    backend: BackendName = typer.Option(
+        BackendName.auto, "--backend",
+        help="Rule engine: durable, compiled, or auto (durable where it imports).",
+    ),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table or json."),
 ) -> None:
     from ._render import bad_input, compiled_policies, console, explanation_tables, margin_notes, print_json
@@ -42,7 +57,7 @@ def explain(
         document = _read(case)
         from ..engine import Engine
 
-        with Engine(compiled_policies(policies, rules), backend) as engine:
+        with Engine(compiled_policies(policies, rules), backend.value) as engine:
             data = engine.explain(document).to_dict()
     if fmt is Format.json:
         print_json(data)

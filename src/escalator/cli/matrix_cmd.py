@@ -30,8 +30,14 @@ Exit codes: 0 ok, 2 bad input (a bad policy or an unknown --policy).
 
 def matrix(
     policy: Optional[str] = typer.Option(None, "--policy", "-p", help="Only this policy id (default: every policy)."),
-    policies: Optional[Path] = typer.Option(None, "--policies", help="Policy folder (default: ./policies if ./policies and ./rules exist, else bundled)."),
-    rules: Optional[Path] = typer.Option(None, "--rules", help="Rule-pack folder (default: ./rules if ./policies and ./rules exist, else bundled)."),
+    policies: Optional[Path] = typer.Option(
+        None, "--policies",
+        help="Policy folder (default: ./policies if ./policies and ./rules exist, else bundled).",
+    ),
+    rules: Optional[Path] = typer.Option(
+        None, "--rules",
+        help="Rule-pack folder (default: ./rules if ./policies and ./rules exist, else bundled).",
+    ),
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, markdown or json."),
 ) -> None:
     from ._render import bad_input, compiled_policies, console, matrix_data, matrix_markdown, matrix_table, print_json

@@ -118,7 +118,12 @@ def generate_lines(count: int, seed: int = 20261125, bad_rate: float = 0.0) -> l
 
 
 class _PeakRss:
-    """Samples the summed RSS of a process and its children (psutil), every 20 ms."""
+    """Samples a process and its children with psutil every 50 ms.
+
+    Reports the largest single process (RSS), the summed RSS of the tree (counts pages
+    that forked workers share with the parent more than once) and the summed USS (memory
+    unique to each process: what the run really costs beyond shared pages).
+    """
 
     def __init__(self, pid: int):
         try:
@@ -127,7 +132,7 @@ class _PeakRss:
             self.process = None
             return
         self.process = psutil.Process(pid)
-        self.peak = 0
+        self.peaks = {"process": 0, "tree_rss": 0, "tree_uss": 0}
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
@@ -138,23 +143,27 @@ class _PeakRss:
         while not self.stop.is_set():
             try:
                 procs = [self.process] + self.process.children(recursive=True)
-                total = 0
-                for proc in procs:
-                    try:
-                        total += proc.memory_info().rss
-                    except psutil.Error:
-                        pass
-                self.peak = max(self.peak, total)
             except psutil.Error:
                 return
-            self.stop.wait(0.02)
+            rss = uss = 0
+            for proc in procs:
+                try:
+                    info = proc.memory_full_info()
+                except psutil.Error:
+                    continue
+                rss += info.rss
+                uss += info.uss
+                self.peaks["process"] = max(self.peaks["process"], info.rss)
+            self.peaks["tree_rss"] = max(self.peaks["tree_rss"], rss)
+            self.peaks["tree_uss"] = max(self.peaks["tree_uss"], uss)
+            self.stop.wait(0.05)
 
-    def result(self) -> float | None:
+    def result(self) -> dict[str, float | None]:
         if self.process is None:
-            return None
+            return {"process": None, "tree_rss": None, "tree_uss": None}
         self.stop.set()
         self.thread.join()
-        return self.peak / 2**20
+        return {k: round(v / 2**20, 1) for k, v in self.peaks.items()}
 
 
 def run_cli(cases_file: Path, workers: int, out_file: Path, backend: str) -> dict[str, Any]:
@@ -167,14 +176,15 @@ def run_cli(cases_file: Path, workers: int, out_file: Path, backend: str) -> dic
         code = proc.wait()
         elapsed = time.perf_counter() - start
     peak = sampler.result()
-    # largest single process ever waited for by us (includes every earlier run: a lower bound only)
+    # without psutil: the largest process among everything this script has waited for so far
     children_max = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     digest = hashlib.sha256(out_file.read_bytes()).hexdigest()
     with open(out_file, "rb") as f:
         lines = sum(1 for _ in f)
     return {"workers": workers, "exit_code": code, "seconds": round(elapsed, 2), "output_lines": lines,
-            "peak_rss_tree_mb": None if peak is None else round(peak, 1),
-            "max_child_rss_mb": round(children_max, 1), "sha256": digest}
+            "peak_rss_process_mb": peak["process"], "peak_rss_tree_mb": peak["tree_rss"],
+            "peak_uss_tree_mb": peak["tree_uss"], "max_child_rss_mb_cumulative": round(children_max, 1),
+            "sha256": digest}
 
 
 def help_startup(repeat: int = 7) -> dict[str, Any]:
@@ -216,17 +226,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     digests = {run["sha256"] for run in result["runs"]}
     result["outputs_identical"] = len(digests) == 1
     result.update(help_startup())
-    peaks = [run["peak_rss_tree_mb"] or run["max_child_rss_mb"] for run in result["runs"]]
-    result["peak_rss_mb"] = max(peaks) if peaks else None
+    peaks = [run["peak_rss_process_mb"] or run["max_child_rss_mb_cumulative"] for run in result["runs"]]
+    result["peak_rss_mb"] = max(peaks) if peaks else None  # the largest single process of any run
     return result
 
 
 if __name__ == "__main__":
     figures = main()
     for run in figures["runs"]:
-        print(f"workers={run['workers']}: {run['cases_per_second']} cases/s ({run['seconds']} s), "
-              f"peak RSS {run['peak_rss_tree_mb']} MB (tree) / {run['max_child_rss_mb']} MB (largest process), "
-              f"exit {run['exit_code']}, {run['output_lines']} lines")
+        print(f"workers={run['workers']}: {run['cases_per_second']} cases/s ({run['seconds']} s); peak RSS "
+              f"{run['peak_rss_process_mb']} MB largest process, {run['peak_rss_tree_mb']} MB summed over the tree "
+              f"({run['peak_uss_tree_mb']} MB unique); exit {run['exit_code']}, {run['output_lines']} lines")
     print(f"outputs identical across worker counts: {figures['outputs_identical']}")
     print(f"escalator --help: {figures['help_ms_median']} ms; heavy imports: {figures['help_heavy_imports']}")
     print(json.dumps({k: v for k, v in figures.items() if k != "runs"}, default=str))

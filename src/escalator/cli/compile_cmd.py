@@ -50,4 +50,4 @@ def compile_(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("compile", help=HELP)(compile_)
+    app.command("compile", help=HELP, short_help="Print the durable_rules ruleset each policy compiles to.")(compile_)

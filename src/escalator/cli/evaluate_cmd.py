@@ -194,4 +194,5 @@ class _Progress:
 
 
 def register(app: typer.Typer) -> None:
-    app.command("evaluate", help=HELP, no_args_is_help=True)(evaluate)
+    app.command("evaluate", help=HELP, short_help="Decide cases (files, folders, JSON Lines): who handles each, and why.",
+                no_args_is_help=True)(evaluate)

@@ -91,4 +91,5 @@ def _read(case: str):  # type: ignore[no-untyped-def]
 
 
 def register(app: typer.Typer) -> None:
-    app.command("explain", help=HELP, no_args_is_help=True)(explain)
+    app.command("explain", help=HELP, short_help="Explain one decision, rule by rule, with the compared values.",
+                no_args_is_help=True)(explain)

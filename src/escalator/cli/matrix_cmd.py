@@ -56,4 +56,4 @@ def matrix(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("matrix", help=HELP)(matrix)
+    app.command("matrix", help=HELP, short_help="Print each policy's authority matrix: tiers by actions.")(matrix)

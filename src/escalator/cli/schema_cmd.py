@@ -103,4 +103,5 @@ def schema(kind: Kind = typer.Argument(..., help="policy, rules, case, decision 
 
 
 def register(app: typer.Typer) -> None:
-    app.command("schema", help=HELP, no_args_is_help=True)(schema)
+    app.command("schema", help=HELP, short_help="Print a JSON Schema: policy, rules, case, decision or impact.",
+                no_args_is_help=True)(schema)

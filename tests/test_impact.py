@@ -98,13 +98,13 @@ def test_raised_threshold_names_exactly_the_crossing_cases(candidate: Path) -> N
     assert nl["nl"] != {p["id"]: p["digest"] for p in report.base.policies}["nl"]
 
 
-def test_same_report_with_two_workers_and_from_files(candidate: Path, tmp_path: Path) -> None:
+def test_same_report_with_two_workers_and_from_files(candidate: Path, tmp_path: Path, backend: str) -> None:
     cases = generated_cases(200, seed=11)
     lines = tmp_path / "cases.jsonl"
     lines.write_text("".join(json.dumps(c) + "\n" for c in cases))
-    one = analyse("bundled", str(candidate), iter_inputs([str(lines)]), sample=5, backend="compiled")
+    one = analyse("bundled", str(candidate), iter_inputs([str(lines)]), sample=5, backend=backend)
     two = analyse("bundled", str(candidate), iter_inputs([str(lines)]), sample=5, workers=2, chunksize=16,
-                  backend="compiled")
+                  backend=backend)
     assert one == two
     assert one.changed == len(crossing(cases))
     assert one.sample[0].source == f"{lines}:{next(i for i, c in enumerate(cases, 1) if c['case_id'] in crossing(cases))}"

@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,54 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.cli_batch import _PeakRss, write_cases  # noqa: E402
+from benchmarks.cli_batch import write_cases  # noqa: E402
+
+
+class PeakMemory:
+    """Samples a process tree with psutil every 50 ms: largest process RSS, tree RSS, tree USS.
+
+    Tree RSS counts pages forked workers share with the parent once per process; USS
+    (memory unique to each process) is what the run really costs beyond those.
+    """
+
+    def __init__(self, pid: int):
+        try:
+            import psutil
+        except ImportError:
+            self.process = None
+            return
+        self.process = psutil.Process(pid)
+        self.peaks = {"process": 0, "tree_rss": 0, "tree_uss": 0}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self.stop.is_set():
+            try:
+                procs = [self.process] + self.process.children(recursive=True)
+            except psutil.Error:
+                return
+            rss = uss = 0
+            for proc in procs:
+                try:
+                    info = proc.memory_full_info()
+                except psutil.Error:
+                    continue
+                rss, uss = rss + info.rss, uss + info.uss
+                self.peaks["process"] = max(self.peaks["process"], info.rss)
+            self.peaks["tree_rss"] = max(self.peaks["tree_rss"], rss)
+            self.peaks["tree_uss"] = max(self.peaks["tree_uss"], uss)
+            self.stop.wait(0.05)
+
+    def result(self) -> dict[str, float | None]:
+        if self.process is None:
+            return {"process": None, "tree_rss": None, "tree_uss": None}
+        self.stop.set()
+        self.thread.join()
+        return {k: round(v / 2**20, 1) for k, v in self.peaks.items()}
 
 
 def make_candidate(into: Path) -> Path:
@@ -57,7 +105,7 @@ def run_impact(cases_file: Path, candidate: Path, workers: int, out_file: Path, 
     with open(cases_file, "rb") as stdin, open(out_file, "wb") as stdout:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdin=stdin, stdout=stdout, stderr=subprocess.DEVNULL, cwd=cases_file.parent)
-        sampler = _PeakRss(proc.pid)
+        sampler = PeakMemory(proc.pid)
         code = proc.wait()
         elapsed = time.perf_counter() - start
     peak = sampler.result()
@@ -66,8 +114,8 @@ def run_impact(cases_file: Path, candidate: Path, workers: int, out_file: Path, 
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)  # CLI + its workers
     report = json.loads(out_file.read_text()) if out_file.stat().st_size else {}
     return {"workers": workers, "exit_code": code, "seconds": round(elapsed, 2), "cpu_seconds": round(cpu, 2),
-            "peak_rss_tree_mb": None if peak is None else round(peak, 1),
-            "max_child_rss_mb": round(children_max, 1),
+            "peak_rss_process_mb": peak["process"], "peak_rss_tree_mb": peak["tree_rss"],
+            "peak_uss_tree_mb": peak["tree_uss"], "max_child_rss_mb_cumulative": round(children_max, 1),
             "cases": report.get("cases"), "changed": report.get("changed"), "bad": report.get("bad"),
             "report": report}
 
@@ -93,6 +141,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             run = run_impact(cases_file, candidate, workers, Path(tmp) / f"impact-{workers}.json", args.backend)
             reports.append(run.pop("report"))
             run["cases_per_second"] = round(args.cases / run["seconds"]) if run["seconds"] else None
+            run["cases_per_cpu_second"] = round(args.cases / run["cpu_seconds"]) if run["cpu_seconds"] else None
             result["runs"].append(run)
     result["load_average_after"] = [round(x, 2) for x in os.getloadavg()]  # other work on the machine skews wall time
     result["reports_identical"] = all(r == reports[0] for r in reports) if reports else None
@@ -100,7 +149,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         first = reports[0]
         result["fields_changed"] = {k: v for k, v in first["fields"].items() if v}
         result["handler_transitions"] = first["handler_transitions"][:5]
-    peaks = [run["peak_rss_tree_mb"] or run["max_child_rss_mb"] for run in result["runs"]]
+    peaks = [run["peak_rss_tree_mb"] or run["max_child_rss_mb_cumulative"] for run in result["runs"]]
     result["peak_rss_mb"] = max(peaks) if peaks else None
     return result
 
@@ -109,7 +158,8 @@ if __name__ == "__main__":
     figures = main(sys.argv[1:])
     for run in figures["runs"]:
         print(f"workers={run['workers']}: {run['cases_per_second']} cases/s ({run['seconds']} s), "
-              f"peak RSS {run['peak_rss_tree_mb']} MB (tree) / {run['max_child_rss_mb']} MB (largest process), "
+              f"peak RSS {run['peak_rss_process_mb']} MB (largest process) / {run['peak_rss_tree_mb']} MB (tree), "
+              f"USS {run['peak_uss_tree_mb']} MB (tree), "
               f"{run['cpu_seconds']} CPU s, exit {run['exit_code']} (2 = some bad cases, as generated), {run['changed']} changed, {run['bad']} bad")
     print(f"reports identical across worker counts: {figures['reports_identical']}")
     print(json.dumps({k: v for k, v in figures.items() if k != "runs"}, default=str))

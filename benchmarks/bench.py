@@ -34,12 +34,13 @@ if str(ROOT) not in sys.path:
 from benchmarks import handwritten_nl, workload  # noqa: E402
 
 CENT = Decimal("0.01")
-NAMES = ("handwritten", "compiled", "durable", "durable-handwritten", "zen")
+NAMES = ("handwritten", "compiled", "durable", "durable-handwritten", "durable-handwritten-api", "zen")
 LABELS = {
     "handwritten": "hand-written Python (limit)",
     "compiled": "escalator, compiled backend",
     "durable": "escalator, durable backend",
-    "durable-handwritten": "hand-written durable_rules",
+    "durable-handwritten": "hand-written durable_rules (fastest: reads the action queue)",
+    "durable-handwritten-api": "hand-written durable_rules (public do_actions API)",
     "zen": "GoRules zen-engine (JDM)",
 }
 
@@ -88,6 +89,10 @@ def implementations(names: tuple[str, ...] = NAMES) -> dict[str, Callable[[dict]
             from benchmarks.handwritten_durable import HandwrittenDurable
 
             impls[name] = HandwrittenDurable().decide
+        elif name == "durable-handwritten-api":
+            from benchmarks.handwritten_durable import HandwrittenDurable
+
+            impls[name] = HandwrittenDurable(via_actions=True).decide
         elif name == "zen":
             from benchmarks.zen_nl import ZenNL
 

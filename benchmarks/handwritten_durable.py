@@ -11,7 +11,11 @@ fired rules is the same Python as handwritten_nl.combine. It follows the traps i
 - a flat fact built straight from the case dict, leaving absent optional values
   out (durable then matches no comparison on them, which is the policy's
   meaning); `rg_n` holds the number of harm markers (`exists` = non-empty);
-- no Host, no threads: actions run synchronously in `do_actions`.
+- no Host, no threads. By default the fired rules are read straight off the C
+  engine's action queue (`start_action_for_state` / `complete_and_start_action`,
+  the loop `Ruleset.do_actions` runs, minus a Closure, a JSON re-parse and a
+  state write-back per fired rule): the fastest correct form. `via_actions=True`
+  uses the public `do_actions` with one Python action per rule instead.
 Money is compared as the float it arrived as: every NL threshold and every
 workload amount has at most two decimals, far from double rounding trouble.
 """
@@ -19,8 +23,10 @@ workload amount has at most two decimals, far from double rounding trouble.
 from __future__ import annotations
 
 import itertools
+import json
 from typing import Any
 
+import durable_rules_engine
 from durable import engine as durable_engine
 
 from . import handwritten_nl as H
@@ -66,8 +72,9 @@ class _NoHost:
 class HandwrittenDurable:
     """One ruleset, built once; `decide(case_dict)` per case."""
 
-    def __init__(self) -> None:
+    def __init__(self, via_actions: bool = False) -> None:
         self._fired: set[str] = set()
+        self.via_actions = via_actions
         definition: dict[str, dict] = {}
         for rule_id, condition in CONDITIONS.items():
             definition[rule_id] = {"all": [{"m": {"$and": [EX, condition]}}], "run": self._action(rule_id)}
@@ -114,13 +121,28 @@ class HandwrittenDurable:
         fact = self.fact(case)
         sid = str(next(self._sids))
         fact["sid"] = sid
-        self._fired = fired = set()
         ruleset = self._ruleset
+        if self.via_actions:
+            self._fired = fired = set()
+            try:
+                state = ruleset.assert_fact(fact)
+                ruleset.do_actions(state, _complete)
+            finally:
+                ruleset.delete_state(sid)
+            fired.discard(CATCH_ALL)
+            return fired
+        fired = set()
         try:
-            handle = ruleset.assert_fact(fact)
-            ruleset.do_actions(handle, _complete)
+            state = ruleset.assert_fact(fact)
+            handle = ruleset._handle
+            result = durable_rules_engine.start_action_for_state(handle, state)
+            messages = result[1] if result else None
+            while messages:
+                fired.add(messages[2:messages.index('"', 2)])  # messages is {"<rule id>":{...}}
+                messages = durable_rules_engine.complete_and_start_action(handle, state)
         finally:
             ruleset.delete_state(sid)
+        fired.discard(CATCH_ALL)
         return fired
 
     def decide(self, case: dict[str, Any]) -> dict[str, Any]:

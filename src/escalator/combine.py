@@ -23,33 +23,88 @@ FAILED_RULE = "escalator.evaluation-failed"
 FAILED_FLAG = "evaluation_failed"
 
 
+class _PolicyFacts:
+    """What `decide` needs from a policy, looked up once instead of per case (policies are immutable)."""
+
+    __slots__ = ("policy", "ref", "tiers", "levels", "lowest", "complaints", "limits", "sla", "constant_reasons",
+                 "rules")
+
+    def __init__(self, policy: CompiledPolicy):
+        self.policy = policy
+        self.ref = PolicyRef(id=policy.id, version=policy.version, digest=policy.digest)
+        self.tiers = {t.id: t for t in policy.tiers}
+        self.levels = {t.id: t.level for t in policy.tiers}
+        self.lowest = policy.lowest_tier
+        self.complaints = policy.tier(policy.complaints_tier)
+        self.limits = {t.id: {a: t.limit(a) for a in policy.actions} for t in policy.tiers}
+        self.sla = {}
+        for situation in ("complaint", "escalated", "default"):
+            sla = policy.sla_for(situation)
+            self.sla[situation] = (sla.acknowledge, sla.resolve)
+        # a reason without case placeholders is the same text for every case: build its Reason once
+        self.constant_reasons = {
+            r.index: Reason(rule=r.id, message=render(r, {}))
+            for r in policy.rules if not any(part.field is not None for part in r.reason)
+        }
+        self.rules = {r.index: r for r in policy.rules}
+
+
+_FACTS: dict[int, _PolicyFacts] = {}
+_NO_DEADLINES = Deadlines(acknowledge_by=None, resolve_by=None)
+_ZERO = Decimal("0.00")
+
+
+def _facts(policy: CompiledPolicy) -> _PolicyFacts:
+    facts = _FACTS.get(id(policy))
+    if facts is None or facts.policy is not policy:
+        if len(_FACTS) > 256:  # policies come and go (tests, reloads): keep the cache bounded
+            _FACTS.clear()
+        facts = _FACTS[id(policy)] = _PolicyFacts(policy)
+    return facts
+
+
 def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str, Any]) -> Decision:
     # Everything below depends on the set of fired rules only: reasons are listed by rule id,
     # so neither firing order nor the order of rules in their packs can change a decision.
-    handler = choose_handler(policy, fired)
+    facts = _facts(policy)
+    handler = choose_handler(policy, fired, facts.tiers) if fired else facts.lowest
     procedure = "complaint" if case.status == "complaint" or any(r.effects.procedure for r in fired) else None
     locked = procedure == "complaint"
     if locked:
-        handler = policy.tier(policy.complaints_tier)
+        handler = facts.complaints
 
-    authority: dict[str, Decimal] = {}
-    for action in policy.actions:
-        amount = handler.limit(action)
-        for rule in fired:
-            for cap in rule.effects.caps:
-                if cap.action == action and cap.amount < amount:
-                    amount = cap.amount
-            if action in rule.effects.deny:
-                amount = Decimal("0.00")
-        authority[action] = amount
+    authority: dict[str, Decimal] = dict(facts.limits[handler.id])
+    for rule in fired:
+        effects = rule.effects
+        for cap in effects.caps:
+            if cap.action in authority and cap.amount < authority[cap.action]:
+                authority[cap.action] = cap.amount
+        for action in effects.deny:
+            if action in authority:
+                authority[action] = _ZERO
 
     forwarded = {tier for rule in fired for tier in rule.effects.forward}
-    forward = tuple(t.id for t in policy.tiers if t.id in forwarded)
+    forward = tuple(t.id for t in policy.tiers if t.id in forwarded) if forwarded else ()
     flags = tuple(sorted({flag for rule in fired for flag in rule.effects.flags}))
-    escalate = handler.level > policy.tier(case.handled_by).level
+    escalate = handler.level > facts.levels[case.handled_by]
+    situation = "complaint" if locked else "escalated" if escalate else "default"
+    acknowledge, resolve = facts.sla[situation]
+    if acknowledge is None and resolve is None:
+        due = _NO_DEADLINES
+    else:
+        start = case.opened_at
+        due = Deadlines(
+            acknowledge_by=start + acknowledge if acknowledge else None,
+            resolve_by=start + resolve if resolve else None,
+        )
+    constant = facts.constant_reasons
+    reasons = tuple(
+        constant.get(r.index) or Reason(rule=r.id, message=render(r, view))
+        for r in sorted(fired, key=_rule_id)
+    )
     return Decision(
         case_id=case.case_id,
-        policy=PolicyRef(id=policy.id, version=policy.version, digest=policy.digest),
+        policy=facts.ref,
         handler=handler.id,
         escalate=escalate,
         transfer=transfer_mode(handler, case),
@@ -58,18 +113,22 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
         authority=authority,
         forward=forward,
         flags=flags,
-        deadlines=deadlines(policy, case, "complaint" if locked else "escalated" if escalate else "default"),
-        reasons=tuple(Reason(rule=r.id, message=render(r, view)) for r in sorted(fired, key=lambda r: r.id)),
+        deadlines=due,
+        reasons=reasons,
     )
 
 
-def choose_handler(policy: CompiledPolicy, fired: list[Rule]) -> Tier:
+def _rule_id(rule: Rule) -> str:
+    return rule.id
+
+
+def choose_handler(policy: CompiledPolicy, fired: list[Rule], tiers: dict[str, Tier] | None = None) -> Tier:
     """The most senior required tier; on a level tie the higher rule priority, then tier order."""
     best: tuple[tuple[int, int, int], Tier] | None = None
     for rule in fired:
         if rule.effects.require is None:
             continue
-        tier = policy.tier(rule.effects.require)
+        tier = tiers[rule.effects.require] if tiers is not None else policy.tier(rule.effects.require)
         key = (tier.level, rule.priority, -tier.order)
         if best is None or key > best[0]:
             best = (key, tier)

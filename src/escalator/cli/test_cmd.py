@@ -33,7 +33,12 @@ def test(
     rules: Optional[Path] = typer.Option(None, "--rules", help="Rule-pack folder for every test file."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print failures and the summary only."),
 ) -> None:
-    """Run policy tests (test_*.yaml). Exit 1 when a test fails or coverage is too low, 2 on bad input."""
+    """Run policy tests (test_*.yaml).
+
+    Exit codes: 0 all pass; 1 a test fails or coverage is below --min-coverage;
+    2 bad input: a malformed test file, or a test whose case is missing or
+    invalid (the other tests still run and are reported).
+    """
     from . import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
     from .. import policytest as pt
     from ..errors import EscalatorError
@@ -56,14 +61,16 @@ def test(
     finally:
         runner.close()
     results = runner.results
-    failed = [r for r in results if not r.passed]
-    typer.echo(f"{len(results) - len(failed)} passed, {len(failed)} failed ({len(results)} tests)")
+    failed = [r for r in results if r.status == "fail"]
+    errors = [r for r in results if r.status == "error"]
+    typer.echo(f"{len(results) - len(failed) - len(errors)} passed, {len(failed)} failed"
+               + (f", {len(errors)} errors (bad input)" if errors else "") + f" ({len(results)} tests)")
     if junit is not None:
         junit.write_bytes(pt.junit_xml(results))
-    code = EXIT_FAILED if failed else EXIT_OK
+    code = EXIT_BAD_INPUT if errors else EXIT_FAILED if failed else EXIT_OK
     if coverage or min_coverage is not None:
         typer.echo(pt.coverage_report(runner.coverage))
     if min_coverage is not None and pt.coverage_percent(runner.coverage) < min_coverage:
         typer.echo(f"coverage {pt.coverage_percent(runner.coverage):.1f}% is below --min-coverage {min_coverage:g}%")
-        code = EXIT_FAILED
+        code = max(code, EXIT_FAILED)
     raise typer.Exit(code)

@@ -185,6 +185,40 @@ def measure(impls: dict[str, Callable[[dict], Any]], cases: list[dict], rounds: 
     return stats
 
 
+def breakdown(cases: list[dict], backend: str, rounds: int = 3) -> dict[str, float]:
+    """Engine.evaluate split into its stages (us/case, best of `rounds`), to show where time goes."""
+    from escalator import Engine
+    from escalator.cases import parse_case
+    from escalator.combine import decide
+    from escalator.fields import flat_view
+
+    engine = Engine.default(backend=backend)
+    policy = engine.policies["nl"]
+    backend_ = engine._backend
+    models = [parse_case(c) for c in cases]
+    views = [flat_view(m) for m in models]
+    fired = [[policy.rules[i] for i in backend_.fired(policy, v)] for v in views]
+    stages: dict[str, Callable[[], None]] = {
+        "evaluate (total)": lambda: [engine.evaluate(c) for c in cases],
+        "parse_case (pydantic validation)": lambda: [parse_case(c) for c in cases],
+        "prepare (validation + policy and tier checks)": lambda: [engine.prepare(c) for c in cases],
+        "flat_view": lambda: [flat_view(m) for m in models],
+        f"backend.fired ({backend})": lambda: [backend_.fired(policy, v) for v in views],
+        "decide (Decision, reasons)": lambda: [decide(policy, m, f, v) for m, f, v in zip(models, fired, views)],
+    }
+    out = {}
+    for name, run in stages.items():
+        best = float("inf")
+        for _ in range(rounds):
+            gc.collect()
+            t0 = time.perf_counter()
+            run()
+            best = min(best, time.perf_counter() - t0)
+        out[name] = best / len(cases) * 1e6
+    engine.close()
+    return out
+
+
 # -- start-up and load -------------------------------------------------------------
 
 def _fresh(code: str, repeat: int) -> float:
@@ -281,6 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="smoke run: 300 cases, 2 rounds, no start-up timing")
     parser.add_argument("--full", action="store_true", help="also CLI batch (100k JSONL), impact and 1M soak")
     parser.add_argument("--only", default=",".join(NAMES), help="comma-separated implementations to include")
+    parser.add_argument("--breakdown", action="store_true", help="also time the stages of Engine.evaluate")
     parser.add_argument("--json", type=Path, help="also write the results as JSON here")
     parser.add_argument("--sabotage", choices=NAMES, help=argparse.SUPPRESS)  # for the agreement-check test
     args = parser.parse_args(argv)
@@ -305,6 +340,14 @@ def main(argv: list[str] | None = None) -> int:
     result: dict[str, Any] = {"cases": len(cases), "rounds": args.rounds, "per_case": stats, "versions": versions()}
     print()
     print(table(stats))
+    if args.breakdown:
+        result["breakdown"] = {}
+        for backend in ("compiled", "durable"):
+            if backend in impls:
+                parts = result["breakdown"][backend] = breakdown(cases, backend)
+                print(f"\nwhere escalator's time goes ({backend} backend, us/case, best of 3):")
+                for stage, value in parts.items():
+                    print(f"  {stage:48s} {value:8.2f}")
     load: dict = {}
     help_ms = None
     if not args.quick:

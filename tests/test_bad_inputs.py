@@ -255,22 +255,42 @@ def _check_cli_output(key: str, code: int, output: str) -> None:
         assert any(f":{entry['line']}:" in line for line in lines), f"no line names line {entry['line']}:\n{output}"
 
 
-CLI_XFAIL = {
-    "tests/inline_case_bad_amount": "escalator test reports an invalid case in a test as a failed test (exit 1)",
-    "tests/inline_case_unknown_field": "escalator test reports an invalid case in a test as a failed test (exit 1)",
-}
-
-
 def _cli_param(key: str):
     marks = []
     if EXPECTED[key].get("xfail"):
         marks.append(pytest.mark.xfail(reason=EXPECTED[key]["xfail"], strict=True))
-    if key in CLI_XFAIL:
-        marks.append(pytest.mark.xfail(reason=CLI_XFAIL[key], strict=False))
     return pytest.param(key, marks=marks, id=key)
 
 
-@pytest.mark.parametrize("key", [_cli_param(k) for k in KEYS])
+CASE_KEYS = [k for k in KEYS if k.startswith("cases/")]
+
+
+@pytest.fixture(scope="module")
+def cases_batch_output(tmp_path_factory):
+    """One in-process `escalator evaluate` over every bad case file (one engine load, not 70)."""
+    if not _cli_available("evaluate"):
+        pytest.skip("escalator evaluate is not there yet")
+    import os
+
+    cwd = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("cwd"))  # no ./policies or ./rules: the bundled defaults
+    try:
+        code, output, exception = _invoke(["evaluate", "--backend", "compiled"] + [str(ROOT / k) for k in CASE_KEYS])
+    finally:
+        os.chdir(cwd)
+    assert exception is None or isinstance(exception, SystemExit), f"{type(exception).__name__}: {exception}"
+    return code, output
+
+
+@pytest.mark.parametrize("key", [_cli_param(k) for k in CASE_KEYS])
+def test_cli_bad_case_reported_on_its_own_line(key, cases_batch_output):
+    """In a batch of every bad case: exit 2, and each file's problem on a line naming the file."""
+    code, output = cases_batch_output
+    mine = "\n".join(line for line in output.splitlines() if str(ROOT / key) in line)
+    _check_cli_output(key, code, mine)
+
+
+@pytest.mark.parametrize("key", [_cli_param(k) for k in KEYS if not k.startswith("cases/")])
 def test_cli_exit_2_and_one_line_message(key, monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)  # no ./policies or ./rules: the bundled defaults
     args = _cli_args(key)
@@ -301,8 +321,7 @@ def test_cli_validate_reports_file_line_and_fails(key, monkeypatch, tmp_path):
         assert any(f":{entry['line']}:" in line for line in lines), output
 
 
-SUBPROCESS_SAMPLE = ["cases/alias_bomb.yaml", "cases/not_utf8.yaml", "cases/amount_nan.yaml",
-                     "cases/json_dup_key.json", "policies/extends_cycle", "rules/eval_injection",
+SUBPROCESS_SAMPLE = ["cases/alias_bomb.yaml", "policies/extends_cycle", "rules/eval_injection",
                      "tests/dup_key_expect"]
 
 

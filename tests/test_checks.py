@@ -102,6 +102,7 @@ def test_bundled_policies_pass_strict():
 AMOUNT = Field("request.amount", F.NUMBER)
 VIP = Field("player.vip_level", F.NUMBER)
 KIND = Field("request.kind", F.STRING)
+AGE = Field("player.account_age_days", F.NUMBER)
 WD = Field("request.withdrawal", F.OBJECT)
 WD_AMOUNT = Field("request.withdrawal.amount", F.NUMBER)
 
@@ -115,6 +116,8 @@ def c(op, left, value=None):
     ([c(">", AMOUNT, Decimal("50")), c("<=", AMOUNT, Decimal("50.01"))], True),
     ([c(">=", VIP, Decimal("3")), c("<", VIP, Decimal("4")), c("!=", VIP, Decimal("3"))], False),
     ([c(">", VIP, Decimal("5"))], False),  # vip levels stop at 5
+    ([c(">", AGE, Decimal("-0.5")), c("<", AGE, Decimal("1"))], True),  # 0 days (floor, not truncation)
+    ([c(">", AGE, Decimal("0.5")), c("<", AGE, Decimal("1"))], False),  # whole days only
     ([c("==", KIND, "complaint"), c("in", KIND, ("other", "technical"))], False),
     ([c("in", KIND, ("other", "technical")), c("not in", KIND, ("other",))], True),
     ([c("not in", KIND, tuple(F.CASE_FIELDS["request.kind"].values))], False),

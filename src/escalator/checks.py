@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import EscalatorError, Location, Problem
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from itertools import product
 from typing import Any
 
@@ -332,7 +332,8 @@ class _State:
 
     def bound(self, op: str, v: Decimal) -> None:
         s = self.step
-        below, above = (v // s) * s, -((-v) // s) * s  # floor and ceiling on the grid
+        below = (v / s).to_integral_value(rounding=ROUND_FLOOR) * s  # floor and ceiling on the grid
+        above = (v / s).to_integral_value(rounding=ROUND_CEILING) * s
         if op in (">", ">="):
             low = below + s if op == ">" else above
             self.lo = low if self.lo is None else max(self.lo, low)

@@ -221,12 +221,13 @@ class Checker:
         per_case = [k for k, r in results.items() if k != "monotone-in-money" and not r.skipped]
         while per_case:
             active = tuple(per_case)
-            found = self._search(self._cases(), lambda case, target: self._per_case(case, (target,) if target else active))
+            failure, examples = self._search(
+                self._cases(), lambda case, target: self._per_case(case, (target,) if target else active))
             for key in per_case:
-                results[key].examples = found[2]
-            if found[0] is None:
+                results[key].examples = examples
+            if failure is None:
                 break
-            key, message, case = found[0]
+            key, message, case = failure
             self._fail(results[key], message, case)
             per_case.remove(key)
         if "monotone-in-money" in results:
@@ -237,9 +238,9 @@ class Checker:
     def _cases(self) -> st.SearchStrategy:
         return st.sampled_from(self.policies).flatmap(lambda p: case_for(p))
 
-    def _search(self, strategy: st.SearchStrategy, check: Callable[[Any], Any]) -> tuple[Any, Any, int]:
-        """Run hypothesis; returns (shrunk failure or None, its example, examples tried)."""
-        state: dict[str, Any] = {"n": 0, "target": None, "failure": None}
+    def _search(self, strategy: st.SearchStrategy, check: Callable[[Any, str | None], Any]) -> tuple[Any, int]:
+        """Run hypothesis; returns (the shrunk failure or None, examples generated before it was found)."""
+        state: dict[str, Any] = {"n": 0, "found_at": None, "target": None, "failure": None}
 
         class Violation(Exception):
             pass
@@ -251,27 +252,27 @@ class Checker:
             state["n"] += 1
             failure = check(example, state["target"])
             if failure is not None:
-                state["target"] = state["target"] or failure[0]
+                if state["target"] is None:  # from now on (shrinking) only this property counts
+                    state["target"], state["found_at"] = failure[0], state["n"]
                 state["failure"] = failure
                 raise Violation(failure[1])
 
-        search = hypothesis_seed(self.seed)(search)
         try:
-            search()
+            hypothesis_seed(self.seed)(search)()
         except Violation:
-            return state["failure"], None, state["n"]
-        return None, None, state["n"]
+            return state["failure"], state["found_at"]
+        return None, state["n"]
 
     # per-case properties ---------------------------------------------------------------------------
     def _per_case(self, case: dict, active: tuple[str, ...]) -> tuple[str, str, dict] | None:
         from .cases import parse_case
         from .combine import FAILED_RULE
 
-        model = parse_case(case)
-        policy = self.engine.policy_for(model)
         try:
+            model = parse_case(case)
+            policy = self.engine.policy_for(model)
             decision = self.engine.evaluate(model)
-        except EscalatorError as exc:
+        except EscalatorError as exc:  # a generated case is valid by construction: this is a bug
             return ("decides", f"no decision: {exc}", case) if "decides" in active else None
         limits = policy.tier(decision.handler)
         checks: list[tuple[str, Callable[[], str | None]]] = [
@@ -345,7 +346,7 @@ class Checker:
             return None
 
         policy_cases = st.sampled_from(policies).flatmap(lambda p: case_for(p))
-        failure, _, n = self._search(policy_cases, check)
+        failure, n = self._search(policy_cases, check)
         result.examples = n
         if failure is not None:
             case, path, low, high = failure[2]

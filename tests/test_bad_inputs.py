@@ -344,3 +344,39 @@ def test_cli_batch_of_all_bad_cases_goes_on_and_exits_2(tmp_path):
     assert "Traceback" not in proc.stderr
     for key in cases:
         assert key.split("/")[1] in proc.stdout + proc.stderr, f"{key} not reported"
+
+
+def test_cli_jsonl_stdin_bad_lines_named_by_line_number(monkeypatch, tmp_path):
+    """JSON Lines on stdin: each bad line reported with its line number, good lines still decided."""
+    if not _cli_available("evaluate"):
+        pytest.skip("escalator evaluate is not there yet")
+    import json
+
+    from typer.testing import CliRunner
+
+    from escalator.cli import app
+
+    good = json.dumps(load_file(GOOD_CASE).data, default=str)
+    lines = [good, '{"case_id": "X", "case_id": "Y"}', '{"a": NaN}', "not json", good.replace('"NL"', '"XX"'), good]
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["evaluate", "-", "--backend", "compiled", "-f", "jsonl"],
+                                input="\n".join(lines) + "\n")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    decisions = [json.loads(line) for line in result.stdout.splitlines() if line.startswith('{"case_id"')]
+    assert len(decisions) == 2
+    for number, fragment in ((2, "duplicate key 'case_id'"), (3, "NaN is not a number"), (4, "invalid JSON"),
+                             (5, "no policy for jurisdiction 'XX'")):
+        assert fragment in result.output and (f":{number}:" in result.output or f'"line": {number}' in result.output
+                                              or f'"line":{number}' in result.output), (number, result.output)
+
+
+def test_unknown_fields_under_attributes_are_accepted(engine):
+    """The one exception to "unknown fields are errors": operator data under `attributes`."""
+    data = load_file(GOOD_CASE).data
+    data["attributes"] = {"crm_segment": "gold", "brand": {"name": "alpha", "region": "north"}, "scores": [1, 2]}
+    decision = engine.evaluate(data)
+    assert decision.case_id == data["case_id"]
+    data["request"]["crm_segment"] = "gold"
+    with pytest.raises(errors.CaseError, match="unknown field 'crm_segment'"):
+        engine.evaluate(data)

@@ -189,3 +189,11 @@ def test_a_corrupt_gzip_file_is_an_error_record_after_its_good_lines(tmp_path):
     (tmp_path / "broken.jsonl.gz").write_bytes(data[: len(data) // 2])
     items = list(iter_inputs([str(tmp_path / "broken.jsonl.gz")]))
     assert items[0].line == 1 and items[-1].error and "cannot read file" in items[-1].error
+
+
+def test_spawned_workers_where_fork_is_not_used(policies, monkeypatch):
+    monkeypatch.setattr(batch.sys, "platform", "darwin")  # the macOS / Windows path: spawn, policies pickled
+    items = [CaseInput(str(p)) for p in sorted(EXAMPLES.iterdir())[:8]]
+    two = list(evaluate_stream(items, policies, "compiled", workers=2, render="jsonl", chunksize=3))
+    one = list(evaluate_stream(items, policies, "compiled", workers=1, render="jsonl"))
+    assert two == one and all(o.ok for o in one)

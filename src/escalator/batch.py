@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
+import sys
 import zlib
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -155,8 +155,6 @@ def iter_inputs(paths: Iterable[str], stdin: IO[bytes] | None = None) -> Iterato
     """Every case named by the paths, lazily, in order (folders sorted, recursively)."""
     for raw in paths:
         if raw == STDIN:
-            import sys
-
             yield from read_lines(stdin if stdin is not None else sys.stdin.buffer, "<stdin>")
             continue
         path = Path(raw)
@@ -279,7 +277,9 @@ def _parallel(inputs: Iterable[CaseInput], policies: dict, backend: str, workers
         raise EscalatorError(f"unknown backend {backend!r}: choose {', '.join(BACKENDS)} or auto")
     if backend == "durable" and not durable_available():
         raise EscalatorError("the durable backend needs durable-rules, which does not import here")
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() and os.name == "posix" else None
+    # fork on Linux: workers start at once and inherit the compiled policies. Elsewhere the
+    # platform default (spawn on macOS and Windows), with the policies pickled to each worker.
+    method = "fork" if sys.platform.startswith("linux") else None
     context = multiprocessing.get_context(method)
     window = workers * 3  # chunks in flight: bounded memory, workers never starve
     with context.Pool(workers, initializer=_init, initargs=(policies, backend, render)) as pool:

@@ -163,50 +163,45 @@ def test_durable_backend_raising_fails_closed(monkeypatch):
         assert_fail_closed(engine, case, engine.evaluate(case))
 
 
-DURABLE_SWALLOWS = (
-    "durable_rules catches an exception raised by a rule action and only records it in the state "
-    "(durable/engine.py Promise.run), so DurableBackend.fired returns the rules that ran before it: "
-    "fail-open. Fix in backends/durable.py: wrap each action and re-raise after do_actions "
-    "(diff in the hardening report)."
-)
-
-
 @pytest.mark.durable
 @pytest.mark.skipif(not durable_available(), reason="durable_rules does not import")
-@pytest.mark.xfail(reason=DURABLE_SWALLOWS, strict=True)
-def test_durable_action_failing_fails_closed(monkeypatch, caplog):
-    """The action of the one rule that denies goodwill raises inside durable_rules' engine.
+@pytest.mark.parametrize("where", ["assert_fact", "start_action_for_state", "complete_and_start_action"])
+def test_durable_engine_failing_mid_evaluation_fails_closed(monkeypatch, caplog, where):
+    """durable_rules' C engine fails while the fired rules are being collected.
 
-    Without fail-closed handling the other rules still fire and a supervisor
-    could grant goodwill to a loss-chasing player.
+    The loss-chasing case fires several rules, one of which (bonus.harm-markers)
+    denies goodwill; if the failure came after some rules were collected and the
+    rest were silently dropped, a handler could grant goodwill to a loss-chasing
+    player. The whole evaluation must fail closed instead.
     """
-    from escalator.backends.durable import CATCH_ALL, DurableBackend
+    import durable_rules_engine
 
     case = load_case(HARM_CASE)
     with Engine.default(backend="durable") as engine:
         normal = engine.evaluate(case)
         assert "bonus.harm-markers" in normal.fired and len(normal.fired) > 1
-        victim = f"r{engine.prepare(case)[1].rule('bonus.harm-markers').index}"
-    original = DurableBackend._action
+        calls = {"n": 0}
+        if where == "assert_fact":
+            ruleset = engine._backend._rulesets[normal.policy.id]
 
-    def failing_action(self, name):
-        real = original(self, name)
+            def broken(*args, **kwargs):
+                raise InjectedFault("assert_fact failed")
 
-        def run(closure):
-            if name == victim and name != CATCH_ALL:
-                raise InjectedFault(f"action {name} failed")
-            real(closure)
+            monkeypatch.setattr(ruleset, "assert_fact", broken)
+        else:
+            real = getattr(durable_rules_engine, where)
 
-        return run
+            def broken(*args, **kwargs):
+                calls["n"] += 1
+                if calls["n"] >= 2 or where == "start_action_for_state":
+                    raise InjectedFault(f"{where} failed")  # after the first rule was collected
+                return real(*args, **kwargs)
 
-    monkeypatch.setattr(DurableBackend, "_action", failing_action)
-    with Engine.default(backend="durable") as engine:
+            monkeypatch.setattr(durable_rules_engine, where, broken)
         with caplog.at_level(logging.ERROR, logger="escalator"):
             decision = engine.evaluate(case)
         assert_fail_closed(engine, case, decision)
         assert any(r.exc_info for r in caplog.records)
-        # the engine is still usable afterwards: the same fault fails closed again, no crash
-        assert_fail_closed(engine, case, engine.evaluate(case))
-    monkeypatch.undo()
-    with Engine.default(backend="durable") as fresh:
-        assert fresh.evaluate(case).to_json() == normal.to_json()
+        monkeypatch.undo()
+        # the engine is still usable afterwards and decides as before
+        assert engine.evaluate(case).to_json() == normal.to_json()

@@ -151,3 +151,25 @@ def test_amounts_are_drawn_around_the_policy_constants():
         cases(kind="nonsense")
     with pytest.raises(ValueError):
         cases(jurisdiction="ZZ", engine=ENGINE)
+
+
+def test_invariants_declared_in_an_abstract_parent_apply_to_its_children(tmp_path):
+    import shutil
+
+    folder = tmp_path / "policies"
+    shutil.copytree(ROOT / "policies", folder)
+    with (folder / "base.yaml").open("a") as handle:
+        handle.write("invariants:\n  - id: no-goodwill-for-harm\n"
+                     "    when: player.rg_markers exists or player.self_excluded == true\n"
+                     "    expect: {authority: {goodwill_bonus: \"0.00\"}, flags: [rg_review]}\n"
+                     "  - id: harm-never-with-agent\n    when: player.rg_markers exists\n"
+                     "    expect: {handler_not: [agent, supervisor]}\n")
+    results, _ = check_folders(folder, ROOT / "rules", max_examples=100, seed=3, only=["invariants"])
+    assert {r.property: r.failed for r in results} == {
+        "invariant:harm-never-with-agent": False, "invariant:no-goodwill-for-harm": False}
+    # and a false claim about the bundled policies is refuted
+    with (folder / "base.yaml").open("a") as handle:
+        handle.write("  - id: wrong\n    when: request.kind == bonus_request\n    expect: {handler: agent}\n")
+    results, _ = check_folders(folder, ROOT / "rules", max_examples=300, seed=3, only=["invariants"], out=tmp_path)
+    wrong = next(r for r in results if r.property == "invariant:wrong")
+    assert wrong.failed and wrong.policy in ("nl", "uk", "mt") and wrong.files

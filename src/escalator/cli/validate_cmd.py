@@ -37,6 +37,11 @@ def validate(
     Exit codes: 0 clean; 1 the checks failed (an error, or a warning with
     --strict); 2 a file could not be read (YAML syntax, unknown fields, bad
     values), reported with file:line:column.
+
+    Codes: E-FIELD unknown case path, E-PARAM unknown parameter, E-TYPE wrong
+    type, E-TIER unknown tier, E-INTERNAL rule requires an internal tier,
+    E-DUPLICATE duplicate rule id, E-NEVER-FIRES contradictory condition;
+    warnings W-SHADOWED, W-TIER-MONOTONE, W-UNHANDLED-KIND, W-UNUSED-PARAM.
     """
     from . import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
     from ..checks import validate_folders

@@ -27,7 +27,7 @@ class _PolicyFacts:
     """What `decide` needs from a policy, looked up once instead of per case (policies are immutable)."""
 
     __slots__ = ("policy", "ref", "tiers", "levels", "lowest", "complaints", "limits", "sla", "constant_reasons",
-                 "rules")
+                 "templates")
 
     def __init__(self, policy: CompiledPolicy):
         self.policy = policy
@@ -46,7 +46,35 @@ class _PolicyFacts:
             r.index: Reason(rule=r.id, message=render(r, {}))
             for r in policy.rules if not any(part.field is not None for part in r.reason)
         }
-        self.rules = {r.index: r for r in policy.rules}
+        # the other reasons: literal text and policy constants rendered once, case fields per case
+        self.templates = {r.index: _template(r) for r in policy.rules if r.index not in self.constant_reasons}
+
+
+def _template(rule: Rule) -> tuple[str | tuple[str, bool], ...]:
+    parts: list[str | tuple[str, bool]] = []
+    for part in rule.reason:
+        if part.field is not None:
+            parts.append((part.field.path, part.field.kind == F.DATETIME))
+        else:
+            text = _render_part(part, {})
+            if parts and isinstance(parts[-1], str):
+                parts[-1] += text
+            else:
+                parts.append(text)
+    return tuple(parts)
+
+
+def _fill(template: tuple[str | tuple[str, bool], ...], view: dict[str, Any]) -> str:
+    """render() for a rule with case placeholders, from its pre-rendered template."""
+    out = []
+    for part in template:
+        if part.__class__ is str:
+            out.append(part)  # type: ignore[arg-type]
+        else:
+            path, is_datetime = part  # type: ignore[misc]
+            value = view.get(path)
+            out.append(_iso(value) if is_datetime and isinstance(value, Decimal) else format_value(value))
+    return "".join(out)
 
 
 _FACTS: dict[int, _PolicyFacts] = {}
@@ -97,9 +125,9 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
             acknowledge_by=start + acknowledge if acknowledge else None,
             resolve_by=start + resolve if resolve else None,
         )
-    constant = facts.constant_reasons
+    constant, templates = facts.constant_reasons, facts.templates
     reasons = tuple(
-        constant.get(r.index) or Reason(rule=r.id, message=render(r, view))
+        constant.get(r.index) or Reason(rule=r.id, message=_fill(templates[r.index], view))
         for r in sorted(fired, key=_rule_id)
     )
     return Decision(

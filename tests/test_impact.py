@@ -79,10 +79,14 @@ def test_raised_threshold_names_exactly_the_crossing_cases(candidate: Path) -> N
     expected, dropped = crossing(cases), handler_drops(cases)
     assert 20 < len(expected) and 0 < len(dropped) < len(expected)  # the data exercises both paths
 
-    report = analyse("bundled", str(candidate), cases, sample=1000, backend="compiled")
+    changes: list[dict] = []
+    report = analyse("bundled", str(candidate), cases, sample=1000, backend="compiled", on_change=changes.append)
 
     assert report.cases == report.evaluated == len(cases) and report.bad == 0
     assert {c.case_id for c in report.sample} == expected
+    assert [c["case_id"] for c in changes] == [c["case_id"] for c in cases if c["case_id"] in expected]
+    assert {c["case_id"] for c in changes if c["handler"] == ["supervisor", "agent"]} == dropped
+    assert all(c["rules_removed"] == [RULE] and c["policy"] == "nl" for c in changes)
     assert report.changed == len(expected)
     assert [(r.rule, r.policy, r.cases) for r in report.rules_no_longer_firing] == [(RULE, "nl", len(expected))]
     assert report.rules_newly_firing == []

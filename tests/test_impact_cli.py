@@ -93,14 +93,19 @@ def test_markdown_and_fail_on_exit_codes_through_the_real_cli(repo: Path, cases_
     assert unknown.returncode == 2 and "unknown field 'handlr'" in unknown.stderr
 
 
-def test_json_report_from_stdin_with_two_workers(repo: Path) -> None:
+def test_json_report_from_stdin_with_two_workers(repo: Path, tmp_path: Path) -> None:
     lines = "".join(json.dumps(c) + "\n" for c in CASES)
+    changes = tmp_path / "changes.jsonl"
     done = run("--base", "git:HEAD~1", "--candidate", str(repo), "-", "--format", "json", "--workers", "2",
-               "--repo", str(repo), "--backend", "compiled", stdin=lines)
+               "--repo", str(repo), "--backend", "compiled", "--sample", "1", "--changes", str(changes), stdin=lines)
     assert done.returncode == 0, done.stderr
+    listed = [json.loads(line) for line in changes.read_text().splitlines()]
+    assert [c["case_id"] for c in listed] == ["C-2", "C-3", "C-4"]  # all of them, in input order
+    assert [c["handler"] for c in listed] == [["supervisor", "agent"], ["supervisor", "supervisor"],
+                                               ["supervisor", "agent"]]
     report = json.loads(done.stdout)
     assert report["changed"] == len(CROSSING) and report["cases"] == len(CASES)
-    assert {c["case_id"] for c in report["sample"]} == CROSSING
+    assert [c["case_id"] for c in report["sample"]] == ["C-2"] and report["sample_limit"] == 1
     assert report["sample"][0]["source"] == "<stdin>:2"
     assert report["handler_transitions"] == [{"before": "supervisor", "after": "agent", "cases": 2}]
     jsonschema = pytest.importorskip("jsonschema")

@@ -140,8 +140,9 @@ def field_names(actions: Iterable[str]) -> list[str]:
 class Tally:
     """Counters for a run of cases; tallies of consecutive chunks merge in order."""
 
-    def __init__(self, sample_limit: int, bad_limit: int):
+    def __init__(self, sample_limit: int, bad_limit: int, record: bool = False):
         self.sample_limit, self.bad_limit = sample_limit, bad_limit
+        self.changes: list[dict[str, Any]] | None = [] if record else None  # every differing case, this chunk
         self.cases = self.evaluated = self.changed = self.rules_changed = self.bad = 0
         self.bad_by_side: Counter[str] = Counter()
         self.fields: Counter[str] = Counter()
@@ -171,6 +172,12 @@ class Tally:
             policy = cand.policy.id
             self.added.update((policy, rule) for rule in after - before)
             self.removed.update((policy, rule) for rule in before - after)
+        if self.changes is not None and (changed or before != after):
+            self.changes.append({
+                "source": source, "case_id": cand.case_id, "policy": cand.policy.id, "fields": changed,
+                "handler": [base.handler, cand.handler],
+                "rules_added": sorted(after - before), "rules_removed": sorted(before - after),
+            })
         if (changed or before != after) and len(self.sample) < self.sample_limit:
             self.sample.append(ChangedCase(
                 source=source, case_id=cand.case_id, fields=changed,
@@ -271,11 +278,11 @@ def _one(tally: Tally, item: Any, engines: tuple[Any, Any], actions: tuple[str, 
     tally.add_pair(source, results[0], results[1], actions)
 
 
-def _run_chunk(items: list[Any], sample_limit: int, bad_limit: int) -> Tally:
+def _run_chunk(items: list[Any], sample_limit: int, bad_limit: int, record: bool) -> Tally:
     if _INIT_ERROR is not None:
         raise _INIT_ERROR
     base_engine, cand_engine, actions = _PAIR
-    tally = Tally(sample_limit, bad_limit)
+    tally = Tally(sample_limit, bad_limit, record)
     for item in items:
         _one(tally, item, (base_engine, cand_engine), actions)
     return tally
@@ -324,12 +331,16 @@ def analyse(
     repo: str | Path | None = None,
     chunksize: int = 256,
     progress: Callable[[int], None] | None = None,
+    on_change: Callable[[dict[str, Any]], None] | None = None,
 ) -> ImpactReport:
     """Decide every case under both policy sets and count what changed.
 
     `base`/`candidate`: an Engine, a `PolicySource`, or a source spec (folder, `POLICIES,RULES`,
     `bundled`, `git:REV` of `repo`). `cases`: dicts, Case models or `batch.CaseInput`s (from
     `batch.iter_inputs`). Invalid policies raise PolicyError/LoadError before any case is read.
+    `on_change` is called, in input order, with a small record for every case whose decision
+    or fired rules differ (source, case_id, policy, fields, handler [before, after], rules
+    added/removed), so all of them can be listed without keeping them in memory.
     """
     if sample < 0 or max_bad < 0 or workers < 1:
         raise ValueError("sample and max_bad must be >= 0 and workers >= 1")
@@ -345,7 +356,7 @@ def analyse(
     owned = [e for e, given in ((base_engine, base), (cand_engine, candidate)) if not isinstance(given, Engine)]
     try:
         return _analyse(base_engine, base_side, cand_engine, cand_side, cases, workers, sample, max_bad,
-                        chunksize, progress)
+                        chunksize, progress, on_change)
     finally:
         for engine in owned:
             engine.close()
@@ -353,20 +364,24 @@ def analyse(
 
 def _analyse(base_engine: Any, base_side: PolicySide, cand_engine: Any, cand_side: PolicySide,
              cases: Iterable[Any], workers: int, sample: int, max_bad: int, chunksize: int,
-             progress: Callable[[int], None] | None) -> ImpactReport:
+             progress: Callable[[int], None] | None,
+             on_change: Callable[[dict[str, Any]], None] | None) -> ImpactReport:
     global _PAIR
     actions = _actions(base_engine, cand_engine)
     total = Tally(sample, max_bad)
 
     def chunk_done(tally: Tally) -> None:
         total.merge(tally)
+        if on_change is not None:
+            for change in tally.changes or ():
+                on_change(change)
         if progress is not None:
             progress(tally.cases)
 
-    def limits() -> tuple[int, int]:
+    def limits() -> tuple[int, int, bool]:
         # a chunk need not keep more samples than are still missing when it is handed out:
         # merging keeps the first ones in input order, so the report stays the same
-        return sample - len(total.sample), max_bad - len(total.bad_cases)
+        return sample - len(total.sample), max_bad - len(total.bad_cases), on_change is not None
 
     if workers == 1:
         saved = _PAIR
@@ -383,7 +398,7 @@ def _analyse(base_engine: Any, base_side: PolicySide, cand_engine: Any, cand_sid
 
 
 def _parallel(cases: Iterable[Any], base: tuple[dict, str], cand: tuple[dict, str], workers: int,
-              chunksize: int, limits: Callable[[], tuple[int, int]], done: Callable[[Tally], None]) -> None:
+              chunksize: int, limits: Callable[[], tuple[int, int, bool]], done: Callable[[Tally], None]) -> None:
     """Chunks to a pool, at most a few per worker in flight (no Pool.imap: it reads all input ahead)."""
     import multiprocessing
     import os

@@ -68,6 +68,7 @@ def impact(
     workers: int = typer.Option(1, "--workers", "-w", min=1, max=256, help="Processes evaluating cases."),
     sample: int = typer.Option(20, "--sample", min=0, max=100_000, help="How many changed cases to show side by side."),
     max_bad: int = typer.Option(100, "--max-bad", min=0, max=100_000, help="How many bad cases to list (all are counted)."),
+    changes: Optional[Path] = typer.Option(None, "--changes", help="Also write every changed case to this file, one JSON line each (source, case_id, fields, handler before/after, rules added/removed)."),
     repo: Optional[Path] = typer.Option(None, "--repo", help="The git repository git:REV refers to (default: the current folder)."),
     backend: BackendName = typer.Option(BackendName.auto, "--backend", help="Rule engine: durable, compiled, or auto."),
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar on stderr (default: when stderr is a terminal and stdout is not)."),
@@ -83,11 +84,14 @@ def impact(
         if cases.count("-") > 1:
             raise typer.BadParameter("- (stdin) may be given only once", param_hint="CASES")
         bar = _Progress(progress)
+        sink = _Changes(changes)
         try:
             report = analyse(base, candidate, iter_inputs(cases), workers=workers, sample=sample, max_bad=max_bad,
-                             backend=backend.value, repo=repo, progress=bar.advance)
+                             backend=backend.value, repo=repo, progress=bar.advance,
+                             on_change=sink.write if changes is not None else None)
         finally:
             bar.stop()
+            sink.close()
     try:
         failing = report.failing(names)
     except ValueError as exc:
@@ -261,6 +265,28 @@ def markdown(report: Any) -> str:
                 for b in report.bad_cases]
         out += [""]
     return "\n".join(out).rstrip("\n") + "\n"
+
+
+class _Changes:
+    """The --changes file: one compact JSON line per changed case, written as results arrive."""
+
+    def __init__(self, path: Path | None):
+        self.out = None
+        if path is not None:
+            try:
+                self.out = open(path, "w", encoding="utf-8")
+            except OSError as exc:
+                raise typer.BadParameter(f"cannot write {path}: {exc.strerror}", param_hint="--changes") from None
+
+    def write(self, change: dict) -> None:
+        import json
+
+        assert self.out is not None
+        self.out.write(json.dumps(change, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+    def close(self) -> None:
+        if self.out is not None:
+            self.out.close()
 
 
 class _Progress:

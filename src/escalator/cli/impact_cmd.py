@@ -46,6 +46,8 @@ Examples:
 
   escalator impact --base bundled --candidate ./my-policies cases/ --fail-on handler,authority
 
+  escalator impact --base git:main cases/ --format json --changes changed.jsonl > impact.json
+
 Exit codes: 0 ok; 1 a field named in --fail-on changed; 2 bad input (a bad case, policy, revision, path or option).
 """
 

@@ -32,7 +32,7 @@ With --workers 1 and --format jsonl each decision is written as soon as its line
 
 Formats: table (for people); json (the decision JSON: one object for a single case file, otherwise an array in input order); jsonl (one compact decision per line, in input order).
 
-A bad case does not stop the run: its problems go to stderr (file:line: field.path: message) and, in json/jsonl output, an {"error": {...}} record takes its place, so output line N is always input case N. The exit code is then 2.
+A bad case does not stop the run: its problems go to stderr (file:line: field.path: message) and, in json/jsonl output, an {"error": {...}} record takes its place, so output record N is always input case N (a single bad case file prints nothing on stdout). The exit code is then 2.
 
 Examples:
 

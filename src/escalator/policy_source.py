@@ -115,7 +115,13 @@ def _extract(repo: Path, tree: str, names: list[str], into: Path) -> None:
     assert proc.stdout is not None
     try:
         with tarfile.open(fileobj=proc.stdout, mode="r|") as archive:
-            archive.extractall(into, filter="data")
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4
+                archive.extractall(into, filter="data")
+            else:
+                for member in archive:  # only plain files and folders, never outside `into`
+                    parts = Path(member.name).parts
+                    if (member.isfile() or member.isdir()) and ".." not in parts and not Path(member.name).is_absolute():
+                        archive.extract(member, into)
     finally:
         proc.stdout.close()
         stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""

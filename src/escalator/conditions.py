@@ -101,7 +101,7 @@ class Scope:
 
 def _suggest(name: str, options: Any, prefix: str = "") -> str | None:
     close = difflib.get_close_matches(name, list(options), n=1)
-    return f"did you mean {prefix}{close[0]!r}?" if close else None
+    return f"did you mean '{prefix}{close[0]}'?" if close else None
 
 
 def _kind_of(value: Any) -> str:

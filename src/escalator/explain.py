@@ -116,11 +116,20 @@ def _compare(node: Compare, view: dict[str, Any], out: list[ComparisonTrace]) ->
         result = compare_values(op, value, against, kind)
     else:  # pragma: no cover - every IR operator is listed above
         result = None
-    shown = source or format_value(against)
+    shown = source or _literal(against)
     trace = ComparisonTrace(f"{path} {op} {shown}", op, path, value, against, source, result)
     trace.note = _margin(path, value, against, source, node.left.kind)
     out.append(trace)
     return result
+
+
+def _literal(value: Any) -> str:
+    """A constant as a policy author would write it in a condition."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_literal(v) for v in value) + "]"
+    return str(value)
 
 
 def _margin(path: str, value: Any, against: Any, source: str | None, kind: str) -> str | None:

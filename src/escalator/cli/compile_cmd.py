@@ -33,16 +33,11 @@ def compile_(
     import json
     import sys
 
-    from . import EXIT_BAD_INPUT
-    from ._render import bad_input, compiled_policies, err
+    from ._render import bad_input, compiled_policies
 
     with bad_input():
         compiled = compiled_policies(policies, rules, policy)
-    try:
-        from ..backends.durable import ruleset_json
-    except Exception as exc:  # ImportError, or the C extension failing to load
-        err(f"compile needs durable-rules, which does not import here ({type(exc).__name__}: {exc})")
-        raise typer.Exit(EXIT_BAD_INPUT) from None
+    from ..backends.rete import ruleset_json  # pure translation: works where durable_rules does not import
     merged: dict = {}
     for policy_id in sorted(compiled):
         merged.update(json.loads(ruleset_json(compiled[policy_id])))

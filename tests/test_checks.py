@@ -72,8 +72,9 @@ def test_unused_parameter_in_pack_and_unknown_parameter_in_policy():
     [finding] = check("unused").findings
     assert finding.code == "W-UNUSED-PARAM" and "'forgotten_limit'" in finding.message
     assert finding.location.line == 4
+    # A policy value for a parameter no pack declares is a typo, not dead weight: an error.
     [typo] = validate_folders(TOOLKIT / "policy_unused", TOOLKIT / "rules_good").findings
-    assert typo.code == "W-UNUSED-PARAM" and "'big_bonsu'" in typo.message and "big_bonus" in typo.hint
+    assert typo.code == "E-PARAM" and "'big_bonsu'" in typo.message and "big_bonus" in typo.hint
     assert typo.location.file.endswith("policy_unused/p.yaml") and typo.location.line == 18
 
 

@@ -7,6 +7,7 @@ of a policy are collected and reported together, each with file:line:column.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
@@ -62,7 +63,7 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
     if not resolved.packs and not resolved.abstract:
         problems.add("the policy selects no rule packs (rules.packs)", doc.location(()), "E-PACK")
 
-    params = _compile_params(resolved, selected, problems)
+    params = _compile_params(resolved, selected, problems, packs)
     used: set[str] = set()
     scope = Scope(params={p.name: p for p in params}, tiers=tier_map, actions=actions, used_params=used)
     rules = _compile_rules(resolved, selected, scope, problems)
@@ -143,7 +144,17 @@ def _param_value(spec: ParamSpec, value: Any) -> Any:
     return value
 
 
-def _compile_params(resolved: ResolvedPolicy, packs: list[Source], problems: _Problems) -> list[Param]:
+def _compile_params(
+    resolved: ResolvedPolicy, packs: list[Source], problems: _Problems, every_pack: dict[str, Source]
+) -> list[Param]:
+    known = {name for pack in every_pack.values() for name in pack.model.params}
+    for name in resolved.params:
+        if name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            problems.add(
+                f"unknown parameter {name!r}: no rule pack declares it", resolved.param_sources.get(name), "E-PARAM",
+                f"did you mean {close[0]!r}?" if close else "declare it in a rule pack's params",
+            )
     declared: dict[str, tuple[ParamSpec, Source]] = {}
     for pack in packs:
         model: RulePackFile = pack.model

@@ -159,10 +159,9 @@ def test_invariants_declared_in_an_abstract_parent_apply_to_its_children(tmp_pat
     folder = tmp_path / "policies"
     shutil.copytree(ROOT / "policies", folder)
     with (folder / "base.yaml").open("a") as handle:
-        handle.write("invariants:\n  - id: no-goodwill-for-harm\n"
-                     "    when: player.rg_markers exists or player.self_excluded == true\n"
-                     "    expect: {authority: {goodwill_bonus: \"0.00\"}, flags: [rg_review]}\n"
-                     "  - id: harm-never-with-agent\n    when: player.rg_markers exists\n"
+        # base.yaml already declares no-goodwill-for-harm as the last block of the file
+        assert "  - id: no-goodwill-for-harm" in (folder / "base.yaml").read_text()
+        handle.write("  - id: harm-never-with-agent\n    when: player.rg_markers exists\n"
                      "    expect: {handler_not: [agent, supervisor]}\n")
     results, _ = check_folders(folder, ROOT / "rules", max_examples=100, seed=3, only=["invariants"])
     assert {r.property: r.failed for r in results} == {

@@ -186,7 +186,7 @@ def measure(impls: dict[str, Callable[[dict], Any]], cases: list[dict], rounds: 
 
 
 def breakdown(cases: list[dict], backend: str, rounds: int = 3) -> dict[str, float]:
-    """Engine.evaluate split into its stages (us/case, best of `rounds`), to show where time goes."""
+    """Engine.evaluate split into its stages: median us/case over `rounds`, timed like the table."""
     from escalator import Engine
     from escalator.cases import parse_case
     from escalator.combine import decide
@@ -198,23 +198,25 @@ def breakdown(cases: list[dict], backend: str, rounds: int = 3) -> dict[str, flo
     models = [parse_case(c) for c in cases]
     views = [flat_view(m) for m in models]
     fired = [[policy.rules[i] for i in backend_.fired(policy, v)] for v in views]
-    stages: dict[str, Callable[[], None]] = {
-        "evaluate (total)": lambda: [engine.evaluate(c) for c in cases],
-        "parse_case (pydantic validation)": lambda: [parse_case(c) for c in cases],
-        "prepare (validation + policy and tier checks)": lambda: [engine.prepare(c) for c in cases],
-        "flat_view": lambda: [flat_view(m) for m in models],
-        f"backend.fired ({backend})": lambda: [backend_.fired(policy, v) for v in views],
-        "decide (Decision, reasons)": lambda: [decide(policy, m, f, v) for m, f, v in zip(models, fired, views)],
+    triples = list(zip(models, fired, views))
+    stages: dict[str, tuple[Callable[[Any], Any], list]] = {
+        "evaluate (total)": (engine.evaluate, cases),
+        "parse_case (pydantic validation)": (parse_case, cases),
+        "prepare (validation + policy and tier checks)": (engine.prepare, cases),
+        "evaluate of an already validated Case": (engine.evaluate, models),
+        "flat_view": (flat_view, models),
+        f"backend.fired ({backend})": (lambda v: backend_.fired(policy, v), views),
+        "decide (Decision, reasons)": (lambda t: decide(policy, *t), triples),
     }
+    overhead = _timer_overhead()
     out = {}
-    for name, run in stages.items():
-        best = float("inf")
+    for name, (run, items) in stages.items():
+        samples: list[int] = []
         for _ in range(rounds):
             gc.collect()
-            t0 = time.perf_counter()
-            run()
-            best = min(best, time.perf_counter() - t0)
-        out[name] = best / len(cases) * 1e6
+            samples.extend(time_cases(run, items))
+        samples.sort()
+        out[name] = max(samples[len(samples) // 2] - overhead, 1.0) / 1000
     engine.close()
     return out
 
@@ -307,6 +309,21 @@ def targets(stats: dict[str, dict], load: dict, help_ms: float | None) -> list[t
     return out
 
 
+def full_targets(result: dict) -> list[tuple[str, bool, str]]:
+    """Targets from the other helpers' benchmarks (--full), when their figures are there."""
+    out = []
+    batch = result.get("cli_batch")
+    if isinstance(batch, dict):
+        speed = {run.get("workers"): run.get("cases_per_second") for run in batch.get("runs", [])}
+        if speed.get(1) and speed.get(2):
+            ratio = speed[2] / speed[1]
+            out.append(("--workers 2 >= 1.7x --workers 1", ratio >= 1.7, f"{ratio:.2f}x ({speed[1]:,} -> {speed[2]:,} cases/s)"))
+    soak = result.get("soak")
+    if isinstance(soak, dict) and "flat" in soak:
+        out.append(("flat memory over 1M evaluations", bool(soak["flat"]), f"RSS growth {soak.get('rss_growth_pct')}%"))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cases", type=int, default=20000, help="workload size (default 20000)")
@@ -345,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         for backend in ("compiled", "durable"):
             if backend in impls:
                 parts = result["breakdown"][backend] = breakdown(cases, backend)
-                print(f"\nwhere escalator's time goes ({backend} backend, us/case, best of 3):")
+                print(f"\nwhere escalator's time goes ({backend} backend, median us/case):")
                 for stage, value in parts.items():
                     print(f"  {stage:48s} {value:8.2f}")
     load: dict = {}
@@ -360,11 +377,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"engine load ({key}): {value:.1f} ms")
         print(f"escalator --help: {help_ms:.0f} ms" if help_ms is not None else "escalator --help: not installed")
     if args.full:
-        for module, argv_ in (("cli_batch", []), ("impact_bench", []), ("soak", [])):
+        for module, argv_ in (("cli_batch", []), ("impact_bench", []), ("soak", ["--quiet"])):
             print(f"\n{module}: running ...", flush=True)
             result[module] = optional(module, argv_)
             print(json.dumps(result[module], indent=2, default=str))
-    checks = targets(stats, load, help_ms)
+    checks = targets(stats, load, help_ms) + full_targets(result)
     result["targets"] = [{"target": t, "met": ok, "value": v} for t, ok, v in checks]
     print()
     for target, ok, value in checks:

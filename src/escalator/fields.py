@@ -108,44 +108,48 @@ def flat_view(case: Case) -> dict[str, Any]:
     """Case -> {dotted path: normalised value}; absent and null values are left out.
 
     Empty lists are kept (a list field is never unknown); `exists` treats them as absent.
+    Built as one literal (this runs on every evaluation); the order of keys is not part of the contract.
     """
+    player = case.player
+    request = case.request
     view: dict[str, Any] = {
         "case_id": case.case_id,
         "jurisdiction": case.jurisdiction,
-        "opened_at": epoch(case.opened_at),
+        "opened_at": Decimal(int(case.opened_at.timestamp())),
         "channel": case.channel,
         "handled_by": case.handled_by,
         "status": case.status,
         "player": PRESENT,
         "request": PRESENT,
+        "player.id": player.id,
+        "player.vip_level": Decimal(player.vip_level),
+        "player.account_age_days": Decimal(player.account_age_days),
+        "player.net_loss_30d": player.net_loss_30d,
+        "player.rg_markers": tuple(player.rg_markers),
+        "player.kyc": player.kyc,
+        "player.self_excluded": player.self_excluded,
+        "request.kind": request.kind,
+        "request.asked_for": tuple(request.asked_for),
     }
     if case.on_duty is not None:
         view["on_duty"] = tuple(case.on_duty)
-    player = case.player
-    view["player.id"] = player.id
-    view["player.vip_level"] = Decimal(player.vip_level)
-    view["player.account_age_days"] = Decimal(player.account_age_days)
-    view["player.net_loss_30d"] = player.net_loss_30d
-    view["player.rg_markers"] = tuple(player.rg_markers)
-    view["player.kyc"] = player.kyc
-    view["player.self_excluded"] = player.self_excluded
-    request = case.request
-    view["request.kind"] = request.kind
     if request.amount is not None:
         view["request.amount"] = request.amount
-    view["request.asked_for"] = tuple(request.asked_for)
-    if request.withdrawal is not None:
+    withdrawal = request.withdrawal
+    if withdrawal is not None:
         view["request.withdrawal"] = PRESENT
-        view["request.withdrawal.amount"] = request.withdrawal.amount
-        view["request.withdrawal.pending_hours"] = request.withdrawal.pending_hours
-    if request.forfeiture is not None:
+        view["request.withdrawal.amount"] = withdrawal.amount
+        view["request.withdrawal.pending_hours"] = withdrawal.pending_hours
+    forfeiture = request.forfeiture
+    if forfeiture is not None:
         view["request.forfeiture"] = PRESENT
-        view["request.forfeiture.winnings"] = request.forfeiture.winnings
-        if request.forfeiture.breach is not None:
-            view["request.forfeiture.breach"] = request.forfeiture.breach
-        if request.forfeiture.deliberate is not None:
-            view["request.forfeiture.deliberate"] = request.forfeiture.deliberate
-    _flatten_attributes(case.attributes, "attributes", view)
+        view["request.forfeiture.winnings"] = forfeiture.winnings
+        if forfeiture.breach is not None:
+            view["request.forfeiture.breach"] = forfeiture.breach
+        if forfeiture.deliberate is not None:
+            view["request.forfeiture.deliberate"] = forfeiture.deliberate
+    if case.attributes:
+        _flatten_attributes(case.attributes, "attributes", view)
     return view
 
 

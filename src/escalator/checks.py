@@ -27,13 +27,13 @@ import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import EscalatorError, Location, Problem
+from .errors import Location, Problem
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from itertools import product
 from typing import Any
 
 from . import fields as F
-from .ir import NEGATED_OP, AllOf, AnyOf, Compare, CompiledPolicy, Condition, Const, Field, Rule, push_negations, walk
+from .ir import NEGATED_OP, AnyOf, Compare, CompiledPolicy, Condition, Const, Field, Rule, push_negations, walk
 from .models.case import REQUEST_KINDS
 
 CODES = {
@@ -51,6 +51,7 @@ class Finding:
     hint: str | None = None
     policies: list[str] = field(default_factory=list)
     rule: str | None = None
+    blocking: bool = False  # the policy could not be compiled at all: bad input, not a failed check
 
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location else ""
@@ -81,6 +82,11 @@ class Report:
     def codes(self) -> set[str]:
         return {f.code for f in self.findings}
 
+    @property
+    def bad_input(self) -> bool:
+        """Unreadable files or policies that do not compile (exit 2)."""
+        return bool(self.load_problems or any(f.blocking for f in self.findings))
+
     def failed(self, strict: bool = False) -> bool:
         return bool(self.errors or (strict and self.warnings))
 
@@ -97,42 +103,19 @@ class Report:
 
 def validate_folders(policies: str | Path, rules: str | Path) -> Report:
     """Load, compile and check every policy; unreadable files are load problems (exit 2)."""
-    from .compiler import compile_policy
-    from .engine import _overlaps
-    from .loading import load_packs, load_policies, resolve
+    from .policyset import compile_all
 
-    report = Report()
-    try:
-        files = load_policies(Path(policies))
-    except EscalatorError as exc:
-        report.load_problems.extend(exc.problems)
-        files = {}
-    try:
-        packs = load_packs(Path(rules))
-    except EscalatorError as exc:
-        report.load_problems.extend(exc.problems)
-        packs = {}
-    if report.load_problems:
-        return report
-    for policy_id in sorted(files):
-        try:
-            resolved = resolve(policy_id, files)
-            if resolved.abstract:
-                continue
-            if not resolved.jurisdictions:
-                raise EscalatorError(Problem(
-                    f"policy {policy_id!r} applies to no jurisdiction", resolved.file.doc.location(()),
-                    code="E-POLICY", hint="add jurisdictions: [..] or abstract: true"))
-            compiled = compile_policy(resolved, packs)
-        except EscalatorError as exc:
-            for p in exc.problems:
-                report.add(Finding(p.code or "E-POLICY", "error", p.message, p.location, p.hint), policy_id)
-            continue
+    loaded = compile_all(policies, rules)
+    report = Report(load_problems=list(loaded.load_problems))
+    for policy_id, problems in loaded.problems.items():
+        for p in problems:
+            report.add(Finding(p.code or "E-POLICY", "error", p.message, p.location, p.hint, blocking=True), policy_id)
+    for policy_id, compiled in loaded.compiled.items():
         report.policies[policy_id] = compiled
-        for finding in check_policy(compiled, resolved, packs):
+        for finding in check_policy(compiled, loaded.resolved[policy_id], loaded.packs):
             report.add(finding, policy_id)
-    for p in _overlaps(report.policies):
-        report.add(Finding(p.code or "E-OVERLAP", "error", p.message, p.location, p.hint), None)
+    for p in loaded.overlaps:
+        report.add(Finding(p.code or "E-OVERLAP", "error", p.message, p.location, p.hint, blocking=True), None)
     return report
 
 

@@ -14,79 +14,16 @@ from typing import Any
 from .backends import Backend, make_backend
 from .cases import parse_case
 from .combine import FAILED_RULE, decide, failsafe_decision
-from .compiler import compile_policy
-from .errors import CaseError, EscalatorError, NoPolicyError, PolicyError, Problem
+from .errors import CaseError, EscalatorError, NoPolicyError, Problem
 from .explain import Explanation, trace_rules
 from .fields import flat_view
 from .ir import CompiledPolicy
-from .loading import load_packs, load_policies, resolve
 from .models.case import Case
 from .models.decision import Decision
+from .policyset import compile_folders
 from .resources import bundled_dir
 
 log = logging.getLogger("escalator")
-
-
-def compile_folders(policies: str | Path, rules: str | Path) -> dict[str, CompiledPolicy]:
-    """Load, resolve and compile every non-abstract policy in a folder."""
-    problems: list[Problem] = []
-    try:
-        policy_files = load_policies(Path(policies))
-    except EscalatorError as exc:
-        problems.extend(exc.problems)
-        policy_files = {}
-    try:
-        packs = load_packs(Path(rules))
-    except EscalatorError as exc:
-        problems.extend(exc.problems)
-        packs = {}
-    compiled: dict[str, CompiledPolicy] = {}
-    for policy_id in sorted(policy_files):
-        try:
-            resolved = resolve(policy_id, policy_files)
-            if resolved.abstract:
-                continue
-            if not resolved.jurisdictions:
-                problems.append(Problem(
-                    f"policy {policy_id!r} applies to no jurisdiction (add jurisdictions: or abstract: true)",
-                    resolved.file.doc.location(()), code="E-POLICY",
-                ))
-                continue
-            compiled[policy_id] = compile_policy(resolved, packs)
-        except EscalatorError as exc:
-            problems.extend(exc.problems)
-    problems.extend(_overlaps(compiled))
-    if problems:
-        raise PolicyError(_unique(problems))
-    if not compiled:
-        raise PolicyError(Problem(f"no policy found in {policies}"))
-    return compiled
-
-
-def _unique(problems: list[Problem]) -> list[Problem]:
-    return list(dict.fromkeys(problems))
-
-
-def _overlaps(policies: dict[str, CompiledPolicy]) -> list[Problem]:
-    """Two policies for one jurisdiction must not be in force on the same day."""
-    problems = []
-    items = list(policies.values())
-    for i, a in enumerate(items):
-        for b in items[i + 1:]:
-            shared = set(a.jurisdictions) & set(b.jurisdictions)
-            if not shared:
-                continue
-            a_from, a_until = a.effective_from, a.effective_until
-            b_from, b_until = b.effective_from, b.effective_until
-            disjoint = (a_until is not None and b_from is not None and a_until < b_from) or (
-                b_until is not None and a_from is not None and b_until < a_from
-            )
-            if not disjoint:
-                problems.append(Problem(
-                    f"policies {a.id!r} and {b.id!r} both apply to {', '.join(sorted(shared))} on the same days",
-                    code="E-OVERLAP", hint="give them effective periods that do not overlap",
-                ))
-    return problems
 
 
 class Engine:

@@ -35,8 +35,9 @@ def validate(
     """Check policies and rule packs: errors fail; warnings fail only with --strict.
 
     Exit codes: 0 clean; 1 the checks failed (an error, or a warning with
-    --strict); 2 a file could not be read (YAML syntax, unknown fields, bad
-    values), reported with file:line:column.
+    --strict); 2 bad input: a file could not be read (YAML syntax, unknown
+    fields, bad values) or a policy does not compile (unknown tier, parameter,
+    field...), reported with file:line:column.
 
     Codes: E-FIELD unknown case path, E-PARAM unknown parameter, E-TYPE wrong
     type, E-TIER unknown tier, E-INTERNAL rule requires an internal tier,
@@ -68,6 +69,6 @@ def validate(
             typer.echo(f"{len(report.policies)} policies checked ({', '.join(sorted(report.policies)) or 'none'}): "
                        f"{len(report.errors)} errors, {len(report.warnings)} warnings"
                        + (" (warnings fail with --strict)" if strict and report.warnings else ""))
-    if report.load_problems:
+    if report.bad_input:
         raise typer.Exit(EXIT_BAD_INPUT)
     raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)

@@ -132,3 +132,17 @@ def test_digest_ignores_file_location_but_not_content(folder, tmp_path):
     assert load(moved).policies["xx"].digest == first
     write(moved, "xx.yaml", "policy: xx\nversion: \"2026.1\"\nextends: base\njurisdictions: [XX]\nparams: {cdd: 2000.01}\n")
     assert load(moved).policies["xx"].digest != first
+
+
+def test_failsafe_tier_is_declared_or_defaults_to_most_senior_below_complaints(folder):
+    assert load(folder).policies["xx"].failsafe_tier == "supervisor"  # default
+    write(folder, "xx.yaml", "policy: xx\nextends: base\njurisdictions: [XX]\nparams: {cdd: 1.00}\nfailsafe_tier: vip\n")
+    assert load(folder).policies["xx"].failsafe_tier == "vip"
+    write(folder, "xx.yaml", "policy: xx\nextends: base\njurisdictions: [XX]\nparams: {cdd: 1.00}\nfailsafe_tier: finance\n")
+    with pytest.raises(PolicyError, match="failsafe_tier 'finance' is an internal tier"):
+        load(folder)
+
+
+def test_bundled_policies_send_failed_evaluations_to_a_supervisor():
+    engine = Engine.default(backend="compiled")
+    assert {p.failsafe_tier for p in engine.policies.values()} == {"supervisor"}

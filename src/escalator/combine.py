@@ -217,11 +217,8 @@ def format_value(value: Any) -> str:
 
 
 def failsafe_tier(policy: CompiledPolicy) -> Tier:
-    """Where a failed evaluation goes: the most senior reachable tier below the complaints tier."""
-    candidates = [t for t in policy.tiers if t.player_reachable and t.id != policy.complaints_tier]
-    if not candidates:
-        return policy.tier(policy.complaints_tier)
-    return max(candidates, key=lambda t: (t.level, -t.order))
+    """Where a failed evaluation goes: the policy's `failsafe_tier` (see the compiler for its default)."""
+    return policy.tier(policy.failsafe_tier)
 
 
 def failsafe_decision(policy: CompiledPolicy, case: Case, error: BaseException) -> Decision:

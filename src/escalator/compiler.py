@@ -48,6 +48,12 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
         problems.add(f"complaints_tier {complaints!r} is not a tier", doc.location(("complaints_tier",)), "E-TIER")
     elif not tier_map[complaints].player_reachable:
         problems.add(f"complaints_tier {complaints!r} is an internal tier", doc.location(("complaints_tier",)), "E-INTERNAL")
+    failsafe = resolved.failsafe_tier or _default_failsafe(tiers, complaints)
+    if resolved.failsafe_tier is not None:
+        if failsafe not in tier_map:
+            problems.add(f"failsafe_tier {failsafe!r} is not a tier", doc.location(("failsafe_tier",)), "E-TIER")
+        elif not tier_map[failsafe].player_reachable:
+            problems.add(f"failsafe_tier {failsafe!r} is an internal tier", doc.location(("failsafe_tier",)), "E-INTERNAL")
     if not any(t.player_reachable for t in tiers):
         problems.add("the policy has no tier players can reach", doc.location(("tiers",)), "E-TIER")
 
@@ -81,6 +87,7 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
         effective_until=effective.until if effective else None,
         tiers=tuple(tiers),
         complaints_tier=complaints or "",
+        failsafe_tier=failsafe or "",
         actions=actions,
         params=tuple(params),
         sla=tuple(sorted(sla.items())),
@@ -109,6 +116,14 @@ def _compile_tiers(resolved: ResolvedPolicy, problems: _Problems) -> list[Tier]:
             fallback=spec["fallback"], player_reachable=spec.get("player_reachable", True), order=order,
         ))
     return tiers
+
+
+def _default_failsafe(tiers: list[Tier], complaints: str | None) -> str | None:
+    """The most senior reachable tier below the complaints tier (first listed on a tie)."""
+    candidates = [t for t in tiers if t.player_reachable and t.id != complaints]
+    if not candidates:
+        return complaints
+    return max(candidates, key=lambda t: (t.level, -t.order)).id
 
 
 def _actions(tiers: list[Tier]) -> tuple[str, ...]:

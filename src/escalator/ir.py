@@ -186,6 +186,7 @@ class CompiledPolicy:
     effective_until: date | None
     tiers: tuple[Tier, ...]
     complaints_tier: str
+    failsafe_tier: str  # who reviews a case whose evaluation failed (see combine.failsafe_decision)
     actions: tuple[str, ...]  # every action any tier names, in first-seen order
     params: tuple[Param, ...]
     sla: tuple[tuple[str, Sla], ...]

@@ -39,6 +39,7 @@ class ResolvedPolicy:
     jurisdictions: list[str] = field(default_factory=list)
     effective: Any = None
     complaints_tier: str | None = None
+    failsafe_tier: str | None = None
     tiers: dict[str, dict[str, Any]] = field(default_factory=dict)
     tier_sources: dict[str, Location] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
@@ -126,6 +127,7 @@ def _merge(target: ResolvedPolicy, source: Source) -> None:
     target.version = spec.version or target.version
     target.name = spec.name or target.name
     target.complaints_tier = spec.complaints_tier or target.complaints_tier
+    target.failsafe_tier = spec.failsafe_tier or target.failsafe_tier
     for i, tier in enumerate(spec.tiers):
         merged = target.tiers.setdefault(tier.id, {"id": tier.id})
         for key, value in tier.model_dump(exclude_none=True).items():

@@ -85,6 +85,9 @@ class PolicyFile(BaseModel):
     jurisdictions: list[Jurisdiction] | None = None
     effective: Effective | None = None
     complaints_tier: TierId | None = None
+    failsafe_tier: TierId | None = None
+    """Who reviews a case whose automatic evaluation failed (default: the most senior
+    reachable tier below the complaints tier)."""
     tiers: list[TierSpec] = []
     params: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], Any] = {}
     sla: dict[Literal["default", "escalated", "complaint"], SlaWindow] = {}

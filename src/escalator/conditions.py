@@ -11,32 +11,22 @@ that loads is a policy whose conditions make sense. No text is ever evaluated.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Callable
 
 from . import fields as F
 from .errors import Location
+from .typecheck import ConditionError, check_types, suggest
 from .ir import FLIPPED_OP, AllOf, AnyOf, Compare, Condition, Const, Field, Not, Param, Tier
 
-COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 MAPPING_OPS = {
     "==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=",
     "in": "in", "not-in": "not in", "contains": "contains", "exists": "exists",
     "not-exists": "not exists", "between": "between",
 }
-
-
-class ConditionError(ValueError):
-    """A problem in one condition; the compiler adds the file position."""
-
-    def __init__(self, message: str, hint: str | None = None, code: str = "E-COND"):
-        super().__init__(message)
-        self.hint = hint
-        self.code = code
 
 
 @dataclass(frozen=True)
@@ -54,7 +44,7 @@ class Scope:
             key = name[len("params."):]
             if key not in self.params:
                 raise ConditionError(
-                    f"unknown parameter {name!r}", _suggest(key, self.params, "params."), "E-PARAM"
+                    f"unknown parameter {name!r}", suggest(key, self.params, "params."), "E-PARAM"
                 )
             self.used_params.add(key)
             return Const(self.params[key].value, name)
@@ -64,14 +54,14 @@ class Scope:
                 raise ConditionError(f"{name!r}: a tier limit is written tiers.TIER.ACTION", code="E-TIER")
             _, tier_id, action = parts
             if tier_id not in self.tiers:
-                raise ConditionError(f"unknown tier {tier_id!r} in {name!r}", _suggest(tier_id, self.tiers), "E-TIER")
+                raise ConditionError(f"unknown tier {tier_id!r} in {name!r}", suggest(tier_id, self.tiers), "E-TIER")
             if action not in self.actions:
-                raise ConditionError(f"unknown action {action!r} in {name!r}", _suggest(action, self.actions), "E-ACTION")
+                raise ConditionError(f"unknown action {action!r} in {name!r}", suggest(action, self.actions), "E-ACTION")
             return Const(self.tiers[tier_id].limit(action), name)
         info = F.field_info(name)
         if info is None:
             raise ConditionError(
-                f"unknown case field {name!r}", _suggest(name, F.CASE_FIELDS), "E-FIELD"
+                f"unknown case field {name!r}", suggest(name, F.CASE_FIELDS), "E-FIELD"
             )
         return Field(info.path, info.kind)
 
@@ -94,93 +84,9 @@ class Scope:
                 return Compare("not exists", left, None)
             if op == "!=":
                 return Compare("exists", left, None)
-            raise ConditionError(f"null can only be compared with == or !=")
-        _check_types(op, left, right)
+            raise ConditionError("null can only be compared with == or !=")
+        check_types(op, left, right)
         return Compare(op, left, right)
-
-
-def _suggest(name: str, options: Any, prefix: str = "") -> str | None:
-    close = difflib.get_close_matches(name, list(options), n=1)
-    return f"did you mean '{prefix}{close[0]}'?" if close else None
-
-
-def _kind_of(value: Any) -> str:
-    if isinstance(value, bool):
-        return F.BOOLEAN
-    if isinstance(value, Decimal):
-        return F.NUMBER
-    if isinstance(value, str):
-        return F.STRING
-    if isinstance(value, tuple):
-        return "list"
-    return "null"
-
-
-def _check_number(value: Any) -> None:
-    if isinstance(value, Decimal) and value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ConditionError(f"{value} has more than two decimal places")
-
-
-def _check_types(op: str, left: Field, right: Field | Const) -> None:
-    kind = left.kind
-    if kind == F.OBJECT:
-        raise ConditionError(f"{left.path!r} is an object: only `exists` / `not exists` apply", code="E-TYPE")
-    if isinstance(right, Field):
-        if right.kind == F.OBJECT or (kind != F.ANY and right.kind != F.ANY and right.kind != kind):
-            raise ConditionError(f"cannot compare {left.path} ({kind}) with {right.path} ({right.kind})", code="E-TYPE")
-        if op not in COMPARISONS:
-            raise ConditionError(f"{op!r} needs a constant on the right, not the field {right.path}", code="E-TYPE")
-        return
-    value = right.value
-    if op in ("in", "not in"):
-        if not isinstance(value, tuple):
-            raise ConditionError(f"{op!r} needs a list on the right, e.g. [a, b]", code="E-TYPE")
-        for item in value:
-            _check_scalar(op, left, item)
-        return
-    if op in ("contains", "not contains"):
-        if kind not in (F.STRINGS, F.ANY):
-            raise ConditionError(f"{op!r} applies to list fields; {left.path} is a {kind}", code="E-TYPE")
-        if not isinstance(value, str):
-            raise ConditionError(f"{left.path} holds text: {op} needs a text value, not {value!r}", code="E-TYPE")
-        _check_enum(left, value)
-        return
-    if isinstance(value, tuple):
-        raise ConditionError(f"{op!r} compares with one value, not a list (use `in`)", code="E-TYPE")
-    _check_scalar(op, left, value)
-    if op not in ("==", "!=") and kind not in (F.NUMBER, F.DATETIME, F.ANY):
-        raise ConditionError(f"{op!r} needs a number or a date; {left.path} is a {kind}", code="E-TYPE")
-    if op not in ("==", "!=") and not isinstance(value, Decimal):
-        raise ConditionError(f"{op!r} needs a number on the right, not {value!r}", code="E-TYPE")
-
-
-def _check_scalar(op: str, left: Field, value: Any) -> None:
-    kind = left.kind
-    value_kind = _kind_of(value)
-    _check_number(value)
-    if kind == F.ANY:
-        return
-    if kind == F.STRINGS:
-        raise ConditionError(f"{left.path} is a list: use `contains`, not {op!r}", code="E-TYPE")
-    if kind == F.DATETIME:
-        if value_kind != F.NUMBER:
-            raise ConditionError(f"{left.path} is a date-time: compare it with a date-time", code="E-TYPE")
-        return
-    if value_kind != kind:
-        raise ConditionError(
-            f"cannot compare {left.path} ({kind}) with {value!r} ({value_kind})", code="E-TYPE"
-        )
-    if isinstance(value, str):
-        _check_enum(left, value)
-
-
-def _check_enum(left: Field, value: str) -> None:
-    info = F.field_info(left.path)
-    if info is not None and info.values is not None and value not in info.values:
-        hint = _suggest(value, info.values)
-        raise ConditionError(
-            f"{value!r} is not a possible value of {left.path} ({', '.join(info.values)})", hint, "E-VALUE"
-        )
 
 
 # -- compact strings -------------------------------------------------------------

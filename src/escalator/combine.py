@@ -96,24 +96,37 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
     # so neither firing order nor the order of rules in their packs can change a decision.
     facts = _facts(policy)
     handler = choose_handler(policy, fired, facts.tiers) if fired else facts.lowest
-    procedure = "complaint" if case.status == "complaint" or any(r.effects.procedure for r in fired) else None
+    procedure = "complaint" if case.status == "complaint" else None
+    forwarded: set[str] = set()
+    flag_set: set[str] = set()
+    caps: list = []
+    denied: list = []
+    for rule in fired:  # one pass over the effects
+        effects = rule.effects
+        if effects.procedure:
+            procedure = "complaint"
+        if effects.forward:
+            forwarded.update(effects.forward)
+        if effects.flags:
+            flag_set.update(effects.flags)
+        if effects.caps:
+            caps.extend(effects.caps)
+        if effects.deny:
+            denied.extend(effects.deny)
     locked = procedure == "complaint"
     if locked:
         handler = facts.complaints
 
     authority: dict[str, Decimal] = dict(facts.limits[handler.id])
-    for rule in fired:
-        effects = rule.effects
-        for cap in effects.caps:
-            if cap.action in authority and cap.amount < authority[cap.action]:
-                authority[cap.action] = cap.amount
-        for action in effects.deny:
-            if action in authority:
-                authority[action] = _ZERO
+    for cap in caps:
+        if cap.action in authority and cap.amount < authority[cap.action]:
+            authority[cap.action] = cap.amount
+    for action in denied:  # after the caps: a denial is 0 whatever the caps say (caps are never negative)
+        if action in authority:
+            authority[action] = _ZERO
 
-    forwarded = {tier for rule in fired for tier in rule.effects.forward}
     forward = tuple(t.id for t in policy.tiers if t.id in forwarded) if forwarded else ()
-    flags = tuple(sorted({flag for rule in fired for flag in rule.effects.flags}))
+    flags = tuple(sorted(flag_set)) if flag_set else ()
     escalate = handler.level > facts.levels[case.handled_by]
     situation = "complaint" if locked else "escalated" if escalate else "default"
     acknowledge, resolve = facts.sla[situation]

@@ -11,10 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from escalator import Engine
 from escalator.backends import durable_available
 from conftest import bundled_engine
-from strategies import cases
+from escalator.testing import cases
 
 compiled = bundled_engine("compiled")
-POLICIES = list(compiled.policies.values())
 
 
 def _reordered(engine: Engine, backend: str) -> Engine:
@@ -28,7 +27,7 @@ def _reordered(engine: Engine, backend: str) -> Engine:
 
 @pytest.mark.skipif(not durable_available(), reason="durable_rules does not import")
 @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
-@given(case=cases(POLICIES))
+@given(case=cases(engine=compiled))
 def test_durable_and_compiled_agree(case):
     assert bundled_engine("durable").evaluate(case).to_json() == compiled.evaluate(case).to_json()
 
@@ -37,14 +36,14 @@ REVERSED = {"compiled": _reordered(compiled, "compiled")}
 
 
 @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
-@given(case=cases(POLICIES))
+@given(case=cases(engine=compiled))
 def test_rule_order_never_changes_a_decision(case):
     assert REVERSED["compiled"].evaluate(case).to_json() == compiled.evaluate(case).to_json()
 
 
 @pytest.mark.skipif(not durable_available(), reason="durable_rules does not import")
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
-@given(case=cases(POLICIES))
+@given(case=cases(engine=compiled))
 def test_rule_order_never_changes_a_durable_decision(case):
     if "durable" not in REVERSED:
         REVERSED["durable"] = _reordered(bundled_engine("durable"), "durable")

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from escalator import CaseError, Engine, EscalatorError, NoPolicyError
 from escalator.backends import durable_available
 from conftest import SEMANTICS, bundled_engine, make_case
-from strategies import cases
+from escalator.testing import cases
 
 
 def _rss() -> int:
@@ -91,11 +91,10 @@ def test_explain_reports_values_and_margins(semantic_engine):
     not durable_available(), reason="durable_rules does not import"))])
 def test_memory_is_flat_over_5000_evaluations(backend):
     engine = bundled_engine(backend)
-    policies = list(engine.policies.values())
     sample = []
 
     @settings(max_examples=200, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
-    @given(case=cases(policies))
+    @given(case=cases(engine=engine))
     def collect(case):
         sample.append(case)
 
@@ -115,11 +114,10 @@ def test_memory_is_flat_over_5000_evaluations(backend):
     not durable_available(), reason="durable_rules does not import"))])
 def test_eight_threads_agree_with_a_sequential_run(backend):
     engine = bundled_engine(backend)
-    policies = list(engine.policies.values())
     sample: list[dict] = []
 
     @settings(max_examples=250, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
-    @given(case=cases(policies))
+    @given(case=cases(engine=engine))
     def collect(case):
         sample.append(case)
 

@@ -123,3 +123,18 @@ def test_mapping_form_errors():
         compile_({"every": []})
     with pytest.raises(ConditionError, match="either `value` or `ref`"):
         compile_({"field": "request.amount", "op": ">", "value": 1, "ref": "params.large_win"})
+
+
+def test_date_times_compare_only_with_date_time_literals():
+    view = {"opened_at": Decimal(1_790_000_000)}  # 2026-09-22
+    assert holds("opened_at >= 2026-01-01T00:00:00Z", view) is True
+    assert holds({"field": "opened_at", "op": "<", "value": "2026-01-01T00:00:00+01:00"}, view) is False
+    with pytest.raises(ConditionError, match="compare it with a date-time"):
+        compile_("opened_at >= 5")
+
+
+def test_mapping_form_not_contains_and_between_bounds():
+    view = {"player.rg_markers": ()}
+    assert holds({"field": "player.rg_markers", "op": "not-contains", "value": "loss_chasing"}, view) is True
+    with pytest.raises(ConditionError, match="`between` takes `value: \\[low, high\\]`"):
+        compile_({"field": "request.amount", "op": "between", "ref": "params.large_win"})

@@ -146,3 +146,21 @@ def test_failsafe_tier_is_declared_or_defaults_to_most_senior_below_complaints(f
 def test_bundled_policies_send_failed_evaluations_to_a_supervisor():
     engine = Engine.default(backend="compiled")
     assert {p.failsafe_tier for p in engine.policies.values()} == {"supervisor"}
+
+
+def test_reasons_quote_top_level_fields_and_dates(folder):
+    pack = folder / "rules" / "t.yaml"
+    pack.write_text(pack.read_text().replace(
+        "then: {procedure: complaint}",
+        'then: {procedure: complaint, reason: "Case {case_id} ({jurisdiction}), opened {opened_at}, by {handled_by}."}'))
+    decision = load(folder).evaluate(make_case(**{"request.kind": "complaint"}))
+    message = next(r.message for r in decision.reasons if r.rule == "t.complaint")
+    assert message == "Case C-1 (XX), opened 2026-11-20T14:03:00Z, by agent."
+
+
+def test_a_bad_cap_is_one_problem(folder):
+    pack = folder / "rules" / "t.yaml"
+    pack.write_text(pack.read_text().replace("then: {procedure: complaint}", "then: {cap: {goodwill_bonus: lots}}"))
+    with pytest.raises(PolicyError) as err:
+        load(folder)
+    assert [p.code for p in err.value.problems] == ["E-CAP"]

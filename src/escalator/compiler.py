@@ -16,6 +16,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from .fields import TOP_LEVEL_FIELDS
 from .conditions import ConditionError, Scope, compile_condition, word_operand
 from .errors import Location, PolicyError, Problem
 from .ir import Cap, CompiledPolicy, Const, Effects, Field, Param, Rule, Sla, TemplatePart, Tier
@@ -176,7 +177,7 @@ def _compile_params(
         for name, spec in model.params.items():
             if name in declared and declared[name][0].type != spec.type:
                 problems.add(
-                    f"parameter {name!r} is a {spec.type} here but a {declared[name][0].type} in pack "
+                    f"parameter {name!r} is of type {spec.type} here but {declared[name][0].type} in pack "
                     f"{declared[name][1].model.pack!r}", pack.doc.location(("params", name)), "E-PARAM",
                 )
             declared.setdefault(name, (spec, pack))
@@ -212,7 +213,7 @@ def _template(text: str | None, scope: Scope) -> tuple[TemplatePart, ...]:
         if match.start() > position:
             parts.append(TemplatePart(text=text[position:match.start()]))
         name = match.group(1).strip()
-        operand = word_operand(name, scope) if "." in name or name in ("status", "channel") else None
+        operand = word_operand(name, scope) if "." in name or name in TOP_LEVEL_FIELDS else None
         if isinstance(operand, Field):
             parts.append(TemplatePart(field=operand))
         elif isinstance(operand, Const):
@@ -303,7 +304,7 @@ def _compile_effects(rule_id: str, spec: RuleFile, scope: Scope, where, problems
         elif tiers[tier_id].player_reachable:
             fail(f"forwards to {tier_id!r}, which is not an internal tier", ("forward",), "E-FORWARD",
                  "use `require:` to route the case to a tier players can reach")
-    if not any([then.require, caps, then.deny, then.procedure, then.forward, then.flag, then.reason]):
+    if not any([then.require, then.cap, then.deny, then.procedure, then.forward, then.flag, then.reason]):
         fail("has no effect", (), "E-EFFECT")
     if not ok:
         return None

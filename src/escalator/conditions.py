@@ -25,7 +25,7 @@ from .ir import FLIPPED_OP, AllOf, AnyOf, Compare, Condition, Const, Field, Not,
 MAPPING_OPS = {
     "==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">=",
     "in": "in", "not-in": "not in", "contains": "contains", "exists": "exists",
-    "not-exists": "not exists", "between": "between",
+    "not-exists": "not exists", "not-contains": "not contains", "between": "between",
 }
 
 
@@ -244,7 +244,7 @@ class _Parser:
         if token.kind == "number":
             return Const(Decimal(token.text))
         if token.kind == "datetime":
-            return Const(_datetime_literal(token.text))
+            return Const(_datetime_literal(token.text), token.text)
         if token.kind == "keyword" and token.text in ("true", "false"):
             return Const(token.text == "true")
         if token.kind == "keyword" and token.text == "null":
@@ -285,7 +285,7 @@ def _literal(value: Any, left: Field | Const) -> Const:
         return Const(Decimal(repr(value)))
     if isinstance(value, str):
         if isinstance(left, Field) and left.kind == F.DATETIME:
-            return Const(_datetime_literal(value))
+            return Const(_datetime_literal(value), value)
         return Const(value)
     raise ConditionError(f"unsupported literal {value!r}")
 
@@ -343,6 +343,8 @@ def _mapping(spec: dict, scope: Scope, at: Callable[[tuple], Location], path: tu
                 raise ConditionError(f"{op!r} takes no value")
             right = None
         elif "ref" in spec:
+            if op == "between":
+                raise ConditionError("`between` takes `value: [low, high]` (each bound may be params.X or tiers.T.A)")
             if not isinstance(spec["ref"], str):
                 raise ConditionError("`ref` must be a path like params.large_win")
             right = scope.reference(spec["ref"])

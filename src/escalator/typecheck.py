@@ -59,6 +59,11 @@ def check_types(op: str, left: Field, right: Field | Const) -> None:
             raise ConditionError(f"{op!r} needs a constant on the right, not the field {right.path}", code="E-TYPE")
         return
     value = right.value
+    if kind == F.DATETIME and not (right.source and right.source[:4].isdigit()):
+        raise ConditionError(
+            f"{left.path} is a date-time: compare it with a date-time like 2026-01-01T00:00:00Z, not {right}",
+            code="E-TYPE",
+        )
     if op in ("in", "not in"):
         if not isinstance(value, tuple):
             raise ConditionError(f"{op!r} needs a list on the right, e.g. [a, b]", code="E-TYPE")

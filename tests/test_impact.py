@@ -274,3 +274,14 @@ def test_git_source_from_a_sub_folder_of_the_repository(tmp_path: Path) -> None:
         assert "max_pending_hours: 72 " in (source.policies / "nl.yaml").read_text()
     with pytest.raises(LoadError, match="no policies/ folder"):
         resolve_source("git:HEAD", top)
+
+
+def test_workers_started_by_spawn_give_the_same_report(candidate: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS and Windows start workers with spawn: both engines must rebuild from pickled policies."""
+    import sys
+
+    cases = generated_cases(60, seed=4)
+    expected = analyse("bundled", str(candidate), cases, backend="compiled")
+    monkeypatch.setattr(sys, "platform", "darwin")
+    spawned = analyse("bundled", str(candidate), cases, workers=2, chunksize=20, backend="compiled")
+    assert spawned == expected and spawned.changed == len(crossing(cases))

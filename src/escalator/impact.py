@@ -401,9 +401,11 @@ def _parallel(cases: Iterable[Any], base: tuple[dict, str], cand: tuple[dict, st
               chunksize: int, limits: Callable[[], tuple[int, int, bool]], done: Callable[[Tally], None]) -> None:
     """Chunks to a pool, at most a few per worker in flight (no Pool.imap: it reads all input ahead)."""
     import multiprocessing
-    import os
+    import sys
 
-    method = "fork" if os.name == "posix" and "fork" in multiprocessing.get_all_start_methods() else None
+    # fork on Linux (workers start at once); elsewhere the platform default (spawn on macOS and
+    # Windows), with both policy sets pickled to each worker: `_init` rebuilds the engines
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
     context = multiprocessing.get_context(method)
     window = workers * 3
     with context.Pool(workers, initializer=_init, initargs=(base, cand)) as pool:

@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from ._options import POLICIES, POLICY_ID, RULES
+
 HELP = """Print the durable_rules ruleset (JSON) each policy compiles to, for review. Rule names are the rule ids; money travels as integer cents; every rule carries the guards the durable backend adds (see docs).
 
 Examples:
@@ -20,15 +22,9 @@ Exit codes: 0 ok, 2 bad input (a bad policy, an unknown --policy, or durable-rul
 
 
 def compile_(
-    policy: Optional[str] = typer.Option(None, "--policy", "-p", help="Only this policy id (default: every policy)."),
-    policies: Optional[Path] = typer.Option(
-        None, "--policies",
-        help="Policy folder (default: ./policies if ./policies and ./rules exist, else bundled).",
-    ),
-    rules: Optional[Path] = typer.Option(
-        None, "--rules",
-        help="Rule-pack folder (default: ./rules if ./policies and ./rules exist, else bundled).",
-    ),
+    policy: Optional[str] = POLICY_ID,
+    policies: Optional[Path] = POLICIES,
+    rules: Optional[Path] = RULES,
 ) -> None:
     import json
     import sys
@@ -37,7 +33,9 @@ def compile_(
 
     with bad_input():
         compiled = compiled_policies(policies, rules, policy)
-    from ..backends.rete import ruleset_json  # pure translation: works where durable_rules does not import
+    from ..backends.rete import (
+        ruleset_json,  # pure translation: works where durable_rules does not import
+    )
     merged: dict = {}
     for policy_id in sorted(compiled):
         merged.update(json.loads(ruleset_json(compiled[policy_id])))

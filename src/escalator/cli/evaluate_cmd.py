@@ -9,6 +9,8 @@ from typing import Optional
 
 import typer
 
+from ._options import BACKEND, POLICIES, RULES, BackendName
+
 PROGRESS_AFTER = 500  # cases: below this a progress bar is noise
 
 
@@ -16,12 +18,6 @@ class Format(str, Enum):
     table = "table"
     json = "json"
     jsonl = "jsonl"
-
-
-class BackendName(str, Enum):
-    auto = "auto"
-    durable = "durable"
-    compiled = "compiled"
 
 
 HELP = """Decide cases: who handles each one, with what authority, and why.
@@ -51,18 +47,9 @@ def evaluate(
         ..., metavar="PATH...",
         help="Case files, folders, .jsonl[.gz] files, or - for JSON Lines on stdin.",
     ),
-    policies: Optional[Path] = typer.Option(
-        None, "--policies",
-        help="Policy folder (default: ./policies if ./policies and ./rules exist, else bundled).",
-    ),
-    rules: Optional[Path] = typer.Option(
-        None, "--rules",
-        help="Rule-pack folder (default: ./rules if ./policies and ./rules exist, else bundled).",
-    ),
-    backend: BackendName = typer.Option(
-        BackendName.auto, "--backend",
-        help="Rule engine: durable (Rete), compiled (closures), auto = durable where it imports.",
-    ),
+    policies: Optional[Path] = POLICIES,
+    rules: Optional[Path] = RULES,
+    backend: BackendName = BACKEND,
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or jsonl."),
     workers: int = typer.Option(
         1, "--workers", "-w", min=1, max=256,
@@ -167,7 +154,14 @@ class _Progress:
         if self.bar is None:
             if self.done < PROGRESS_AFTER:
                 return
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
             from ._render import console
 

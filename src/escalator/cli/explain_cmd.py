@@ -9,16 +9,12 @@ from typing import Optional
 
 import typer
 
+from ._options import BACKEND, POLICIES, RULES, BackendName
+
 
 class Format(str, Enum):
     table = "table"
     json = "json"
-
-
-class BackendName(str, Enum):
-    auto = "auto"
-    durable = "durable"
-    compiled = "compiled"
 
 
 HELP = """Explain one case's decision: every rule, whether it fired, each comparison with the values compared, and for numeric thresholds how far the case is from them ("amount 2,400.00 is 400.00 above the agent goodwill bonus cap 2,000.00").
@@ -37,21 +33,19 @@ Exit codes: 0 ok, 2 bad input (a bad case, policy or path).
 
 def explain(
     case: str = typer.Argument(..., metavar="CASE", help="A case file, or - for one case on stdin."),
-    policies: Optional[Path] = typer.Option(
-        None, "--policies",
-        help="Policy folder (default: ./policies if ./policies and ./rules exist, else bundled).",
-    ),
-    rules: Optional[Path] = typer.Option(
-        None, "--rules",
-        help="Rule-pack folder (default: ./rules if ./policies and ./rules exist, else bundled).",
-    ),
-    backend: BackendName = typer.Option(
-        BackendName.auto, "--backend",
-        help="Rule engine: durable, compiled, or auto (durable where it imports).",
-    ),
+    policies: Optional[Path] = POLICIES,
+    rules: Optional[Path] = RULES,
+    backend: BackendName = BACKEND,
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table or json."),
 ) -> None:
-    from ._render import bad_input, compiled_policies, console, explanation_tables, margin_notes, print_json
+    from ._render import (
+        bad_input,
+        compiled_policies,
+        console,
+        explanation_tables,
+        margin_notes,
+        print_json,
+    )
 
     with bad_input():
         document = _read(case)

@@ -9,6 +9,8 @@ from typing import Optional
 
 import typer
 
+from ._options import POLICIES, POLICY_ID, RULES
+
 
 class Format(str, Enum):
     table = "table"
@@ -29,18 +31,20 @@ Exit codes: 0 ok, 2 bad input (a bad policy or an unknown --policy).
 
 
 def matrix(
-    policy: Optional[str] = typer.Option(None, "--policy", "-p", help="Only this policy id (default: every policy)."),
-    policies: Optional[Path] = typer.Option(
-        None, "--policies",
-        help="Policy folder (default: ./policies if ./policies and ./rules exist, else bundled).",
-    ),
-    rules: Optional[Path] = typer.Option(
-        None, "--rules",
-        help="Rule-pack folder (default: ./rules if ./policies and ./rules exist, else bundled).",
-    ),
+    policy: Optional[str] = POLICY_ID,
+    policies: Optional[Path] = POLICIES,
+    rules: Optional[Path] = RULES,
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, markdown or json."),
 ) -> None:
-    from ._render import bad_input, compiled_policies, console, matrix_data, matrix_markdown, matrix_table, print_json
+    from ._render import (
+        bad_input,
+        compiled_policies,
+        console,
+        matrix_data,
+        matrix_markdown,
+        matrix_table,
+        print_json,
+    )
 
     with bad_input():
         compiled = compiled_policies(policies, rules, policy)

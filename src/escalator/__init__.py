@@ -29,6 +29,7 @@ _EXPORTS = {
     "Problem": "escalator.errors",
     "load_case": "escalator.cases",
     "parse_case": "escalator.cases",
+    "ImpactReport": "escalator.impact",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
@@ -38,6 +39,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engine import Engine
     from .errors import CaseError, EscalatorError, EvaluationError, LoadError, NoPolicyError, PolicyError, Problem
     from .explain import Explanation
+    from .impact import ImpactReport
     from .models.case import Case
     from .models.decision import Decision
 

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from .cases import parse_case
-from .errors import EscalatorError
-from .yamlio import load_file, parse_json
+from .errors import EscalatorError, LoadError, Location, Problem
+from .yamlio import Document, load_file, parse_json
 
 CASE_SUFFIXES = (".yaml", ".yml", ".json")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
@@ -41,6 +41,12 @@ class CaseInput:
     line: int | None = None
     text: bytes | None = None
     error: str | None = None  # a problem found while reading (e.g. an over-long line)
+
+    def read(self) -> Document:
+        """The parsed document (LoadError for unreadable input), with positions for errors."""
+        if self.error is not None:
+            raise LoadError(Problem(self.error, Location(self.source, self.line)))
+        return load_file(self.source) if self.text is None else parse_json(self.text, self.source, self.line)
 
 
 @dataclass(frozen=True)
@@ -201,10 +207,7 @@ def _one(item: CaseInput, engine: Any, render: str | None) -> Outcome:
         return Outcome(item.source, item.line, problems=({"path": None, "message": item.error},))
     case_id = None
     try:
-        if item.text is None:
-            doc = load_file(item.source)
-        else:
-            doc = parse_json(item.text, item.source, item.line)
+        doc = item.read()
         if isinstance(doc.data, dict) and isinstance(doc.data.get("case_id"), str):
             case_id = doc.data["case_id"]
         model = parse_case(doc)
@@ -228,7 +231,7 @@ def _chunk(items: list[CaseInput]) -> list[Outcome]:
     return [_one(item, _ENGINE, _RENDER) for item in items]
 
 
-def _chunks(inputs: Iterable[CaseInput], size: int) -> Iterator[list[CaseInput]]:
+def chunks(inputs: Iterable[CaseInput], size: int) -> Iterator[list[CaseInput]]:
     batch: list[CaseInput] = []
     for item in inputs:
         batch.append(item)
@@ -284,7 +287,7 @@ def _parallel(inputs: Iterable[CaseInput], policies: dict, backend: str, workers
     window = workers * 3  # chunks in flight: bounded memory, workers never starve
     with context.Pool(workers, initializer=_init, initargs=(policies, backend, render)) as pool:
         pending: deque = deque()
-        for batch in _chunks(inputs, chunksize):
+        for batch in chunks(inputs, chunksize):
             pending.append(pool.apply_async(_chunk, (batch,)))
             if len(pending) >= window:
                 yield from pending.popleft().get()

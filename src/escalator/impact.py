@@ -13,11 +13,13 @@ the report does not depend on the number of workers.
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from .batch import chunks
 
 DECISION_FIELDS = ("handler", "escalate", "transfer", "locked", "procedure")
 LIST_FIELDS = ("forward", "flags")
@@ -238,14 +240,7 @@ def _label(item: Any) -> str:
 
 def _read(item: Any) -> Any:
     """Case data (a dict, a Case or a parsed Document) from a batch.CaseInput, a Case or a dict."""
-    from .errors import LoadError
-    from .yamlio import load_file, parse_json
-
-    if not hasattr(item, "source"):
-        return item
-    if item.error is not None:
-        raise LoadError(item.error)
-    return load_file(item.source) if item.text is None else parse_json(item.text, item.source, item.line)
+    return item.read() if hasattr(item, "source") else item
 
 
 def _one(tally: Tally, item: Any, engines: tuple[Any, Any], actions: tuple[str, ...]) -> None:
@@ -286,17 +281,6 @@ def _run_chunk(items: list[Any], sample_limit: int, bad_limit: int, record: bool
     for item in items:
         _one(tally, item, (base_engine, cand_engine), actions)
     return tally
-
-
-def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    batch: list[Any] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
 
 
 # -- the entry point ------------------------------------------------------------------
@@ -387,7 +371,7 @@ def _analyse(base_engine: Any, base_side: PolicySide, cand_engine: Any, cand_sid
         saved = _PAIR
         _PAIR = (base_engine, cand_engine, actions)
         try:
-            for batch in _chunks(cases, chunksize):
+            for batch in chunks(cases, chunksize):
                 chunk_done(_run_chunk(batch, *limits()))
         finally:
             _PAIR = saved
@@ -410,7 +394,7 @@ def _parallel(cases: Iterable[Any], base: tuple[dict, str], cand: tuple[dict, st
     window = workers * 3
     with context.Pool(workers, initializer=_init, initargs=(base, cand)) as pool:
         pending: deque = deque()
-        for batch in _chunks(cases, chunksize):
+        for batch in chunks(cases, chunksize):
             pending.append(pool.apply_async(_run_chunk, (batch, *limits())))
             if len(pending) >= window:
                 done(pending.popleft().get())

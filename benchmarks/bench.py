@@ -75,29 +75,42 @@ def project(d: Any) -> tuple:
 
 # -- implementations -----------------------------------------------------------
 
-def implementations(names: tuple[str, ...] = NAMES) -> dict[str, Callable[[dict], Any]]:
-    """name -> decide(case_dict), each built once (load time is measured separately)."""
+def implementations(names: tuple[str, ...] = NAMES, skipped: dict[str, str] | None = None) -> dict[str, Callable[[dict], Any]]:
+    """name -> decide(case_dict), each built once (load time is measured separately).
+
+    A peer whose package does not import here (zen-engine, or durable_rules on Python 3.13)
+    is left out and named in `skipped`, so the run says so instead of crashing.
+    """
     impls: dict[str, Callable[[dict], Any]] = {}
     for name in names:
-        if name == "handwritten":
-            impls[name] = handwritten_nl.decide
-        elif name in ("compiled", "durable"):
-            from escalator import Engine
-
-            impls[name] = Engine.default(backend=name).evaluate
-        elif name == "durable-handwritten":
-            from benchmarks.handwritten_durable import HandwrittenDurable
-
-            impls[name] = HandwrittenDurable().decide
-        elif name == "durable-handwritten-api":
-            from benchmarks.handwritten_durable import HandwrittenDurable
-
-            impls[name] = HandwrittenDurable(via_actions=True).decide
-        elif name == "zen":
-            from benchmarks.zen_nl import ZenNL
-
-            impls[name] = ZenNL().decide
+        try:
+            impls[name] = _build(name)
+        except ImportError as exc:
+            if skipped is None:
+                raise
+            skipped[name] = f"{exc} (pip install -e '.[bench]')"
     return impls
+
+
+def _build(name: str) -> Callable[[dict], Any]:
+    if name == "handwritten":
+        return handwritten_nl.decide
+    if name in ("compiled", "durable"):
+        from escalator import Engine
+        from escalator.backends import durable_available
+
+        if name == "durable" and not durable_available():
+            raise ImportError("durable_rules does not import")
+        return Engine.default(backend=name).evaluate
+    if name in ("durable-handwritten", "durable-handwritten-api"):
+        from benchmarks.handwritten_durable import HandwrittenDurable
+
+        return HandwrittenDurable(via_actions=name.endswith("-api")).decide
+    if name == "zen":
+        from benchmarks.zen_nl import ZenNL
+
+        return ZenNL().decide
+    raise ValueError(f"unknown implementation {name!r}")
 
 
 def sabotaged(decide: Callable[[dict], Any]) -> Callable[[dict], Any]:
@@ -344,7 +357,13 @@ def main(argv: list[str] | None = None) -> int:
     names = tuple(n for n in NAMES if n in args.only.split(","))
 
     cases = workload.generate(args.cases, args.seed)
-    impls = implementations(names)
+    skipped: dict[str, str] = {}
+    impls = implementations(names, skipped)
+    for name, why in skipped.items():
+        print(f"SKIPPED {name}: {why}", file=sys.stderr)
+    if "handwritten" not in impls or len(impls) < 2:
+        print("nothing to compare", file=sys.stderr)
+        return 2
     if args.sabotage in impls:
         impls[args.sabotage] = sabotaged(impls[args.sabotage])
     print(f"workload: {len(cases)} NL cases (seed {args.seed}); checking agreement of {', '.join(impls)} ...",
@@ -357,7 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     print("all implementations agree on every case.", flush=True)
 
     stats = measure(impls, cases, args.rounds)
-    result: dict[str, Any] = {"cases": len(cases), "rounds": args.rounds, "per_case": stats, "versions": versions()}
+    result: dict[str, Any] = {"cases": len(cases), "rounds": args.rounds, "per_case": stats, "skipped": skipped,
+                              "versions": versions()}
     print()
     print(table(stats))
     if args.breakdown:

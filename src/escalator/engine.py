@@ -33,6 +33,12 @@ class Engine:
         self.policies: dict[str, CompiledPolicy] = dict(policies)
         self._backend: Backend = make_backend(backend, self.policies)
         self.backend: str = self._backend.name
+        # per-case lookups, computed once: jurisdiction -> its policies; policy -> {tier id: reachable}
+        self._by_jurisdiction: dict[str, list[CompiledPolicy]] = {}
+        for policy in self.policies.values():
+            for jurisdiction in policy.jurisdictions:
+                self._by_jurisdiction.setdefault(jurisdiction, []).append(policy)
+        self._reachable = {p.id: {t.id: t.player_reachable for t in p.tiers} for p in self.policies.values()}
 
     # -- loading ------------------------------------------------------------
     @classmethod
@@ -60,7 +66,7 @@ class Engine:
     def policy_for(self, case: Case) -> CompiledPolicy:
         """The policy in force for the case's jurisdiction on the day it was opened."""
         day = case.opened_at.date()
-        candidates = [p for p in self.policies.values() if case.jurisdiction in p.jurisdictions]
+        candidates = self._by_jurisdiction.get(case.jurisdiction, ())
         for policy in candidates:
             if policy.applies_on(day):
                 return policy
@@ -76,12 +82,13 @@ class Engine:
         model = parse_case(case)
         policy = self.policy_for(model)
         problems = []
-        if not policy.has_tier(model.handled_by):
+        reachable = self._reachable[policy.id]
+        if model.handled_by not in reachable:
             problems.append(Problem(f"unknown tier {model.handled_by!r} in policy {policy.id!r}", path="handled_by"))
-        elif not policy.tier(model.handled_by).player_reachable:
+        elif not reachable[model.handled_by]:
             problems.append(Problem(f"{model.handled_by!r} is an internal tier and handles no cases", path="handled_by"))
         for i, tier in enumerate(model.on_duty or ()):
-            if not policy.has_tier(tier):
+            if tier not in reachable:
                 problems.append(Problem(f"unknown tier {tier!r} in policy {policy.id!r}", path=f"on_duty[{i}]"))
         if problems:
             raise CaseError(problems)

@@ -39,14 +39,17 @@ def to_decimal(value: object) -> Decimal:
 
 def to_money(value: object, *, allow_negative: bool = False) -> Decimal:
     """A money amount in EUR: finite, at most two decimals, within +-1e9."""
-    amount = to_decimal(value)
-    if amount != amount.quantize(CENT, rounding="ROUND_DOWN") if abs(amount) < MAX_AMOUNT * 10 else False:
-        raise ValueError(f"{amount} has more than two decimal places (cents)")
-    if abs(amount) > MAX_AMOUNT:
+    amount = value if value.__class__ is Decimal else to_decimal(value)
+    if not amount.is_finite():  # type: ignore[union-attr]
+        raise ValueError("expected a finite number")
+    if abs(amount) > MAX_AMOUNT:  # checked first: quantizing a huge number would overflow the context
         raise ValueError(f"{amount} is larger than the maximum of {MAX_AMOUNT:,} EUR")
+    cents = amount.quantize(CENT)  # type: ignore[union-attr]
+    if cents != amount:
+        raise ValueError(f"{amount} has more than two decimal places (cents)")
     if amount < 0 and not allow_negative:
         raise ValueError(f"{amount} is negative")
-    return amount.quantize(CENT)
+    return cents
 
 
 def format_money(amount: Decimal | None) -> str | None:

@@ -85,6 +85,19 @@ def field_info(path: str) -> FieldInfo | None:
     return CASE_FIELDS.get(path)
 
 
+def value_kind(value: Any) -> str | None:
+    """The kind of a normalised value (see `flat_view`); None for null or an object."""
+    if isinstance(value, bool):
+        return BOOLEAN
+    if isinstance(value, Decimal):
+        return NUMBER
+    if isinstance(value, str):
+        return STRING
+    if isinstance(value, tuple):
+        return STRINGS
+    return None
+
+
 def epoch(value: datetime) -> Decimal:
     return Decimal(int(value.timestamp()))
 

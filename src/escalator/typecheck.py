@@ -31,18 +31,6 @@ def suggest(name: str, options: Any, prefix: str = "") -> str | None:
     return f"did you mean '{prefix}{close[0]}'?" if close else None
 
 
-def _kind_of(value: Any) -> str:
-    if isinstance(value, bool):
-        return F.BOOLEAN
-    if isinstance(value, Decimal):
-        return F.NUMBER
-    if isinstance(value, str):
-        return F.STRING
-    if isinstance(value, tuple):
-        return "list"
-    return "null"
-
-
 def _check_number(value: Any) -> None:
     if isinstance(value, Decimal) and value.as_tuple().exponent < -2:  # type: ignore[operator]
         raise ConditionError(f"{value} has more than two decimal places")
@@ -88,7 +76,7 @@ def check_types(op: str, left: Field, right: Field | Const) -> None:
 
 def _check_scalar(op: str, left: Field, value: Any) -> None:
     kind = left.kind
-    value_kind = _kind_of(value)
+    value_kind = F.value_kind(value)
     _check_number(value)
     if kind == F.ANY:
         return

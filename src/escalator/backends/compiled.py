@@ -27,16 +27,7 @@ def has_value(value: Any) -> bool:
     return value is not None and value != ()
 
 
-def kind_of(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return F.BOOLEAN
-    if isinstance(value, Decimal):
-        return F.NUMBER
-    if isinstance(value, str):
-        return F.STRING
-    if isinstance(value, tuple):
-        return F.STRINGS
-    return None
+kind_of = F.value_kind
 
 
 def const_kind(const: Const) -> str | None:

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, StrictInt
 
 from ..money import to_decimal
-from ._types import STRICT, Identifier, Money, Name, NonNegativeInt, Number, SignedMoney
+from ._types import STRICT, _number, Identifier, Money, Name, NonNegativeInt, Number, SignedMoney
 
 Channel = Literal["live_chat", "email", "phone"]
 Status = Literal["open", "escalated", "complaint", "closed"]
@@ -85,12 +85,10 @@ def _attribute_value(value: Any, where: str, depth: int) -> Any:
             raise ValueError(f"{where}: {value} is implausibly large")
         return value
     if isinstance(value, (float, Decimal)):
-        number = to_decimal(value)
-        if number.as_tuple().exponent < -2:  # type: ignore[operator]
-            raise ValueError(f"{where}: {number} has more than two decimal places")
-        if abs(number) > Decimal("1e12"):
-            raise ValueError(f"{where}: {number} is implausibly large")
-        return number
+        try:
+            return _number(value)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
     if isinstance(value, list):
         if depth > 0 and any(isinstance(v, (list, dict)) for v in value):
             raise ValueError(f"{where}: lists hold plain values only")

@@ -23,7 +23,6 @@ workload amount has at most two decimals, far from double rounding trouble.
 from __future__ import annotations
 
 import itertools
-import json
 from typing import Any
 
 import durable_rules_engine

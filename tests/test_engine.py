@@ -9,7 +9,6 @@ from decimal import Decimal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from escalator import CaseError, Engine, EscalatorError, NoPolicyError
 from escalator.backends import durable_available

@@ -333,7 +333,7 @@ class Checker:
                 if current is None or path in skip:
                     continue
                 ladder = sorted({current} | {p for p in ladder_points if p > current})[:MAX_LADDER]
-                top_value, top_level = None, -1
+                top_value, top_level, top_handler = None, -1, None
                 for value in ladder:  # every threshold above the current amount, in order
                     handler = self.fast.evaluate(set_path(case, path, value)).handler
                     level = policy.tier(handler).level

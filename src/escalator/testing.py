@@ -86,7 +86,6 @@ def _money(policy: CompiledPolicy | None, signed: bool) -> st.SearchStrategy[Dec
 
 def _policies(engine: Any, jurisdiction: str | None) -> list[CompiledPolicy]:
     if engine is None:
-        from .engine import Engine
 
         engine = _default_engine()
     if isinstance(engine, CompiledPolicy):

@@ -8,7 +8,6 @@ independent check of the durable backend.
 from __future__ import annotations
 
 import operator
-from decimal import Decimal
 from typing import Any, Callable
 
 from .. import fields as F

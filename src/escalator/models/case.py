@@ -14,7 +14,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, StrictInt
 
-from ..money import to_decimal
 from ._types import STRICT, _number, Identifier, Money, Name, NonNegativeInt, Number, SignedMoney
 
 Channel = Literal["live_chat", "email", "phone"]

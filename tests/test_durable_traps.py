@@ -132,3 +132,30 @@ def test_threads_share_one_durable_engine_safely():
     for t in threads:
         t.join()
     assert errors == []
+
+
+def test_engines_dropped_without_close_free_their_rulesets():
+    import gc
+
+    deleted: list[int] = []
+    import escalator.backends.durable as backend_module
+
+    original = backend_module.durable_rules_engine.delete_ruleset
+
+    def spy(handle):
+        deleted.append(handle)
+        return original(handle)
+
+    backend_module.durable_rules_engine.delete_ruleset = spy
+    try:
+        engine = Engine.load(SEMANTICS / "policies", SEMANTICS / "rules", backend="durable")
+        handles = [r._handle for r in engine._backend._rulesets.values()]
+        del engine
+        gc.collect()
+        assert sorted(deleted) == sorted(handles)
+        closed = Engine.load(SEMANTICS / "policies", SEMANTICS / "rules", backend="durable")
+        closed.close()
+        closed.close()  # idempotent
+        assert len(deleted) == 2 * len(handles)
+    finally:
+        backend_module.durable_rules_engine.delete_ruleset = original

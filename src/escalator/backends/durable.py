@@ -36,6 +36,7 @@ import copy
 import itertools
 import json
 import threading
+import weakref
 from typing import Any
 
 import durable_rules_engine
@@ -140,6 +141,9 @@ class DurableBackend:
                 self._indices[policy_id] = {
                     name: (None if name == CATCH_ALL else int(name[1:])) for name in definition
                 }
+        # an Engine dropped without close() must not leave its rulesets in the C engine
+        handles = [ruleset._handle for ruleset in self._rulesets.values()]
+        self._release = weakref.finalize(self, _delete_rulesets, handles)
 
     def fired(self, policy: CompiledPolicy, view: dict[str, Any]) -> list[int]:
         fact = self._plans[policy.id].fact(view)
@@ -168,13 +172,17 @@ class DurableBackend:
         return sorted(fired)
 
     def close(self) -> None:
-        with _LOCK:
-            for ruleset in self._rulesets.values():
-                try:
-                    durable_rules_engine.delete_ruleset(ruleset._handle)
-                except Exception:
-                    pass
-            self._rulesets = {}
+        self._release()  # runs _delete_rulesets once, here or when the backend is collected
+        self._rulesets = {}
+
+
+def _delete_rulesets(handles: list[int]) -> None:
+    with _LOCK:
+        for handle in handles:
+            try:
+                durable_rules_engine.delete_ruleset(handle)
+            except Exception:  # already gone: nothing to free
+                pass
 
 
 def _unused_action(closure: Any) -> None:

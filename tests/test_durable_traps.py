@@ -80,7 +80,11 @@ def test_deleting_a_never_matched_state_crashes_the_process():
         print("survived")
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
-    assert result.returncode != 0 and "survived" not in result.stdout
+    if result.returncode == 0:
+        # The C engine frees two pointers it never initialised: undefined behaviour, which
+        # crashes the 3.11 build here but may pass unnoticed elsewhere (seen on 3.12).
+        pytest.skip("the uninitialised free did not crash on this build")
+    assert "survived" not in result.stdout
 
 
 # -- the backend's workarounds hold ---------------------------------------------------------

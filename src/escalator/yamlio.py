@@ -320,6 +320,24 @@ def _json_location(text: str, file: str | None, line: int | None) -> Location:
     return Location(file, row if line is None else line + row - 1, column)
 
 
+def _json_error(exc: json.JSONDecodeError) -> tuple[str, int, int]:
+    """The decoder's message and position, with a trailing comma named the same on every Python.
+
+    Python 3.13 says "Illegal trailing comma" at the comma; older versions complain about the
+    next token. Both are reported as 3.13 does.
+    """
+    before = exc.doc[: exc.pos].rstrip()
+    if exc.msg.startswith(("Expecting property name", "Expecting value")) and before.endswith(","):
+        comma = len(before) - 1
+        closing = exc.doc[exc.pos: exc.pos + 1]
+        kind = "object" if closing == "}" else "array" if closing == "]" else None
+        if kind is not None:
+            lineno = exc.doc.count("\n", 0, comma) + 1
+            colno = comma - (exc.doc.rfind("\n", 0, comma) + 1) + 1
+            return f"Illegal trailing comma before end of {kind}", lineno, colno
+    return exc.msg, exc.lineno, exc.colno
+
+
 def parse_json(text: str | bytes, file: str | None = None, line: int | None = None) -> Document:
     """Parse JSON with the same guarantees (exact decimals, duplicate keys refused)."""
     if isinstance(text, bytes):
@@ -333,8 +351,9 @@ def parse_json(text: str | bytes, file: str | None = None, line: int | None = No
             text, parse_float=Decimal, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant
         )
     except json.JSONDecodeError as exc:
-        row = exc.lineno if line is None else line + exc.lineno - 1
-        raise LoadError(Problem(f"invalid JSON: {exc.msg}", Location(file, row, exc.colno))) from None
+        message, lineno, colno = _json_error(exc)
+        row = lineno if line is None else line + lineno - 1
+        raise LoadError(Problem(f"invalid JSON: {message}", Location(file, row, colno))) from None
     except ValueError as exc:
         raise LoadError(Problem(f"invalid JSON: {exc}", _json_location(text, file, line))) from None
     except RecursionError:

@@ -285,3 +285,27 @@ def test_workers_started_by_spawn_give_the_same_report(candidate: Path, monkeypa
     monkeypatch.setattr(sys, "platform", "darwin")
     spawned = analyse("bundled", str(candidate), cases, workers=2, chunksize=20, backend="compiled")
     assert spawned == expected and spawned.changed == len(crossing(cases))
+
+
+def test_two_analyses_in_two_threads_do_not_mix_their_engines(candidate: Path) -> None:
+    import threading
+
+    cases = generated_cases(120)
+    base = Engine.default(backend="compiled")
+    changed = Engine.load(candidate / "policies", candidate / "rules", backend="compiled")
+    alone = {"changed": analyse(base, changed, cases, chunksize=1).changed,
+             "same": analyse(base, base, cases, chunksize=1).changed}
+    assert alone["changed"] > 0 and alone["same"] == 0
+    for _ in range(3):
+        results: dict[str, int] = {}
+
+        def run(name: str, other: Engine) -> None:
+            results[name] = analyse(base, other, cases, chunksize=1).changed
+
+        threads = [threading.Thread(target=run, args=("changed", changed)),
+                   threading.Thread(target=run, args=("same", base))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results == alone

@@ -273,10 +273,13 @@ def _one(tally: Tally, item: Any, engines: tuple[Any, Any], actions: tuple[str, 
     tally.add_pair(source, results[0], results[1], actions)
 
 
-def _run_chunk(items: list[Any], sample_limit: int, bad_limit: int, record: bool) -> Tally:
-    if _INIT_ERROR is not None:
-        raise _INIT_ERROR
-    base_engine, cand_engine, actions = _PAIR
+def _run_chunk(items: list[Any], sample_limit: int, bad_limit: int, record: bool, pair: Any = None) -> Tally:
+    """Decide a chunk under both engines: `pair` in this process, or the worker's own `_PAIR`."""
+    if pair is None:
+        if _INIT_ERROR is not None:
+            raise _INIT_ERROR
+        pair = _PAIR
+    base_engine, cand_engine, actions = pair
     tally = Tally(sample_limit, bad_limit, record)
     for item in items:
         _one(tally, item, (base_engine, cand_engine), actions)
@@ -350,7 +353,6 @@ def _analyse(base_engine: Any, base_side: PolicySide, cand_engine: Any, cand_sid
              cases: Iterable[Any], workers: int, sample: int, max_bad: int, chunksize: int,
              progress: Callable[[int], None] | None,
              on_change: Callable[[dict[str, Any]], None] | None) -> ImpactReport:
-    global _PAIR
     actions = _actions(base_engine, cand_engine)
     total = Tally(sample, max_bad)
 
@@ -367,14 +369,10 @@ def _analyse(base_engine: Any, base_side: PolicySide, cand_engine: Any, cand_sid
         # merging keeps the first ones in input order, so the report stays the same
         return sample - len(total.sample), max_bad - len(total.bad_cases), on_change is not None
 
-    if workers == 1:
-        saved = _PAIR
-        _PAIR = (base_engine, cand_engine, actions)
-        try:
-            for batch in chunks(cases, chunksize):
-                chunk_done(_run_chunk(batch, *limits()))
-        finally:
-            _PAIR = saved
+    if workers == 1:  # the engines are passed along: concurrent analyses share no state
+        pair = (base_engine, cand_engine, actions)
+        for batch in chunks(cases, chunksize):
+            chunk_done(_run_chunk(batch, *limits(), pair))
     else:
         _parallel(cases, (base_engine.policies, base_engine.backend),
                   (cand_engine.policies, cand_engine.backend), workers, chunksize, limits, chunk_done)

@@ -138,3 +138,9 @@ def test_mapping_form_not_contains_and_between_bounds():
     assert holds({"field": "player.rg_markers", "op": "not-contains", "value": "loss_chasing"}, view) is True
     with pytest.raises(ConditionError, match="`between` takes `value: \\[low, high\\]`"):
         compile_({"field": "request.amount", "op": "between", "ref": "params.large_win"})
+
+
+@pytest.mark.parametrize("value", [Decimal("NaN"), Decimal("Infinity"), Decimal("1e999999")])
+def test_non_finite_or_absurd_literals_are_refused(value):
+    with pytest.raises(ConditionError, match="finite|implausibly large"):
+        compile_({"field": "request.amount", "op": ">", "value": value})

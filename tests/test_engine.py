@@ -148,3 +148,41 @@ def test_two_compiled_engines_keep_their_own_answers(tmp_path):
     case = make_case(**{"request.kind": "bonus_request", "request.amount": "60.00"})
     assert (first.evaluate(case).handler, second.evaluate(case).handler) == ("supervisor", "agent")
     assert first.evaluate(case).policy.digest != second.evaluate(case).policy.digest
+
+
+def test_absurd_numbers_and_dates_are_case_errors_not_tracebacks(semantic_engine):
+    for changes in ({"request.amount": "1e999999999"}, {"request.amount": "-1e999999999"},
+                    {"opened_at": "9999-12-31T23:59:59-14:00"}, {"opened_at": "1960-01-01T00:00:00Z"},
+                    {"attributes": {"score": "x", "big": 10**30}}):
+        with pytest.raises(CaseError):
+            semantic_engine.evaluate(make_case(**changes))
+
+
+def test_failsafe_never_raises_even_when_deadlines_cannot_be_computed(semantic_engine, monkeypatch):
+    import escalator.combine as combine
+
+    def broken(*args, **kwargs):
+        raise OverflowError("date value out of range")
+
+    monkeypatch.setattr(combine, "_due", broken)  # both decide and the failsafe's deadlines fail
+    decision = semantic_engine.evaluate(make_case(**{"request.kind": "complaint"}))
+    assert decision.flags == ("evaluation_failed",) and decision.deadlines.acknowledge_by is None
+    assert set(decision.authority.values()) == {Decimal("0.00")}
+
+
+def test_a_closed_engine_refuses_to_evaluate():
+    engine = Engine.load(SEMANTICS / "policies", SEMANTICS / "rules", backend="compiled")
+    engine.close()
+    with pytest.raises(EscalatorError, match="closed"):
+        engine.evaluate(make_case())
+
+
+def test_a_zero_sla_period_is_due_at_once(tmp_path):
+    import shutil
+
+    shutil.copytree(SEMANTICS, tmp_path / "s")
+    base = tmp_path / "s" / "policies" / "base.yaml"
+    base.write_text(base.read_text().replace("escalated: {acknowledge: 24h}", "escalated: {acknowledge: 0m}"))
+    engine = Engine.load(tmp_path / "s" / "policies", tmp_path / "s" / "rules", backend="compiled")
+    case = make_case(**{"request.kind": "bonus_request", "request.amount": "60.00"})
+    assert engine.evaluate(case).to_dict()["deadlines"]["acknowledge_by"] == "2026-11-20T14:03:00Z"

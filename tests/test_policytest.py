@@ -215,3 +215,13 @@ def test_cli_test_bad_case_is_exit_2_but_other_tests_still_run(tmp_path):
     assert "PASS" in result.output and "1 passed, 0 failed, 1 errors (bad input)" in result.output
     assert any(":22:38" in line and "300.005 has more than two decimal places" in line for line in result.output.splitlines())
     assert ET.parse(junit).getroot().get("errors") == "1"
+
+
+def test_folder_keys_of_the_wrong_type_are_reported_not_raised(tmp_path):
+    from escalator.errors import EscalatorError
+    from escalator.policytest import load_tests
+
+    path = tmp_path / "test_bad.yaml"
+    path.write_text("policies: 5\ntests:\n  - name: x\n    case: {}\n    expect: {}\n")
+    with pytest.raises(EscalatorError, match="`policies` must be text"):
+        load_tests(path)

@@ -115,7 +115,8 @@ def test_bad_invariants_are_policy_errors_with_positions(tmp_path, invariants, w
 
 def test_invariant_that_holds_passes(tmp_path):
     folder = _policy_copy(tmp_path, "invariants:\n  - id: low-stays\n"
-                                    "    when: request.kind == forfeiture_dispute and request.forfeiture.winnings <= 100\n"
+                                    "    when: request.kind == forfeiture_dispute and request.forfeiture.winnings <= 100"
+                                    " and status != complaint\n"
                                     "    expect: {authority: {forfeiture_reversal: \"100.00\"}, handler_in: [agent, complaints]}\n")
     results, _ = check_folders(folder, PLANTED / "rules", max_examples=100, seed=0, only=["invariants"])
     [inv] = results

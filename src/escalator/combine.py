@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from . import fields as F
-from .ir import CompiledPolicy, Rule, TemplatePart, Tier
+from .ir import CompiledPolicy, Rule, Tier
 from .models.case import Case
 from .models.decision import Deadlines, Decision, PolicyRef, Reason
 from .money import pretty_money
@@ -56,7 +56,7 @@ def _template(rule: Rule) -> tuple[str | tuple[str, bool], ...]:
         if part.field is not None:
             parts.append((part.field.path, part.field.kind == F.DATETIME))
         else:
-            text = _render_part(part, {})
+            text = part.text if part.const is None else format_value(part.const.value)
             if parts and isinstance(parts[-1], str):
                 parts[-1] += text
             else:
@@ -129,15 +129,7 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
     flags = tuple(sorted(flag_set)) if flag_set else ()
     escalate = handler.level > facts.levels[case.handled_by]
     situation = "complaint" if locked else "escalated" if escalate else "default"
-    acknowledge, resolve = facts.sla[situation]
-    if acknowledge is None and resolve is None:
-        due = _NO_DEADLINES
-    else:
-        start = case.opened_at
-        due = Deadlines(
-            acknowledge_by=start + acknowledge if acknowledge else None,
-            resolve_by=start + resolve if resolve else None,
-        )
+    due = _due(facts.sla[situation], case)
     constant, templates = facts.constant_reasons, facts.templates
     reasons = tuple(
         constant.get(r.index) or Reason(rule=r.id, message=_fill(templates[r.index], view))
@@ -182,12 +174,15 @@ def transfer_mode(handler: Tier, case: Case) -> str:
     return handler.fallback
 
 
-def deadlines(policy: CompiledPolicy, case: Case, situation: str) -> Deadlines:
-    sla = policy.sla_for(situation)
+def _due(periods: tuple, case: Case) -> Deadlines:
+    """Deadlines from an SLA's (acknowledge, resolve) periods; a zero period is due at once."""
+    acknowledge, resolve = periods
+    if acknowledge is None and resolve is None:
+        return _NO_DEADLINES
     start = case.opened_at
     return Deadlines(
-        acknowledge_by=start + sla.acknowledge if sla.acknowledge else None,
-        resolve_by=start + sla.resolve if sla.resolve else None,
+        acknowledge_by=start + acknowledge if acknowledge is not None else None,
+        resolve_by=start + resolve if resolve is not None else None,
     )
 
 
@@ -195,18 +190,7 @@ def render(rule: Rule, view: dict[str, Any]) -> str:
     """The rule's reason with its placeholders filled in (its description if it has none)."""
     if not rule.reason:
         return rule.description
-    return "".join(_render_part(part, view) for part in rule.reason)
-
-
-def _render_part(part: TemplatePart, view: dict[str, Any]) -> str:
-    if part.field is not None:
-        value = view.get(part.field.path)
-        if part.field.kind == F.DATETIME and isinstance(value, Decimal):
-            return _iso(value)
-        return format_value(value)
-    if part.const is not None:
-        return format_value(part.const.value)
-    return part.text
+    return _fill(_template(rule), view)
 
 
 def _iso(epoch: Decimal) -> str:
@@ -234,6 +218,14 @@ def failsafe_tier(policy: CompiledPolicy) -> Tier:
     return policy.tier(policy.failsafe_tier)
 
 
+def _safe_due(policy: CompiledPolicy, case: Case, situation: str) -> Deadlines:
+    """The failsafe's deadlines; the failsafe itself must never raise, so none if they cannot be computed."""
+    try:
+        return _due(_facts(policy).sla[situation], case)
+    except Exception:
+        return _NO_DEADLINES
+
+
 def failsafe_decision(policy: CompiledPolicy, case: Case, error: BaseException) -> Decision:
     """Fail closed: a senior human looks at the case and nobody may give anything away."""
     log.error("evaluation of case %s under policy %s failed", case.case_id, policy.id, exc_info=error)
@@ -253,7 +245,7 @@ def failsafe_decision(policy: CompiledPolicy, case: Case, error: BaseException) 
         authority={action: Decimal("0.00") for action in policy.actions},
         forward=(),
         flags=(FAILED_FLAG,),
-        deadlines=deadlines(policy, case, "complaint" if locked else "escalated"),
+        deadlines=_safe_due(policy, case, "complaint" if locked else "escalated"),
         reasons=(Reason(
             rule=FAILED_RULE,
             message=f"Automatic evaluation failed ({type(error).__name__}); a {handler.name} must review "

@@ -32,6 +32,7 @@ class Engine:
     def __init__(self, policies: dict[str, CompiledPolicy], backend: str = "auto"):
         self.policies: dict[str, CompiledPolicy] = dict(policies)
         self._backend: Backend = make_backend(backend, self.policies)
+        self._closed = False
         self.backend: str = self._backend.name
         # per-case lookups, computed once: jurisdiction -> its policies; policy -> {tier id: reachable}
         self._by_jurisdiction: dict[str, list[CompiledPolicy]] = {}
@@ -53,7 +54,8 @@ class Engine:
         return cls.load(backend=backend)
 
     def close(self) -> None:
-        """Release backend resources (durable rulesets). Idempotent."""
+        """Release backend resources (durable rulesets). Idempotent; evaluating afterwards is an error."""
+        self._closed = True
         self._backend.close()
 
     def __enter__(self) -> "Engine":
@@ -97,8 +99,13 @@ class Engine:
     def evaluate(self, case: Case | dict[str, Any]) -> Decision:
         """Decide a case. Invalid input raises CaseError; a backend failure fails closed."""
         model, policy = self.prepare(case)
-        view = flat_view(model)
+        return self._decide(model, policy)
+
+    def _decide(self, model: Case, policy: CompiledPolicy) -> Decision:
+        if self._closed:
+            raise EscalatorError("this Engine is closed")
         try:
+            view = flat_view(model)
             fired = self._backend.fired(policy, view)
             return decide(policy, model, [policy.rules[i] for i in fired], view)
         except Exception as error:  # fail closed: never partial authority
@@ -118,6 +125,6 @@ class Engine:
         """The decision plus, for every rule, whether it fired and each comparison's values."""
         model, policy = self.prepare(case)
         view = flat_view(model)
-        decision = self.evaluate(model)
+        decision = self._decide(model, policy)
         fired = {policy.rule(rule_id).index for rule_id in decision.fired if rule_id != FAILED_RULE}
         return Explanation(decision, trace_rules(policy, view, fired))

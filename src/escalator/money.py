@@ -34,6 +34,8 @@ def to_decimal(value: object) -> Decimal:
         raise ValueError(f"expected a number, got {type(value).__name__}")
     if not result.is_finite():
         raise ValueError("expected a finite number")
+    if result and result.adjusted() > 1000:  # before any arithmetic: 1e999999999 would overflow
+        raise ValueError(f"{value} is implausibly large")
     return result
 
 
@@ -42,7 +44,7 @@ def to_money(value: object, *, allow_negative: bool = False) -> Decimal:
     amount = value if value.__class__ is Decimal else to_decimal(value)
     if not amount.is_finite():  # type: ignore[union-attr]
         raise ValueError("expected a finite number")
-    if abs(amount) > MAX_AMOUNT:  # checked first: quantizing a huge number would overflow the context
+    if amount.adjusted() >= 10 or abs(amount) > MAX_AMOUNT:  # first: arithmetic on a huge number overflows
         raise ValueError(f"{amount} is larger than the maximum of {MAX_AMOUNT:,} EUR")
     cents = amount.quantize(CENT)  # type: ignore[union-attr]
     if cents != amount:

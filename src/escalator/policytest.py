@@ -176,6 +176,10 @@ def load_tests(path: str | Path, policies: Path | None = None, rules: Path | Non
     if unknown:
         raise _fail(doc, (unknown[0],), f"unknown key {unknown[0]!r} (allowed: {', '.join(FILE_KEYS)})")
     base = path.parent
+    for key in ("policies", "rules", "backend"):
+        if key in data and not isinstance(data[key], str):
+            raise _fail(doc, (key,), f"`{key}` must be text (a folder path relative to this file)"
+                        if key != "backend" else "`backend` must be auto, compiled or durable")
     if "policies" in data or "rules" in data:
         from .resources import bundled_dir
 

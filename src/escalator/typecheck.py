@@ -13,6 +13,7 @@ from typing import Any
 
 from . import fields as F
 from .ir import Const, Field
+from .money import CENT
 
 COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
 
@@ -32,8 +33,13 @@ def suggest(name: str, options: Any, prefix: str = "") -> str | None:
 
 
 def _check_number(value: Any) -> None:
-    if isinstance(value, Decimal) and value.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ConditionError(f"{value} has more than two decimal places")
+    if not isinstance(value, Decimal):
+        return
+    if not value.is_finite():
+        raise ConditionError(f"{value} is not a finite number")
+    if value.adjusted() > 15 or value != value.quantize(CENT):
+        raise ConditionError(f"{value} has more than two decimal places" if value.adjusted() <= 15
+                             else f"{value} is implausibly large")
 
 
 def check_types(op: str, left: Field, right: Field | Const) -> None:

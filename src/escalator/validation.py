@@ -70,6 +70,8 @@ def validate(model: type[M], doc: Document, error: type[EscalatorError], prefix:
         raise error(Problem(f"expected a mapping, got {type(data).__name__}", doc.location(prefix), dotted(prefix) or None))
     try:
         return model.model_validate(data)
+    except (ArithmeticError, OverflowError) as exc:  # a validator's arithmetic on an absurd value
+        raise error(Problem(f"invalid value: {type(exc).__name__}", doc.location(prefix), dotted(prefix) or None)) from None
     except ValidationError as exc:
         problems = []
         seen = set()

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer, StringConstraints
 
-from ..money import format_money, to_decimal, to_money
+from ..money import CENT, format_money, to_decimal, to_money
 
 
 def _money(value: Any) -> Decimal:
@@ -20,7 +20,7 @@ def _signed_money(value: Any) -> Decimal:
 
 def _number(value: Any) -> Decimal:
     number = to_decimal(value)
-    if number.as_tuple().exponent < -2:  # type: ignore[operator]
+    if abs(number) <= Decimal("1e12") and number != number.quantize(CENT):
         raise ValueError(f"{number} has more than two decimal places")
     if abs(number) > Decimal("1e12"):
         raise ValueError(f"{number} is implausibly large")

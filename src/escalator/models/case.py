@@ -33,6 +33,8 @@ Token = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length
 def _utc(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("needs a time zone, e.g. 2026-11-20T14:03:00Z or +01:00")
+    if not 1970 <= value.year <= 2999:  # deadlines are added to it: keep far from datetime's limits
+        raise ValueError(f"year {value.year} is outside 1970..2999")
     return value.astimezone(timezone.utc)
 
 

@@ -274,12 +274,9 @@ def _parallel(inputs: Iterable[CaseInput], policies: dict, backend: str, workers
               render: str | None, chunksize: int) -> Iterator[Outcome]:
     import multiprocessing
 
-    from .backends import BACKENDS, durable_available
+    from .backends import check_backend
 
-    if backend not in BACKENDS + ("auto",):
-        raise EscalatorError(f"unknown backend {backend!r}: choose {', '.join(BACKENDS)} or auto")
-    if backend == "durable" and not durable_available():
-        raise EscalatorError("the durable backend needs durable-rules, which does not import here")
+    check_backend(backend)  # fail here, not once per worker
     # fork on Linux: workers start at once and inherit the compiled policies. Elsewhere the
     # platform default (spawn on macOS and Windows), with the policies pickled to each worker.
     method = "fork" if sys.platform.startswith("linux") else None

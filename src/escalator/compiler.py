@@ -121,7 +121,9 @@ def _compile_tiers(resolved: ResolvedPolicy, problems: _Problems) -> list[Tier]:
 
 def _default_failsafe(tiers: list[Tier], complaints: str | None) -> str | None:
     """The most senior reachable tier below the complaints tier (first listed on a tie)."""
-    candidates = [t for t in tiers if t.player_reachable and t.id != complaints]
+    ceiling = next((t.level for t in tiers if t.id == complaints), None)
+    candidates = [t for t in tiers if t.player_reachable and t.id != complaints
+                  and (ceiling is None or t.level < ceiling)]
     if not candidates:
         return complaints
     return max(candidates, key=lambda t: (t.level, -t.order)).id

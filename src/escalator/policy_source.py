@@ -110,8 +110,9 @@ def _git_source(spec: str, repo: Path) -> PolicySource:
 
 def _extract(repo: Path, tree: str, names: list[str], into: Path) -> None:
     """`git archive TREE NAMES | tar -x` with Python's tar reader and its safe 'data' filter."""
+    errors = tempfile.TemporaryFile()  # not a pipe: git could block on a full stderr pipe nobody reads
     proc = subprocess.Popen(["git", "-C", str(repo), "archive", "--format=tar", tree, "--", *names],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=errors)
     assert proc.stdout is not None
     try:
         with tarfile.open(fileobj=proc.stdout, mode="r|") as archive:
@@ -124,10 +125,10 @@ def _extract(repo: Path, tree: str, names: list[str], into: Path) -> None:
                         archive.extract(member, into)
     finally:
         proc.stdout.close()
-        stderr = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
-        if proc.stderr:
-            proc.stderr.close()
         code = proc.wait()
+        errors.seek(0)
+        stderr = errors.read().decode(errors="replace")
+        errors.close()
     if code != 0:
         raise _error(f"git archive {tree}: {stderr.strip() or 'failed'}")
 

@@ -36,21 +36,24 @@ def durable_available() -> bool:
     return True
 
 
-def make_backend(name: str, policies: dict[str, CompiledPolicy]) -> Backend:
+def check_backend(name: str) -> str:
+    """The backend `name` stands for ("auto" resolved), or EscalatorError if it cannot run here."""
+    from ..errors import EscalatorError
+
     if name == "auto":
-        name = "durable" if durable_available() else "compiled"
-    if name == "compiled":
+        return "durable" if durable_available() else "compiled"
+    if name not in BACKENDS:
+        raise EscalatorError(f"unknown backend {name!r}: choose {', '.join(BACKENDS)} or auto")
+    if name == "durable" and not durable_available():
+        raise EscalatorError("the durable backend needs durable-rules, which does not import here")
+    return name
+
+
+def make_backend(name: str, policies: dict[str, CompiledPolicy]) -> Backend:
+    if check_backend(name) == "compiled":
         from .compiled import CompiledBackend
 
         return CompiledBackend(policies)
-    if name == "durable":
-        if not durable_available():
-            from ..errors import EscalatorError
+    from .durable import DurableBackend
 
-            raise EscalatorError("the durable backend needs durable-rules, which does not import here")
-        from .durable import DurableBackend
-
-        return DurableBackend(policies)
-    from ..errors import EscalatorError
-
-    raise EscalatorError(f"unknown backend {name!r}: choose {', '.join(BACKENDS)} or auto")
+    return DurableBackend(policies)

@@ -20,8 +20,6 @@ from rich.text import Text
 
 from . import EXIT_BAD_INPUT
 
-POLICIES_HELP = "Policy folder. Default: ./policies when ./policies and ./rules both exist, else the bundled policies."
-RULES_HELP = "Rule-pack folder. Default: ./rules when ./policies and ./rules both exist, else the bundled packs."
 
 
 def err(message: str) -> None:
@@ -50,7 +48,7 @@ def bad_input() -> Iterator[None]:
 
 
 def folders(policies: Path | None, rules: Path | None) -> tuple[Path, Path]:
-    """The policy and rule folders to use (see POLICIES_HELP); each must exist."""
+    """The policy and rule folders to use (see `_options.POLICIES`); each must exist."""
     from ..batch import InputError, default_folders
     from ..resources import bundled_dir
 

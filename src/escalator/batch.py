@@ -17,7 +17,7 @@ import json
 import sys
 import zlib
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -272,21 +272,32 @@ def evaluate_stream(
 
 def _parallel(inputs: Iterable[CaseInput], policies: dict, backend: str, workers: int,
               render: str | None, chunksize: int) -> Iterator[Outcome]:
-    import multiprocessing
-
     from .backends import check_backend
 
     check_backend(backend)  # fail here, not once per worker
-    # fork on Linux: workers start at once and inherit the compiled policies. Elsewhere the
-    # platform default (spawn on macOS and Windows), with the policies pickled to each worker.
-    method = "fork" if sys.platform.startswith("linux") else None
+    for outcomes in ordered_pool(chunks(inputs, chunksize), _chunk, workers, _init, (policies, backend, render)):
+        yield from outcomes
+
+
+def ordered_pool(work: Iterable[list], task: Callable[..., Any], workers: int, initializer: Callable[..., None],
+                 initargs: tuple, extra: Callable[[], tuple] = tuple) -> Iterator[Any]:
+    """`task(chunk, *extra())` for each chunk in `workers` processes; results in input order.
+
+    At most a few chunks per worker are in flight (Pool.imap would read all input ahead),
+    so memory stays bounded for any input size. Workers are forked on Linux (they start at
+    once and inherit the compiled policies) and spawned elsewhere, as macOS and Windows do,
+    with `initargs` pickled to each worker.
+    """
+    import multiprocessing
+
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
     context = multiprocessing.get_context(method)
-    window = workers * 3  # chunks in flight: bounded memory, workers never starve
-    with context.Pool(workers, initializer=_init, initargs=(policies, backend, render)) as pool:
+    window = workers * 3
+    with context.Pool(workers, initializer=initializer, initargs=initargs) as pool:
         pending: deque = deque()
-        for batch in chunks(inputs, chunksize):
-            pending.append(pool.apply_async(_chunk, (batch,)))
+        for chunk in work:
+            pending.append(pool.apply_async(task, (chunk, *extra())))
             if len(pending) >= window:
-                yield from pending.popleft().get()
+                yield pending.popleft().get()
         while pending:
-            yield from pending.popleft().get()
+            yield pending.popleft().get()

@@ -12,14 +12,14 @@ the report does not depend on the number of workers.
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from .batch import chunks
+from .batch import chunks, ordered_pool
 
 DECISION_FIELDS = ("handler", "escalate", "transfer", "locked", "procedure")
 LIST_FIELDS = ("forward", "flags")
@@ -381,23 +381,9 @@ def _analyse(base_engine: Any, base_side: PolicySide, cand_engine: Any, cand_sid
 
 def _parallel(cases: Iterable[Any], base: tuple[dict, str], cand: tuple[dict, str], workers: int,
               chunksize: int, limits: Callable[[], tuple[int, int, bool]], done: Callable[[Tally], None]) -> None:
-    """Chunks to a pool, at most a few per worker in flight (no Pool.imap: it reads all input ahead)."""
-    import multiprocessing
-    import sys
-
-    # fork on Linux (workers start at once); elsewhere the platform default (spawn on macOS and
-    # Windows), with both policy sets pickled to each worker: `_init` rebuilds the engines
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    context = multiprocessing.get_context(method)
-    window = workers * 3
-    with context.Pool(workers, initializer=_init, initargs=(base, cand)) as pool:
-        pending: deque = deque()
-        for batch in chunks(cases, chunksize):
-            pending.append(pool.apply_async(_run_chunk, (batch, *limits())))
-            if len(pending) >= window:
-                done(pending.popleft().get())
-        while pending:
-            done(pending.popleft().get())
+    """Chunks to worker processes (each rebuilds both engines in `_init`); tallies in input order."""
+    for tally in ordered_pool(chunks(cases, chunksize), _run_chunk, workers, _init, (base, cand), limits):
+        done(tally)
 
 
 def _report(t: Tally, base: PolicySide, cand: PolicySide, actions: tuple[str, ...]) -> ImpactReport:

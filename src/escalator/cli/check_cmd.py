@@ -37,7 +37,10 @@ def check(
     from ..errors import EscalatorError
     from ..properties import check_folders
 
-    pol, rul = _folders(directory, policies, rules)
+    from ._render import bad_input
+
+    with bad_input():
+        pol, rul = _folders(directory, policies, rules)
     try:
         results, used_seed = check_folders(pol, rul, out, max_examples, seed, backend, prop)
     except EscalatorError as exc:

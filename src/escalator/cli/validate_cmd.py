@@ -14,14 +14,14 @@ def register(app: typer.Typer) -> None:
 
 
 def _folders(directory: Optional[Path], policies: Optional[Path], rules: Optional[Path]) -> tuple[Path, Path]:
-    from ..resources import bundled_dir
+    """DIR (its policies/ and rules/), else the folders every command uses (see `_render.folders`)."""
+    if directory is None:
+        from ._render import folders
 
-    if directory is not None:
-        policies = policies or (directory / "policies" if (directory / "policies").is_dir() else directory)
-        rules = rules or (directory / "rules" if (directory / "rules").is_dir() else directory.parent / "rules")
-    elif policies is None and rules is None and Path("policies").is_dir() and Path("rules").is_dir():
-        policies, rules = Path("policies"), Path("rules")
-    return policies or bundled_dir("policies"), rules or bundled_dir("rules")
+        return folders(policies, rules)
+    policies = policies or (directory / "policies" if (directory / "policies").is_dir() else directory)
+    rules = rules or (directory / "rules" if (directory / "rules").is_dir() else directory.parent / "rules")
+    return policies, rules
 
 
 def validate(
@@ -50,7 +50,10 @@ def validate(
     if format not in ("text", "json"):
         typer.echo("--format is text or json", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
-    pol, rul = _folders(directory, policies, rules)
+    from ._render import bad_input
+
+    with bad_input():
+        pol, rul = _folders(directory, policies, rules)
     report = validate_folders(pol, rul)
     failed = report.failed(strict)
     if format == "json":

@@ -23,7 +23,7 @@ FAILED_RULE = "escalator.evaluation-failed"
 FAILED_FLAG = "evaluation_failed"
 
 
-class _PolicyFacts:
+class PolicyFacts:
     """What `decide` needs from a policy, looked up once instead of per case (policies are immutable)."""
 
     __slots__ = ("policy", "ref", "tiers", "levels", "lowest", "complaints", "limits", "sla", "constant_reasons",
@@ -77,24 +77,17 @@ def _fill(template: tuple[str | tuple[str, bool], ...], view: dict[str, Any]) ->
     return "".join(out)
 
 
-_FACTS: dict[int, _PolicyFacts] = {}
 _NO_DEADLINES = Deadlines(acknowledge_by=None, resolve_by=None)
 _ZERO = Decimal("0.00")
 
 
-def _facts(policy: CompiledPolicy) -> _PolicyFacts:
-    facts = _FACTS.get(id(policy))
-    if facts is None or facts.policy is not policy:
-        if len(_FACTS) > 256:  # policies come and go (tests, reloads): keep the cache bounded
-            _FACTS.clear()
-        facts = _FACTS[id(policy)] = _PolicyFacts(policy)
-    return facts
-
-
-def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str, Any]) -> Decision:
+def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str, Any],
+           facts: PolicyFacts | None = None) -> Decision:
+    """The decision for the fired rules; `facts` are the policy's precomputed lookups (the Engine keeps them)."""
     # Everything below depends on the set of fired rules only: reasons are listed by rule id,
     # so neither firing order nor the order of rules in their packs can change a decision.
-    facts = _facts(policy)
+    if facts is None:
+        facts = PolicyFacts(policy)
     handler = choose_handler(policy, fired, facts.tiers) if fired else facts.lowest
     procedure = "complaint" if case.status == "complaint" else None
     forwarded: set[str] = set()
@@ -221,7 +214,8 @@ def failsafe_tier(policy: CompiledPolicy) -> Tier:
 def _safe_due(policy: CompiledPolicy, case: Case, situation: str) -> Deadlines:
     """The failsafe's deadlines; the failsafe itself must never raise, so none if they cannot be computed."""
     try:
-        return _due(_facts(policy).sla[situation], case)
+        sla = policy.sla_for(situation)
+        return _due((sla.acknowledge, sla.resolve), case)
     except Exception:
         return _NO_DEADLINES
 

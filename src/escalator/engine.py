@@ -13,7 +13,7 @@ from typing import Any
 
 from .backends import Backend, make_backend
 from .cases import parse_case
-from .combine import FAILED_RULE, decide, failsafe_decision
+from .combine import FAILED_RULE, PolicyFacts, decide, failsafe_decision
 from .errors import CaseError, EscalatorError, NoPolicyError, Problem
 from .explain import Explanation, trace_rules
 from .fields import flat_view
@@ -33,6 +33,7 @@ class Engine:
         self.policies: dict[str, CompiledPolicy] = dict(policies)
         self._backend: Backend = make_backend(backend, self.policies)
         self._closed = False
+        self._facts = {policy_id: PolicyFacts(policy) for policy_id, policy in self.policies.items()}
         self.backend: str = self._backend.name
         # per-case lookups, computed once: jurisdiction -> its policies; policy -> {tier id: reachable}
         self._by_jurisdiction: dict[str, list[CompiledPolicy]] = {}
@@ -107,7 +108,7 @@ class Engine:
         try:
             view = flat_view(model)
             fired = self._backend.fired(policy, view)
-            return decide(policy, model, [policy.rules[i] for i in fired], view)
+            return decide(policy, model, [policy.rules[i] for i in fired], view, self._facts[policy.id])
         except Exception as error:  # fail closed: never partial authority
             return failsafe_decision(policy, model, error)
 

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from escalator import policytest as pt
+from escalator import policytest_report as report
 from escalator.cli import app
 from escalator.errors import LoadError
 
@@ -159,16 +160,16 @@ def test_coverage_counts_tests_per_rule(tmp_path):
     runner.close()
     assert runner.coverage["bonus.above-agent-cap"] >= 3
     assert runner.coverage["forfeiture.large-forfeiture"] == 0  # no NL test reaches it
-    assert 0 < pt.coverage_percent(runner.coverage) < 100
-    report = pt.coverage_report(runner.coverage)
-    assert "forfeiture.large-forfeiture" in report and "NOT COVERED" in report
+    assert 0 < report.coverage_percent(runner.coverage) < 100
+    text = report.coverage_report(runner.coverage)
+    assert "forfeiture.large-forfeiture" in text and "NOT COVERED" in text
 
 
 def test_junit_xml_has_one_testcase_per_policy_test(tmp_path):
     path = write(tmp_path, "tests:\n  - name: good\n    case:" + INLINE_CASE + "    expect: {handler: supervisor}\n"
                            "  - name: bad\n    case:" + INLINE_CASE + "    expect: {handler: agent}\n"
                            "  - name: broken\n    case: missing.yaml\n")
-    root = ET.fromstring(pt.junit_xml(run_file(path)))
+    root = ET.fromstring(report.junit_xml(run_file(path)))
     cases = root.findall(".//testcase")
     assert [c.get("name") for c in cases] == ["good", "bad", "broken"]
     assert cases[0].find("failure") is None

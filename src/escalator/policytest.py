@@ -13,7 +13,6 @@ one) and `backend:` (auto | compiled | durable). A test may also say
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
@@ -84,8 +83,8 @@ class PolicyTestResult:
         lines = []
         width = max((len(m.key) for m in self.mismatches), default=0) + 1
         for m in self.mismatches:
-            lines.append(f"{m.key + ':':<{width}} expected {_show(m.expected)}")
-            lines.append(f"{'':<{width}} actual   {_show(m.actual)}" + (f"  ({m.note})" if m.note else ""))
+            lines.append(f"{m.key + ':':<{width}} expected {show(m.expected)}")
+            lines.append(f"{'':<{width}} actual   {show(m.actual)}" + (f"  ({m.note})" if m.note else ""))
         if self.explanation is not None:
             lines.append("decisive rules:")
             lines.extend("  " + line for line in decisive_rules(self.explanation, self.test.expect))
@@ -100,13 +99,13 @@ def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line for line in text.splitlines())
 
 
-def _show(value: Any) -> str:
+def show(value: Any) -> str:
     if isinstance(value, Decimal):
         return format_money(value) or "null"
     if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(_show(v) for v in value) + "]"
+        return "[" + ", ".join(show(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_show(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -127,7 +126,7 @@ def decisive_rules(explanation: Any, expect: dict[str, Any]) -> list[str]:
         lines.append(f"{rule.id} ({'fired' if rule.fired else 'did not fire'}): {rule.description}")
         for c in rule.comparisons:
             mark = {True: "true", False: "false", None: "unknown"}[c.result]
-            value = "(absent)" if c.value is None else _show(c.value)
+            value = "(absent)" if c.value is None else show(c.value)
             lines.append(f"    {c.text}  [{mark}; value {value}]" + (f"  {c.note}" if c.note else ""))
     return lines or ["(no rule fired: the lowest tier handles the case)"]
 
@@ -378,49 +377,3 @@ def _duration(delta: timedelta) -> str:
 
 
 # -- coverage and JUnit -------------------------------------------------------------------------
-
-
-def coverage_percent(coverage: dict[str, int]) -> float:
-    if not coverage:
-        return 100.0
-    return 100.0 * sum(1 for n in coverage.values() if n > 0) / len(coverage)
-
-
-def coverage_report(coverage: dict[str, int]) -> str:
-    width = max((len(r) for r in coverage), default=4)
-    lines = [f"{'rule':<{width}}  tests"]
-    for rule_id in sorted(coverage):
-        count = coverage[rule_id]
-        lines.append(f"{rule_id:<{width}}  {count:>5}" + ("  NOT COVERED" if count == 0 else ""))
-    covered = sum(1 for n in coverage.values() if n)
-    lines.append(f"coverage: {covered}/{len(coverage)} rules fired in at least one test "
-                 f"({coverage_percent(coverage):.1f}%)")
-    return "\n".join(lines)
-
-
-def junit_xml(results: list[PolicyTestResult]) -> bytes:
-    """JUnit XML: one <testsuite> per test file, one <testcase> per policy test."""
-    root = ET.Element("testsuites", name="escalator policy tests")
-    by_file: dict[Path, list[PolicyTestResult]] = {}
-    for result in results:
-        by_file.setdefault(result.test.file, []).append(result)
-    totals = {"tests": 0, "failures": 0, "errors": 0}
-    for file, items in by_file.items():
-        failures = sum(1 for r in items if r.status == "fail")
-        errors = sum(1 for r in items if r.status == "error")
-        suite = ET.SubElement(root, "testsuite", name=str(file), tests=str(len(items)),
-                              failures=str(failures), errors=str(errors), skipped="0")
-        totals["tests"] += len(items)
-        totals["failures"] += failures
-        totals["errors"] += errors
-        for r in items:
-            case = ET.SubElement(suite, "testcase", name=r.test.name, classname=file.stem,
-                                 file=str(file), line=str(r.test.location.line or 0))
-            if r.status == "fail":
-                summary = "; ".join(f"{m.key}: expected {_show(m.expected)}, got {_show(m.actual)}" for m in r.mismatches)
-                ET.SubElement(case, "failure", message=summary, type="PolicyTestFailure").text = r.diff()
-            elif r.status == "error":
-                ET.SubElement(case, "error", message=r.error or "", type="PolicyTestError").text = r.error
-    for key, value in totals.items():
-        root.set(key, str(value))
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)

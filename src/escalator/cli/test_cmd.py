@@ -41,6 +41,7 @@ def test(
     """
     from . import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
     from .. import policytest as pt
+    from .. import policytest_report as report
     from ..errors import EscalatorError
 
     runner = pt.Runner()
@@ -66,11 +67,11 @@ def test(
     typer.echo(f"{len(results) - len(failed) - len(errors)} passed, {len(failed)} failed"
                + (f", {len(errors)} errors (bad input)" if errors else "") + f" ({len(results)} tests)")
     if junit is not None:
-        junit.write_bytes(pt.junit_xml(results))
+        junit.write_bytes(report.junit_xml(results))
     code = EXIT_BAD_INPUT if errors else EXIT_FAILED if failed else EXIT_OK
     if coverage or min_coverage is not None:
-        typer.echo(pt.coverage_report(runner.coverage))
-    if min_coverage is not None and pt.coverage_percent(runner.coverage) < min_coverage:
-        typer.echo(f"coverage {pt.coverage_percent(runner.coverage):.1f}% is below --min-coverage {min_coverage:g}%")
+        typer.echo(report.coverage_report(runner.coverage))
+    if min_coverage is not None and report.coverage_percent(runner.coverage) < min_coverage:
+        typer.echo(f"coverage {report.coverage_percent(runner.coverage):.1f}% is below --min-coverage {min_coverage:g}%")
         code = max(code, EXIT_FAILED)
     raise typer.Exit(code)

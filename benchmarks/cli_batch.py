@@ -117,7 +117,7 @@ def generate_lines(count: int, seed: int = 20261125, bad_rate: float = 0.0) -> l
     return [case_line(rng, number, bad_rate) for number in range(count)]
 
 
-class _PeakRss:
+class PeakMemory:
     """Samples a process and its children with psutil every 50 ms.
 
     Reports the largest single process (RSS), the summed RSS of the tree (counts pages
@@ -172,7 +172,7 @@ def run_cli(cases_file: Path, workers: int, out_file: Path, backend: str) -> dic
     with open(cases_file, "rb") as stdin, open(out_file, "wb") as stdout:
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdin=stdin, stdout=stdout, stderr=subprocess.DEVNULL, cwd=cases_file.parent)
-        sampler = _PeakRss(proc.pid)
+        sampler = PeakMemory(proc.pid)
         code = proc.wait()
         elapsed = time.perf_counter() - start
     peak = sampler.result()

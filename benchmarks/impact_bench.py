@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -32,54 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.cli_batch import write_cases  # noqa: E402
-
-
-class PeakMemory:
-    """Samples a process tree with psutil every 50 ms: largest process RSS, tree RSS, tree USS.
-
-    Tree RSS counts pages forked workers share with the parent once per process; USS
-    (memory unique to each process) is what the run really costs beyond those.
-    """
-
-    def __init__(self, pid: int):
-        try:
-            import psutil
-        except ImportError:
-            self.process = None
-            return
-        self.process = psutil.Process(pid)
-        self.peaks = {"process": 0, "tree_rss": 0, "tree_uss": 0}
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        import psutil
-
-        while not self.stop.is_set():
-            try:
-                procs = [self.process] + self.process.children(recursive=True)
-            except psutil.Error:
-                return
-            rss = uss = 0
-            for proc in procs:
-                try:
-                    info = proc.memory_full_info()
-                except psutil.Error:
-                    continue
-                rss, uss = rss + info.rss, uss + info.uss
-                self.peaks["process"] = max(self.peaks["process"], info.rss)
-            self.peaks["tree_rss"] = max(self.peaks["tree_rss"], rss)
-            self.peaks["tree_uss"] = max(self.peaks["tree_uss"], uss)
-            self.stop.wait(0.05)
-
-    def result(self) -> dict[str, float | None]:
-        if self.process is None:
-            return {"process": None, "tree_rss": None, "tree_uss": None}
-        self.stop.set()
-        self.thread.join()
-        return {k: round(v / 2**20, 1) for k, v in self.peaks.items()}
+from benchmarks.cli_batch import PeakMemory, write_cases  # noqa: E402
 
 
 def make_candidate(into: Path) -> Path:

@@ -33,3 +33,24 @@ def test_help_imports_nothing_heavy():
 def test_python_dash_m_and_version():
     done = subprocess.run([sys.executable, "-m", "escalator", "--version"], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and done.stdout.startswith("escalator ")
+
+
+def test_an_internal_error_is_one_line_and_exit_3(tmp_path):
+    """A bug inside a command must not dump a traceback on support staff."""
+    import subprocess
+    import sys
+
+    script = (
+        "import escalator.cli._render as r\n"
+        "def boom(*a, **k):\n    raise RuntimeError('boom')\n"
+        "r.decision_table = boom\n"
+        "import sys; sys.argv = ['escalator', 'evaluate', 'examples/cases/nl-bonus-at-agent-cap.yaml']\n"
+        "from escalator.cli import main; main()\n"
+    )
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=root, timeout=60)
+    assert result.returncode == 3
+    assert "Traceback" not in result.stderr
+    assert "internal error: RuntimeError: boom" in result.stderr

@@ -5,7 +5,7 @@ modules import only typer and the standard library at the top; the library
 (loader, engine, durable_rules, hypothesis) is imported inside the command
 body, so `escalator --help` starts fast.
 
-Exit codes: 0 ok, 1 a test or check failed, 2 bad input.
+Exit codes: 0 ok, 1 a test or check failed, 2 bad input (3: an internal error, a bug).
 """
 
 from __future__ import annotations
@@ -61,8 +61,21 @@ def _register_all() -> None:
 _register_all()
 
 
+EXIT_INTERNAL = 3
+
+
 def main() -> None:
+    """Run the CLI. An unexpected exception (a bug) is one line on stderr and exit 3,
+    unless ESCALATOR_DEBUG is set, which shows the traceback."""
+    import os
+
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("ESCALATOR_DEBUG"):
+            raise
+        print(f"escalator: internal error: {type(exc).__name__}: {exc} "
+              "(a bug: please report it; set ESCALATOR_DEBUG=1 for the traceback)", file=sys.stderr)
+        sys.exit(EXIT_INTERNAL)

@@ -6,6 +6,7 @@ Imported only inside command bodies (it imports rich), never at `escalator --hel
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -110,7 +111,7 @@ def decision_table(decision: dict) -> Table:
     table.add_row("procedure", decision["procedure"] or "-")
     table.add_row("locked", _yes(decision["locked"]))
     for action, cap in decision["authority"].items():
-        table.add_row(f"authority.{action}", f"{cap} EUR")
+        table.add_row(f"authority.{action}", f"{_pretty(cap)} EUR")
     table.add_row("forward", ", ".join(decision["forward"]) or "-")
     table.add_row("flags", ", ".join(decision["flags"]) or "-")
     deadlines = decision["deadlines"]
@@ -199,8 +200,6 @@ def matrix_data(policy: Any) -> dict:
 
 def _pretty(amount: str) -> str:
     """"250000.00" -> "250,000.00" for people (the JSON keeps the plain form)."""
-    from decimal import Decimal
-
     from ..money import pretty_money
 
     return pretty_money(Decimal(amount))

@@ -316,7 +316,7 @@ def analyse(
     max_bad: int = 100,
     backend: str = "auto",
     repo: str | Path | None = None,
-    chunksize: int = 256,
+    chunksize: int = 1024,
     progress: Callable[[int], None] | None = None,
     on_change: Callable[[dict[str, Any]], None] | None = None,
 ) -> ImpactReport:

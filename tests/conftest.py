@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,20 @@ def make_case(**changes: Any) -> dict[str, Any]:
         else:
             node[leaf] = value
     return case
+
+
+def replace_in(path: Path, old: str, new: str) -> None:
+    """Edit a copied fixture file in place; the text to replace must be there."""
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.fixture
+def semantics_copy(tmp_path) -> Path:
+    """A private copy of tests/fixtures/semantics that a test may edit."""
+    shutil.copytree(SEMANTICS, tmp_path / "s")
+    return tmp_path / "s"
 
 
 @pytest.fixture(params=BACKENDS)

@@ -100,23 +100,6 @@ def test_backend_survives_many_more_evaluations_than_sessions():
     engine.close()
 
 
-def test_two_engines_with_different_policies_keep_their_own_answers(tmp_path):
-    import shutil
-
-    shutil.copytree(SEMANTICS, tmp_path / "s")
-    policy = tmp_path / "s" / "policies" / "base.yaml"
-    policy.write_text(policy.read_text().replace("goodwill_bonus: 50.00", "goodwill_bonus: 80.00", 1))
-    first = Engine.load(SEMANTICS / "policies", SEMANTICS / "rules", backend="durable")
-    second = Engine.load(tmp_path / "s" / "policies", tmp_path / "s" / "rules", backend="durable")
-    case = make_case(**{"request.kind": "bonus_request", "request.amount": "60.00"})
-    for _ in range(50):
-        assert first.evaluate(case).handler == "supervisor"
-        assert second.evaluate(case).handler == "agent"
-    first.close()
-    reloaded = Engine.load(SEMANTICS / "policies", SEMANTICS / "rules", backend="durable")
-    assert second.evaluate(case).handler == "agent" and reloaded.evaluate(case).handler == "supervisor"
-
-
 def test_threads_share_one_durable_engine_safely():
     engine = Engine.load(SEMANTICS / "policies", SEMANTICS / "rules", backend="durable")
     cases = [make_case(**{"request.kind": "bonus_request", "request.amount": f"{a}.00"}) for a in range(30, 80)]

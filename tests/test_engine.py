@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 
 from escalator import CaseError, Engine, EscalatorError, NoPolicyError
 from escalator.backends import durable_available
-from conftest import SEMANTICS, bundled_engine, make_case
+from conftest import SEMANTICS, bundled_engine, make_case, replace_in
 from escalator.testing import cases
 
 
@@ -137,17 +137,19 @@ def test_eight_threads_agree_with_a_sequential_run(backend):
     assert all(results[n] == expected for n in range(8))
 
 
-def test_two_compiled_engines_keep_their_own_answers(tmp_path):
-    import shutil
-
-    shutil.copytree(SEMANTICS, tmp_path / "s")
-    policy = tmp_path / "s" / "policies" / "base.yaml"
-    policy.write_text(policy.read_text().replace("goodwill_bonus: 50.00", "goodwill_bonus: 80.00", 1))
-    first = Engine.load(SEMANTICS / "policies", SEMANTICS / "rules", backend="compiled")
-    second = Engine.load(tmp_path / "s" / "policies", tmp_path / "s" / "rules", backend="compiled")
+def test_two_engines_with_different_policies_keep_their_own_answers(semantics_copy, backend):
+    """Durable rulesets live in one C engine per process: each Engine must still see only its own."""
+    replace_in(semantics_copy / "policies" / "base.yaml", "goodwill_bonus: 50.00", "goodwill_bonus: 80.00")
+    first = Engine.load(SEMANTICS / "policies", SEMANTICS / "rules", backend=backend)
+    second = Engine.load(semantics_copy / "policies", semantics_copy / "rules", backend=backend)
     case = make_case(**{"request.kind": "bonus_request", "request.amount": "60.00"})
-    assert (first.evaluate(case).handler, second.evaluate(case).handler) == ("supervisor", "agent")
+    for _ in range(50):
+        assert first.evaluate(case).handler == "supervisor"
+        assert second.evaluate(case).handler == "agent"
     assert first.evaluate(case).policy.digest != second.evaluate(case).policy.digest
+    first.close()
+    reloaded = Engine.load(SEMANTICS / "policies", SEMANTICS / "rules", backend=backend)
+    assert second.evaluate(case).handler == "agent" and reloaded.evaluate(case).handler == "supervisor"
 
 
 def test_absurd_numbers_and_dates_are_case_errors_not_tracebacks(semantic_engine):
@@ -177,12 +179,8 @@ def test_a_closed_engine_refuses_to_evaluate():
         engine.evaluate(make_case())
 
 
-def test_a_zero_sla_period_is_due_at_once(tmp_path):
-    import shutil
-
-    shutil.copytree(SEMANTICS, tmp_path / "s")
-    base = tmp_path / "s" / "policies" / "base.yaml"
-    base.write_text(base.read_text().replace("escalated: {acknowledge: 24h}", "escalated: {acknowledge: 0m}"))
-    engine = Engine.load(tmp_path / "s" / "policies", tmp_path / "s" / "rules", backend="compiled")
+def test_a_zero_sla_period_is_due_at_once(semantics_copy):
+    replace_in(semantics_copy / "policies" / "base.yaml", "escalated: {acknowledge: 24h}", "escalated: {acknowledge: 0m}")
+    engine = Engine.load(semantics_copy / "policies", semantics_copy / "rules", backend="compiled")
     case = make_case(**{"request.kind": "bonus_request", "request.amount": "60.00"})
     assert engine.evaluate(case).to_dict()["deadlines"]["acknowledge_by"] == "2026-11-20T14:03:00Z"

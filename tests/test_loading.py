@@ -8,13 +8,12 @@ from decimal import Decimal
 import pytest
 
 from escalator import Engine, NoPolicyError, PolicyError
-from conftest import SEMANTICS, make_case
+from conftest import make_case, replace_in
 
 
 @pytest.fixture
-def folder(tmp_path):
-    shutil.copytree(SEMANTICS, tmp_path / "s")
-    return tmp_path / "s"
+def folder(semantics_copy):
+    return semantics_copy
 
 
 def write(folder, name, text):
@@ -36,7 +35,6 @@ tiers:
 params: {cdd: 1000.00}
 rules: {disable: [t.harm]}
 """)
-    (folder / "policies" / "xx.yaml").write_text((folder / "policies" / "xx.yaml").read_text())
     engine = load(folder)
     yy = engine.policies["yy"]
     agent = yy.tier("agent")
@@ -149,18 +147,16 @@ def test_bundled_policies_send_failed_evaluations_to_a_supervisor():
 
 
 def test_reasons_quote_top_level_fields_and_dates(folder):
-    pack = folder / "rules" / "t.yaml"
-    pack.write_text(pack.read_text().replace(
-        "then: {procedure: complaint}",
-        'then: {procedure: complaint, reason: "Case {case_id} ({jurisdiction}), opened {opened_at}, by {handled_by}."}'))
+    replace_in(
+        folder / "rules" / "t.yaml", "then: {procedure: complaint}",
+        'then: {procedure: complaint, reason: "Case {case_id} ({jurisdiction}), opened {opened_at}, by {handled_by}."}')
     decision = load(folder).evaluate(make_case(**{"request.kind": "complaint"}))
     message = next(r.message for r in decision.reasons if r.rule == "t.complaint")
     assert message == "Case C-1 (XX), opened 2026-11-20T14:03:00Z, by agent."
 
 
 def test_a_bad_cap_is_one_problem(folder):
-    pack = folder / "rules" / "t.yaml"
-    pack.write_text(pack.read_text().replace("then: {procedure: complaint}", "then: {cap: {goodwill_bonus: lots}}"))
+    replace_in(folder / "rules" / "t.yaml", "then: {procedure: complaint}", "then: {cap: {goodwill_bonus: lots}}")
     with pytest.raises(PolicyError) as err:
         load(folder)
     assert [p.code for p in err.value.problems] == ["E-CAP"]

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import random
-import shutil
 from decimal import Decimal
 
 import pytest
 
 from escalator import Engine, PolicyError
-from conftest import SEMANTICS, make_case
+from conftest import SEMANTICS, make_case, replace_in
 
 
 def bonus(amount: str | None, **more):
@@ -25,11 +24,10 @@ def test_every_matching_rule_fires(semantic_engine):
     assert set(decision.fired) == {"t.big-bonus", "t.vip-bonus", "t.harm"}
 
 
-def test_rule_order_in_pack_never_changes_the_decision(tmp_path, backend):
+def test_rule_order_in_pack_never_changes_the_decision(semantics_copy, backend):
     import yaml
 
-    shutil.copytree(SEMANTICS, tmp_path / "s")
-    pack = tmp_path / "s" / "rules" / "t.yaml"
+    pack = semantics_copy / "rules" / "t.yaml"
     cases = [
         bonus("60.00", **{"player.vip_level": 3, "player.rg_markers": ["x"]}),
         make_case(**{"request.kind": "complaint", "request.withdrawal": {"amount": "9000.00"}, "player.kyc": "none"}),
@@ -41,7 +39,7 @@ def test_rule_order_in_pack_never_changes_the_decision(tmp_path, backend):
     for seed in range(3):
         random.Random(seed).shuffle(data["rules"])
         pack.write_text(yaml.safe_dump(data, sort_keys=False))
-        shuffled = Engine.load(tmp_path / "s" / "policies", tmp_path / "s" / "rules", backend=backend)
+        shuffled = Engine.load(semantics_copy / "policies", semantics_copy / "rules", backend=backend)
         assert [shuffled.evaluate(c).to_json() for c in cases] == expected
         shuffled.close()
     reference.close()
@@ -69,12 +67,9 @@ def test_same_level_tie_goes_to_higher_priority(semantic_engine):
     assert semantic_engine.evaluate(case).handler == "vip"
 
 
-def test_same_level_same_priority_goes_to_tier_listed_first(tmp_path, backend):
-    shutil.copytree(SEMANTICS, tmp_path / "s")
-    pack = tmp_path / "s" / "rules" / "t.yaml"
-    text = pack.read_text().replace("priority: 10\n", "priority: 5\n")
-    pack.write_text(text)
-    engine = Engine.load(tmp_path / "s" / "policies", tmp_path / "s" / "rules", backend=backend)
+def test_same_level_same_priority_goes_to_tier_listed_first(semantics_copy, backend):
+    replace_in(semantics_copy / "rules" / "t.yaml", "priority: 10\n", "priority: 5\n")
+    engine = Engine.load(semantics_copy / "policies", semantics_copy / "rules", backend=backend)
     case = bonus("10.00", **{"player.vip_level": 3, "player.rg_markers": ["x"]})
     assert engine.evaluate(case).handler == "vip"  # vip is listed before rg
     engine.close()
@@ -165,12 +160,10 @@ def test_deadlines_follow_the_sla_of_the_situation(semantic_engine):
 
 # 5. internal tiers -----------------------------------------------------------------------
 
-def test_policy_requiring_internal_tier_is_rejected(tmp_path, backend):
-    shutil.copytree(SEMANTICS, tmp_path / "s")
-    pack = tmp_path / "s" / "rules" / "t.yaml"
-    pack.write_text(pack.read_text().replace("then: {procedure: complaint}", "then: {require: finance}"))
+def test_policy_requiring_internal_tier_is_rejected(semantics_copy, backend):
+    replace_in(semantics_copy / "rules" / "t.yaml", "then: {procedure: complaint}", "then: {require: finance}")
     with pytest.raises(PolicyError) as err:
-        Engine.load(tmp_path / "s" / "policies", tmp_path / "s" / "rules", backend=backend)
+        Engine.load(semantics_copy / "policies", semantics_copy / "rules", backend=backend)
     problem = err.value.problems[0]
     assert "internal tier 'finance'" in problem.message and problem.code == "E-INTERNAL"
     assert problem.location.file.endswith("t.yaml") and problem.location.line is not None

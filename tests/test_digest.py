@@ -16,6 +16,7 @@ import pytest
 
 from escalator import Engine
 from escalator.resources import bundled_dir
+from conftest import replace_in
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 PRINT_DIGEST = (
@@ -65,10 +66,7 @@ def test_digest_ignores_where_the_files_are(policy_copy):
 
 def test_digest_changes_when_one_threshold_changes(policy_copy):
     before = nl_digest(policy_copy)
-    path = policy_copy / "policies" / "nl.yaml"
-    text = path.read_text()
-    assert "  large_win: 10000.00" in text
-    path.write_text(text.replace("  large_win: 10000.00", "  large_win: 10000.01", 1))
+    replace_in(policy_copy / "policies" / "nl.yaml", "  large_win: 10000.00", "  large_win: 10000.01")
     after = nl_digest(policy_copy)
     assert DIGEST.match(after) and after != before
     # and in a fresh process too
@@ -83,19 +81,13 @@ def test_digest_changes_when_one_threshold_changes(policy_copy):
 ], ids=["tier-cap", "sla", "rule-selection"])
 def test_digest_changes_with_anything_that_decides(policy_copy, old, new):
     before = nl_digest(policy_copy)
-    path = policy_copy / "policies" / "nl.yaml"
-    text = path.read_text()
-    assert old in text
-    path.write_text(text.replace(old, new, 1))
+    replace_in(policy_copy / "policies" / "nl.yaml", old, new)
     assert nl_digest(policy_copy) != before
 
 
 def test_digest_changes_when_a_rule_pack_changes(policy_copy):
     before = nl_digest(policy_copy)
-    path = policy_copy / "rules" / "bonus.yaml"
-    text = path.read_text()
-    assert "priority: 20" in text
-    path.write_text(text.replace("priority: 20", "priority: 21", 1))
+    replace_in(policy_copy / "rules" / "bonus.yaml", "priority: 20", "priority: 21")
     assert nl_digest(policy_copy) != before
 
 

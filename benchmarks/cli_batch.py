@@ -204,14 +204,19 @@ def help_startup(repeat: int = 7) -> dict[str, Any]:
             "help_heavy_imports": out.stderr.strip().splitlines()[-1]}
 
 
-def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def batch_arguments(description: str, bad_cases: str) -> argparse.ArgumentParser:
+    """The options the batch benchmarks share: workload size, seed, bad share, backend, workers."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--cases", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=20261125)
-    parser.add_argument("--bad-rate", type=float, default=0.001, help="share of invalid cases (error records)")
+    parser.add_argument("--bad-rate", type=float, default=0.001, help=f"share of invalid cases ({bad_cases})")
     parser.add_argument("--backend", default="auto", choices=("auto", "durable", "compiled"))
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = batch_arguments(__doc__.split("\n\n")[0], "error records").parse_args(argv)
 
     result: dict[str, Any] = {"cases": args.cases, "seed": args.seed, "backend": args.backend,
                               "cpus": os.cpu_count(), "runs": []}

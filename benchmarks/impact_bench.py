@@ -14,7 +14,6 @@ peak RSS of the process tree, and whether both worker counts gave the same repor
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
@@ -31,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from benchmarks.cli_batch import PeakMemory, write_cases  # noqa: E402
+from benchmarks.cli_batch import PeakMemory, batch_arguments, write_cases  # noqa: E402
 
 
 def make_candidate(into: Path) -> Path:
@@ -73,13 +72,7 @@ def run_impact(cases_file: Path, candidate: Path, workers: int, out_file: Path, 
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
-    parser.add_argument("--cases", type=int, default=100_000)
-    parser.add_argument("--seed", type=int, default=20261125)
-    parser.add_argument("--bad-rate", type=float, default=0.001, help="share of invalid cases (counted, not dropped)")
-    parser.add_argument("--backend", default="auto", choices=("auto", "durable", "compiled"))
-    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts")
-    args = parser.parse_args(argv)
+    args = batch_arguments((__doc__ or "").split("\n\n")[0], "counted, not dropped").parse_args(argv)
 
     result: dict[str, Any] = {"cases": args.cases, "seed": args.seed, "backend": args.backend,
                               "cpus": os.cpu_count(), "runs": []}

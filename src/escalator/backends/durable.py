@@ -23,11 +23,11 @@ this module routes around each of them:
   known at run time) under kind-tagged keys (`brand#s`, `score#n`).
 
 Speed (see benchmarks/README.md): the fact carries only the fields some rule of
-the policy reads (`_FactPlan`; the same keys and values `rete.build_fact` writes
-for them), and the fired rules are read straight off the C engine's action
-queue (`start_action_for_state` / `complete_and_start_action`) instead of going
-through `Ruleset.do_actions`, which builds a Closure, re-parses the whole
-message and writes the state back for every fired rule.
+the policy reads (`rete.FactPlan`), and the fired rules are read straight off
+the C engine's action queue (`start_action_for_state` /
+`complete_and_start_action`) instead of going through `Ruleset.do_actions`,
+which builds a Closure, re-parses the whole message and writes the state back
+for every fired rule.
 """
 
 from __future__ import annotations
@@ -42,9 +42,8 @@ from typing import Any
 import durable_rules_engine
 from durable import engine as durable_engine
 
-from .. import fields as F
-from ..ir import CompiledPolicy, Compare, Field, walk
-from .rete import CATCH_ALL, _encode, _put_attribute, build_fact, ruleset_definition, ruleset_json  # noqa: F401
+from ..ir import CompiledPolicy
+from .rete import CATCH_ALL, FactPlan, ruleset_definition
 
 _LOCK = threading.Lock()  # the C engine is not safe for concurrent use
 _names = itertools.count()
@@ -55,62 +54,6 @@ class _NoHost:
 
     def get_action(self, name: str) -> Any:
         raise KeyError(name)
-
-
-class _FactPlan:
-    """Which view paths a policy's rules read, and where each goes in the fact."""
-
-    __slots__ = ("fields", "attributes")
-
-    def __init__(self, policy: CompiledPolicy):
-        paths: set[str] = set()
-        for rule in policy.rules:
-            for node in walk(rule.condition):
-                if isinstance(node, Compare):
-                    paths.add(node.left.path)
-                    if isinstance(node.right, Field):
-                        paths.add(node.right.path)
-        # attribute paths are only known per case: if any rule reads one, all attributes go in
-        self.attributes = any(path.startswith(F.ATTRIBUTES_PREFIX) for path in paths)
-        self.fields: list[tuple[str, tuple[str, ...], str, str, str, str]] = []
-        for path in sorted(paths):
-            info = F.field_info(path)
-            if info is None or info.kind == F.ANY:
-                continue
-            *parents, leaf = path.split(".")
-            self.fields.append((path, tuple(parents), leaf, info.kind, f"{leaf}#e", f"{leaf}:n"))
-
-    def fact(self, view: dict[str, Any]) -> dict[str, Any]:
-        """rete.build_fact(view) restricted to the keys the rules read."""
-        fact: dict[str, Any] = {}
-        get = view.get
-        for path, parents, leaf, kind, exists_key, count_key in self.fields:
-            value = get(path)
-            if value is None:
-                continue
-            node = fact
-            for part in parents:
-                child = node.get(part)
-                if child is None:
-                    child = node[part] = {}
-                node = child
-            if kind == F.OBJECT:
-                node[exists_key] = 1
-                node.setdefault(leaf, {})
-            elif kind == F.STRINGS:
-                node[leaf] = list(value)
-                node[count_key] = len(value)
-            else:
-                node[leaf] = _encode(value)
-        if self.attributes:
-            for path, value in view.items():
-                if path.startswith(F.ATTRIBUTES_PREFIX):
-                    *parents, leaf = path.split(".")
-                    node = fact
-                    for part in parents:
-                        node = node.setdefault(part, {})
-                    _put_attribute(node, leaf, value)
-        return fact
 
 
 def _action_name(messages: str) -> str:
@@ -127,7 +70,7 @@ class DurableBackend:
 
     def __init__(self, policies: dict[str, CompiledPolicy]):
         self._rulesets: dict[str, Any] = {}
-        self._plans: dict[str, _FactPlan] = {}
+        self._plans: dict[str, FactPlan] = {}
         self._indices: dict[str, dict[str, int | None]] = {}
         self._sids = itertools.count(1)
         with _LOCK:
@@ -137,7 +80,7 @@ class DurableBackend:
                     rule["run"] = _unused_action
                 unique = f"escalator-{policy_id}-{next(_names)}"
                 self._rulesets[policy_id] = durable_engine.Ruleset(unique, _NoHost(), definition)
-                self._plans[policy_id] = _FactPlan(policy)
+                self._plans[policy_id] = FactPlan(policy)
                 self._indices[policy_id] = {
                     name: (None if name == CATCH_ALL else int(name[1:])) for name in definition
                 }

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from .. import fields as F
-from ..ir import AllOf, AnyOf, Compare, CompiledPolicy, Condition, Const, Field, push_negations
+from ..ir import AllOf, AnyOf, Compare, CompiledPolicy, Condition, Const, Field, push_negations, walk
 from .compiled import kind_of
 
 SCALE = 100  # numbers travel as integer hundredths: exact in the engine's doubles
@@ -38,27 +38,64 @@ def _encode(value: Any) -> Any:
 # -- facts --------------------------------------------------------------------
 
 
-def build_fact(view: dict[str, Any]) -> dict[str, Any]:
-    """The flat view as a nested durable_rules fact (see the module docstring for keys)."""
-    fact: dict[str, Any] = {}
-    for path, value in view.items():
-        *parents, leaf = path.split(".")
-        node = fact
-        for part in parents:
-            node = node.setdefault(part, {})
-        info = F.field_info(path)
-        kind = info.kind if info else F.ANY
-        if kind == F.ANY:
-            _put_attribute(node, leaf, value)
-        elif kind == F.OBJECT:
-            node[f"{leaf}#e"] = 1
-            node.setdefault(leaf, {})
-        elif kind == F.STRINGS:
-            node[leaf] = list(value)
-            node[f"{leaf}:n"] = len(value)
-        else:
-            node[leaf] = _encode(value)
-    return fact
+class FactPlan:
+    """Which view paths a policy's rules read, and where each goes in the fact."""
+
+    __slots__ = ("fields", "attributes")
+
+    def __init__(self, policy: CompiledPolicy):
+        paths: set[str] = set()
+        for rule in policy.rules:
+            for node in walk(rule.condition):
+                if isinstance(node, Compare):
+                    paths.add(node.left.path)
+                    if isinstance(node.right, Field):
+                        paths.add(node.right.path)
+        # attribute paths are only known per case: if any rule reads one, all attributes go in
+        self.attributes = any(path.startswith(F.ATTRIBUTES_PREFIX) for path in paths)
+        self.fields: list[tuple[str, tuple[str, ...], str, str, str, str]] = []
+        for path in sorted(paths):
+            info = F.field_info(path)
+            if info is None or info.kind == F.ANY:
+                continue
+            *parents, leaf = path.split(".")
+            self.fields.append((path, tuple(parents), leaf, info.kind, f"{leaf}#e", f"{leaf}:n"))
+
+    def fact(self, view: dict[str, Any]) -> dict[str, Any]:
+        """The case's flat view as a nested durable_rules fact, holding only what the rules read.
+
+        Keys: a field's dotted path as nested objects; lists with a `:n` count beside them;
+        objects with an `#e` presence mark; attributes under kind-tagged keys (`brand#s`).
+        """
+        fact: dict[str, Any] = {}
+        get = view.get
+        for path, parents, leaf, kind, exists_key, count_key in self.fields:
+            value = get(path)
+            if value is None:
+                continue
+            node = fact
+            for part in parents:
+                child = node.get(part)
+                if child is None:
+                    child = node[part] = {}
+                node = child
+            if kind == F.OBJECT:
+                node[exists_key] = 1
+                node.setdefault(leaf, {})
+            elif kind == F.STRINGS:
+                node[leaf] = list(value)
+                node[count_key] = len(value)
+            else:
+                node[leaf] = _encode(value)
+        if self.attributes:
+            for path, value in view.items():
+                if path.startswith(F.ATTRIBUTES_PREFIX):
+                    *parents, leaf = path.split(".")
+                    node = fact
+                    for part in parents:
+                        node = node.setdefault(part, {})
+                    _put_attribute(node, leaf, value)
+        return fact
 
 
 def _put_attribute(node: dict[str, Any], leaf: str, value: Any) -> None:

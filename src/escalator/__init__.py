@@ -25,7 +25,6 @@ _EXPORTS = {
     "PolicyError": "escalator.errors",
     "CaseError": "escalator.errors",
     "NoPolicyError": "escalator.errors",
-    "EvaluationError": "escalator.errors",
     "Problem": "escalator.errors",
     "load_case": "escalator.cases",
     "parse_case": "escalator.cases",
@@ -37,7 +36,7 @@ __all__ = sorted(_EXPORTS) + ["__version__"]
 if TYPE_CHECKING:  # pragma: no cover
     from .cases import load_case, parse_case
     from .engine import Engine
-    from .errors import CaseError, EscalatorError, EvaluationError, LoadError, NoPolicyError, PolicyError, Problem
+    from .errors import CaseError, EscalatorError, LoadError, NoPolicyError, PolicyError, Problem
     from .explain import Explanation
     from .impact import ImpactReport
     from .models.case import Case

@@ -93,7 +93,3 @@ class CaseError(EscalatorError):
 
 class NoPolicyError(CaseError):
     """No policy applies to the case's jurisdiction and date."""
-
-
-class EvaluationError(EscalatorError):
-    """A backend failed while evaluating a valid case (see fail-closed decisions)."""

@@ -201,9 +201,6 @@ class CompiledPolicy:
                 return tier
         raise KeyError(tier_id)
 
-    def has_tier(self, tier_id: str) -> bool:
-        return any(t.id == tier_id for t in self.tiers)
-
     @property
     def lowest_tier(self) -> Tier:
         """The least senior tier players can reach (the first listed on a tie)."""

@@ -231,14 +231,15 @@ def matrix_table(data: dict) -> Table:
     return table
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|")
+def md(text: object) -> str:
+    """Text for a Markdown table cell: pipes escaped, line breaks flattened."""
+    return str(text).replace("|", "\\|").replace("\n", " ")
 
 
 def matrix_markdown(data: dict) -> str:
     """A GitHub-flavoured Markdown table, ready to paste into a compliance document."""
     lines = [
-        f"### {_md(data['name'])} ({data['policy']} {data['version']}; {', '.join(data['jurisdictions'])})",
+        f"### {md(data['name'])} ({data['policy']} {data['version']}; {', '.join(data['jurisdictions'])})",
         "",
         "| Tier | Level | Player reachable | Fallback | "
         + " | ".join(f"{_header(a).capitalize()} (EUR)" for a in data["actions"]) + " |",
@@ -246,7 +247,7 @@ def matrix_markdown(data: dict) -> str:
     ]
     for tier in data["tiers"]:
         cells = [
-            f"{_md(tier['name'])} (`{tier['id']}`)", str(tier["level"]), _yes(tier["player_reachable"]),
+            f"{md(tier['name'])} (`{tier['id']}`)", str(tier["level"]), _yes(tier["player_reachable"]),
             tier["fallback"] if tier["player_reachable"] else "-",
             *(_pretty(tier["authority"][a]) for a in data["actions"]),
         ]
@@ -255,3 +256,42 @@ def matrix_markdown(data: dict) -> str:
     lines.append(f"Complaints are handled by `{data['complaints_tier']}`; a case in the complaint "
                  "procedure is locked at that tier.")
     return "\n".join(lines)
+
+
+class Progress:
+    """A rich progress bar on stderr, shown only when wanted (default: stderr is a terminal and
+    stdout is not) and only once `after` cases have passed: below that a bar is noise."""
+
+    def __init__(self, wanted: bool | None, label: str, after: int):
+        if wanted is None:
+            wanted = sys.stderr.isatty() and not sys.stdout.isatty()
+        self.wanted, self.label, self.after = wanted, label, after
+        self.done, self.shown, self.bar, self.task = 0, 0, None, None
+
+    def advance(self, count: int = 1) -> None:
+        self.done += count
+        if not self.wanted or self.done < self.after:
+            return
+        if self.bar is None:
+            from rich.progress import MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
+            from rich.progress import Progress as Bar
+
+            self.bar = Bar(SpinnerColumn(), TextColumn(self.label), MofNCompleteColumn(), TimeElapsedColumn(),
+                           console=console(stderr=True), redirect_stdout=False, redirect_stderr=False,
+                           transient=True)
+            self.task = self.bar.add_task("cases", total=None)
+            self.bar.start()
+        if self.done - self.shown >= 100 or count > 1:  # redrawing per case would cost more than a case
+            self.bar.update(self.task, completed=self.done)
+            self.shown = self.done
+
+    def print(self, line: str) -> None:
+        """An error line on stderr, above the bar when one is showing."""
+        if self.bar is None:
+            err(line)
+        else:
+            self.bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+    def stop(self) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -62,7 +62,7 @@ def evaluate(
 ) -> None:
     from ..batch import check_paths, evaluate_stream, iter_inputs, single_case
     from . import EXIT_BAD_INPUT
-    from ._render import bad_input, compiled_policies, err
+    from ._render import Progress, bad_input, compiled_policies, err
 
     with bad_input():
         check_paths(paths)
@@ -72,7 +72,7 @@ def evaluate(
         render = {Format.json: "json", Format.jsonl: "jsonl", Format.table: None}[fmt]
         outcomes = evaluate_stream(iter_inputs(paths), compiled, backend.value, workers, render)
         writer = _Writer(fmt, single_case(paths), interactive="-" in paths)
-        bar = _Progress(progress)
+        bar = Progress(progress, "evaluating", PROGRESS_AFTER)
         bad = 0
         try:
             for outcome in outcomes:
@@ -137,54 +137,6 @@ def _silence_stdout() -> None:
 
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
-
-
-class _Progress:
-    """A rich progress bar on stderr, started only once the run proves long."""
-
-    def __init__(self, wanted: bool | None):
-        if wanted is None:
-            wanted = sys.stderr.isatty() and not sys.stdout.isatty()
-        self.wanted, self.done, self.bar, self.task = wanted, 0, None, None
-
-    def advance(self) -> None:
-        self.done += 1
-        if not self.wanted:
-            return
-        if self.bar is None:
-            if self.done < PROGRESS_AFTER:
-                return
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                SpinnerColumn,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-
-            from ._render import console
-
-            self.bar = Progress(SpinnerColumn(), TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(),
-                                TimeElapsedColumn(), console=console(stderr=True), redirect_stdout=False,
-                                redirect_stderr=False, transient=True)
-            self.task = self.bar.add_task("cases", total=None, completed=self.done)
-            self.bar.start()
-        elif self.done % 100 == 0:
-            self.bar.update(self.task, completed=self.done)
-
-    def print(self, line: str) -> None:
-        """An error line on stderr, above the bar when one is showing."""
-        if self.bar is None:
-            from ._render import err
-
-            err(line)
-        else:
-            self.bar.console.print(line, markup=False, highlight=False, soft_wrap=True)
-
-    def stop(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def register(app: typer.Typer) -> None:

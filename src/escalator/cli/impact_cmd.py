@@ -13,6 +13,8 @@ from typing import Any, Optional
 
 import typer
 
+from ._options import BACKEND, BackendName
+
 PROGRESS_AFTER = 2000  # cases: below this a progress bar is noise
 STATIC_FIELDS = ("handler", "escalate", "transfer", "locked", "procedure", "forward", "flags",
                  "deadlines.acknowledge_by", "deadlines.resolve_by", "authority", "deadlines", "rules", "any")
@@ -22,12 +24,6 @@ class Format(str, Enum):
     table = "table"
     json = "json"
     markdown = "markdown"
-
-
-class BackendName(str, Enum):
-    auto = "auto"
-    durable = "durable"
-    compiled = "compiled"
 
 
 HELP = """Compare two policy sets on the same cases: which decisions change, and how.
@@ -72,20 +68,20 @@ def impact(
     max_bad: int = typer.Option(100, "--max-bad", min=0, max=100_000, help="How many bad cases to list (all are counted)."),
     changes: Optional[Path] = typer.Option(None, "--changes", help="Also write every changed case to this file, one JSON line each (source, case_id, fields, handler before/after, rules added/removed)."),
     repo: Optional[Path] = typer.Option(None, "--repo", help="The git repository git:REV refers to (default: the current folder)."),
-    backend: BackendName = typer.Option(BackendName.auto, "--backend", help="Rule engine: durable, compiled, or auto."),
+    backend: BackendName = BACKEND,
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar on stderr (default: when stderr is a terminal and stdout is not)."),
 ) -> None:
     from ..batch import check_paths, iter_inputs
     from ..impact import analyse
     from . import EXIT_BAD_INPUT, EXIT_FAILED
-    from ._render import bad_input, err
+    from ._render import Progress, bad_input, err
 
     names = _fail_on(fail_on)
     with bad_input():
         check_paths(cases)
         if cases.count("-") > 1:
             raise typer.BadParameter("- (stdin) may be given only once", param_hint="CASES")
-        bar = _Progress(progress)
+        bar = Progress(progress, "comparing", PROGRESS_AFTER)
         sink = _Changes(changes)
         try:
             report = analyse(base, candidate, iter_inputs(cases), workers=workers, sample=sample, max_bad=max_bad,
@@ -215,10 +211,6 @@ def tables(report: Any) -> list[Any]:
     return blocks
 
 
-def _md(text: Any) -> str:
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
 def _html(text: Any) -> str:
     from html import escape
 
@@ -226,15 +218,19 @@ def _html(text: Any) -> str:
 
 
 def _md_table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[str]:
+    from ._render import md
+
     align = ["---:" if h in ("Cases", "Share") else "---" for h in header]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
-    lines += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(md(cell) for cell in row) + " |" for row in rows]
     return lines + [""]
 
 
 def markdown(report: Any) -> str:
     """The report as GitHub-flavoured markdown, to paste into a change request."""
-    out = [f"## Policy impact: `{_md(_side_label(report.base))}` → `{_md(_side_label(report.candidate))}`", "",
+    from ._render import md
+
+    out = [f"## Policy impact: `{md(_side_label(report.base))}` → `{md(_side_label(report.candidate))}`", "",
            _summary(report) + ".", ""]
     out += _md_table(("Policy", "Base", "Candidate", "Change"), _sides(report))
     out += ["### Changed decision fields", ""]
@@ -263,7 +259,7 @@ def markdown(report: Any) -> str:
             out += ["</details>", ""]
     if report.bad_cases:
         out += [f"### Bad cases ({report.bad:,})", ""]
-        out += [f"- `{_md(b.source)}` ({_md(b.case_id or '-')}, {b.side}): {_md('; '.join(b.problems))}"
+        out += [f"- `{md(b.source)}` ({md(b.case_id or '-')}, {b.side}): {md('; '.join(b.problems))}"
                 for b in report.bad_cases]
         out += [""]
     return "\n".join(out).rstrip("\n") + "\n"
@@ -289,35 +285,6 @@ class _Changes:
     def close(self) -> None:
         if self.out is not None:
             self.out.close()
-
-
-class _Progress:
-    """A rich progress bar on stderr, started only once the run proves long."""
-
-    def __init__(self, wanted: bool | None):
-        if wanted is None:
-            wanted = sys.stderr.isatty() and not sys.stdout.isatty()
-        self.wanted, self.done, self.bar, self.task = wanted, 0, None, None
-
-    def advance(self, count: int) -> None:
-        self.done += count
-        if not self.wanted:
-            return
-        if self.bar is None and self.done >= PROGRESS_AFTER:
-            from rich.progress import MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-            from ._render import console
-
-            self.bar = Progress(SpinnerColumn(), TextColumn("comparing"), MofNCompleteColumn(), TimeElapsedColumn(),
-                                console=console(stderr=True), transient=True)
-            self.task = self.bar.add_task("cases", total=None)
-            self.bar.start()
-        if self.bar is not None:
-            self.bar.update(self.task, completed=self.done)
-
-    def stop(self) -> None:
-        if self.bar is not None:
-            self.bar.stop()
 
 
 def register(app: typer.Typer) -> None:

@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 
 from .ir import CompiledPolicy, Const, walk
 from .models.case import REQUEST_KINDS
+from .money import CENT
 
-CENT = Decimal("0.01")
 ASKED_FOR = ("manager", "vip_manager", "supervisor", "finance", "director")
 RG_MARKERS = ("loss_chasing", "self_reported", "limit_changes", "night_play")
 MONEY_FIELDS = ("request.amount", "request.withdrawal.amount", "request.forfeiture.winnings", "player.net_loss_30d")

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from . import fields as F
 from .errors import Location
+from .money import to_decimal
 from .typecheck import ConditionError, check_types, suggest
 from .ir import FLIPPED_OP, AllOf, AnyOf, Compare, Condition, Const, Field, Not, Param, Tier
 
@@ -279,10 +280,11 @@ def _literal(value: Any, left: Field | Const) -> Const:
         return Const(tuple(_literal(v, left).value for v in value))  # type: ignore[misc]
     if isinstance(value, bool) or value is None:
         return Const(value)  # type: ignore[arg-type]
-    if isinstance(value, (int, Decimal)):
-        return Const(Decimal(value))
-    if isinstance(value, float):
-        return Const(Decimal(repr(value)))
+    if isinstance(value, (int, float, Decimal)):
+        try:
+            return Const(to_decimal(value))
+        except ValueError as exc:
+            raise ConditionError(f"{value}: {exc}") from None
     if isinstance(value, str):
         if isinstance(left, Field) and left.kind == F.DATETIME:
             return Const(_datetime_literal(value), value)

@@ -22,7 +22,7 @@ from .errors import Location, PolicyError, Problem
 from .ir import Cap, CompiledPolicy, Const, Effects, Field, Param, Rule, Sla, TemplatePart, Tier
 from .loading import ResolvedPolicy, Source
 from .models.policy import ParamSpec, RuleFile, RulePackFile
-from .money import parse_duration, to_decimal, to_money
+from .money import parse_duration, to_money, to_number
 
 REQUIRED_ACTIONS = ("goodwill_bonus", "withdrawal_expedite", "forfeiture_reversal")
 
@@ -145,10 +145,7 @@ def _param_value(spec: ParamSpec, value: Any) -> Any:
             raise ValueError(f"expected an integer, got {value!r}")
         return Decimal(value)
     if spec.type == "number":
-        number = to_decimal(value)
-        if number.as_tuple().exponent < -2:  # type: ignore[operator]
-            raise ValueError(f"{number} has more than two decimal places")
-        return number
+        return to_number(value)
     if spec.type == "string":
         if not isinstance(value, str):
             raise ValueError(f"expected text, got {value!r}")

@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("1000000000")  # one billion EUR: anything above is a data error
+MAX_NUMBER = Decimal("1e12")
 
 
 def to_decimal(value: object) -> Decimal:
@@ -52,6 +53,16 @@ def to_money(value: object, *, allow_negative: bool = False) -> Decimal:
     if amount < 0 and not allow_negative:
         raise ValueError(f"{amount} is negative")
     return cents
+
+
+def to_number(value: object) -> Decimal:
+    """A plain number (hours, counts, attribute values): finite, at most two decimals, within +-1e12."""
+    number = to_decimal(value)
+    if abs(number) > MAX_NUMBER:
+        raise ValueError(f"{number} is implausibly large")
+    if number != number.quantize(CENT):
+        raise ValueError(f"{number} has more than two decimal places")
+    return number
 
 
 def format_money(amount: Decimal | None) -> str | None:

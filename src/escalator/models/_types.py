@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, Field, PlainSerializer, StringConstraints
 
-from ..money import CENT, format_money, to_decimal, to_money
+from ..money import format_money, to_money, to_number
 
 
 def _money(value: Any) -> Decimal:
@@ -18,22 +18,13 @@ def _signed_money(value: Any) -> Decimal:
     return to_money(value, allow_negative=True)
 
 
-def _number(value: Any) -> Decimal:
-    number = to_decimal(value)
-    if abs(number) <= Decimal("1e12") and number != number.quantize(CENT):
-        raise ValueError(f"{number} has more than two decimal places")
-    if abs(number) > Decimal("1e12"):
-        raise ValueError(f"{number} is implausibly large")
-    return number
-
-
 _money_out = PlainSerializer(format_money, return_type=str)
 
 Money = Annotated[Decimal, BeforeValidator(_money), _money_out]
 """Non-negative EUR amount with at most two decimals."""
 SignedMoney = Annotated[Decimal, BeforeValidator(_signed_money), _money_out]
 """EUR amount that may be negative (a net loss can be a net win)."""
-Number = Annotated[Decimal, BeforeValidator(_number)]
+Number = Annotated[Decimal, BeforeValidator(to_number)]
 """Exact number with at most two decimals (hours, counts written with decimals)."""
 
 Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]

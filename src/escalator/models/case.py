@@ -14,7 +14,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, StrictInt
 
-from ._types import STRICT, _number, Identifier, Money, Name, NonNegativeInt, Number, SignedMoney
+from ..money import to_number
+from ._types import STRICT, Identifier, Money, Name, NonNegativeInt, Number, SignedMoney
 
 Channel = Literal["live_chat", "email", "phone"]
 Status = Literal["open", "escalated", "complaint", "closed"]
@@ -87,7 +88,7 @@ def _attribute_value(value: Any, where: str, depth: int) -> Any:
         return value
     if isinstance(value, (float, Decimal)):
         try:
-            return _number(value)
+            return to_number(value)
         except ValueError as exc:
             raise ValueError(f"{where}: {exc}") from None
     if isinstance(value, list):

@@ -97,7 +97,7 @@ def _build(name: str) -> Callable[[dict], Any]:
         return handwritten_nl.decide
     if name in ("compiled", "durable"):
         from escalator import Engine
-        from escalator.backends import durable_available
+        from escalator.runtime.backends import durable_available
 
         if name == "durable" and not durable_available():
             raise ImportError("durable_rules does not import")
@@ -201,9 +201,9 @@ def measure(impls: dict[str, Callable[[dict], Any]], cases: list[dict], rounds: 
 def breakdown(cases: list[dict], backend: str, rounds: int = 3) -> dict[str, float]:
     """Engine.evaluate split into its stages: median us/case over `rounds`, timed like the table."""
     from escalator import Engine
-    from escalator.cases import parse_case
-    from escalator.combine import decide
-    from escalator.fields import flat_view
+    from escalator.language.cases import parse_case
+    from escalator.runtime.decide import decide
+    from escalator.language.fields import flat_view
 
     engine = Engine.default(backend=backend)
     policy = engine.policies["nl"]

@@ -197,7 +197,7 @@ def help_startup(repeat: int = 7) -> dict[str, Any]:
     probe = ("import sys; sys.argv = ['escalator', '--help']\n"
              "from escalator.cli import main\n"
              "try:\n    main()\nexcept SystemExit:\n    pass\n"
-             "heavy = ('durable', 'durable_rules_engine', 'hypothesis', 'escalator.loading', 'escalator.engine')\n"
+             "heavy = ('durable', 'durable_rules_engine', 'hypothesis', 'escalator.language.loading', 'escalator.runtime.engine')\n"
              "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy or m in heavy), file=sys.stderr)")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     return {"help_ms_median": round(statistics.median(times) * 1000, 1),

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from escalator.backends import durable_available
+from escalator.runtime.backends import durable_available
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

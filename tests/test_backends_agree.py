@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from escalator import Engine
-from escalator.backends import durable_available
+from escalator.runtime.backends import durable_available
 from conftest import bundled_engine
-from escalator.testing import cases
+from escalator.authoring.strategies import cases
 
 compiled = bundled_engine("compiled")
 

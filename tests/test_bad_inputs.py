@@ -18,15 +18,15 @@ import pytest
 
 import escalator.errors as errors
 from escalator import Engine
-from escalator.cases import load_case, parse_case
+from escalator.language.cases import load_case, parse_case
 from escalator.errors import EscalatorError, LoadError, PolicyError
-from escalator.yamlio import MAX_FILE_BYTES, load_file, parse_yaml
+from escalator.language.yamlio import MAX_FILE_BYTES, load_file, parse_yaml
 
 ROOT = Path(__file__).parent / "bad_inputs"
 EXPECTED: dict = load_file(ROOT / "expected.yaml").data
 KEYS = sorted(EXPECTED)
 GOOD_CASE = ROOT.parent.parent / "examples" / "cases" / "nl-bonus-at-agent-cap.yaml"
-HAS_POLICYTEST = importlib.util.find_spec("escalator.policytest") is not None
+HAS_POLICYTEST = importlib.util.find_spec("escalator.authoring.policytest") is not None
 
 
 def _cli_available(name: str) -> bool:
@@ -56,8 +56,8 @@ def _run(key: str, engine: Engine) -> None:
         Engine.load(path / "policies", path / "rules", backend="compiled").close()
     elif kind == "tests":
         if not HAS_POLICYTEST:
-            pytest.skip("escalator.policytest is not there yet")
-        from escalator.policytest import load_tests
+            pytest.skip("escalator.authoring.policytest is not there yet")
+        from escalator.authoring.policytest import load_tests
 
         for test in load_tests(path / "test_bad.yaml"):
             if isinstance(test.case, EscalatorError):

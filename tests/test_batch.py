@@ -1,4 +1,4 @@
-"""escalator.batch: reading case inputs lazily, evaluating them in order, bad cases in place."""
+"""escalator.operations.batch: reading case inputs lazily, evaluating them in order, bad cases in place."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from escalator import batch
-from escalator.batch import CaseInput, InputError, check_paths, evaluate_stream, iter_inputs, read_lines, single_case
-from escalator.cases import load_case
-from escalator.engine import Engine, compile_folders
-from escalator.resources import bundled_dir
+from escalator.operations import batch
+from escalator.operations.batch import CaseInput, InputError, check_paths, evaluate_stream, iter_inputs, read_lines, single_case
+from escalator.language.cases import load_case
+from escalator.runtime.engine import Engine, compile_folders
+from escalator.language.bundled import bundled_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "cases"

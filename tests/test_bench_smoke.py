@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks import bench, handwritten_nl, workload  # noqa: E402
-from escalator.backends import durable_available  # noqa: E402
+from escalator.runtime.backends import durable_available  # noqa: E402
 
 
 def _available() -> list[str]:
@@ -30,7 +30,7 @@ def _available() -> list[str]:
 
 
 def test_workload_is_seeded_valid_and_covers_every_request_kind():
-    from escalator.cases import parse_case
+    from escalator.language.cases import parse_case
 
     cases = workload.generate(300)
     assert cases == workload.generate(300)

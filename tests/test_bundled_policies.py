@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from escalator import policytest as pt
-from escalator.backends import durable_available
-from escalator.checks import validate_folders
-from escalator.loading import load_packs
+from escalator.authoring import policytest as pt
+from escalator.runtime.backends import durable_available
+from escalator.authoring.checks import validate_folders
+from escalator.language.loading import load_packs
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "policies" / "tests"

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from escalator import fields as F
-from escalator.checks import dnf, implies, satisfiable, validate_folders
+from escalator.language import fields as F
+from escalator.authoring.checks import dnf, implies, satisfiable, validate_folders
 from escalator.cli import app
-from escalator.ir import Compare, Const, Field, push_negations
+from escalator.language.ir import Compare, Const, Field, push_negations
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOLKIT = ROOT / "tests" / "fixtures" / "toolkit"
@@ -136,7 +136,7 @@ def test_implication_is_conservative_under_three_valued_logic():
     # `!=` is unknown on an absent field: amount > 100 does not imply attributes.brand != x
     assert not implies(narrow, dnf(c("!=", Field("attributes.brand", F.ANY), "x")))
     assert implies(dnf(c("==", KIND, "complaint")), dnf(c("!=", KIND, "other")))  # kind is always present
-    from escalator.ir import AnyOf, Not
+    from escalator.language.ir import AnyOf, Not
 
     either = dnf(push_negations(Not(AnyOf((c("<=", AMOUNT, Decimal("100")), c("==", KIND, "other"))))))
     assert implies(either, wide)

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from escalator.cases import load_case
+from escalator.language.cases import load_case
 from escalator.cli import app
-from escalator.engine import Engine
+from escalator.runtime.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "cases"

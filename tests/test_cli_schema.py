@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from escalator.cli import app
-from escalator.yamlio import load_file
+from escalator.language.yamlio import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 runner = CliRunner()
@@ -69,7 +69,7 @@ def test_impact_schema_or_a_clear_message(monkeypatch):
     result = runner.invoke(app, ["schema", "impact"])
     if result.exit_code == 0:
         assert "properties" in json.loads(result.stdout)
-    monkeypatch.setitem(sys.modules, "escalator.impact", None)  # as in a build without it
+    monkeypatch.setitem(sys.modules, "escalator.authoring.impact", None)  # as in a build without it
     result = runner.invoke(app, ["schema", "impact"])
     assert result.exit_code == 2 and "impact schema is not available" in result.stderr
 

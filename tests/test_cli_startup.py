@@ -27,7 +27,7 @@ def test_help_imports_nothing_heavy():
     modules = set(json.loads(done.stderr.strip().splitlines()[-1]))
     heavy = {m for m in modules if m.split(".")[0] in ("durable", "durable_rules_engine", "hypothesis")}
     assert not heavy
-    assert not modules & {"escalator.loading", "escalator.engine", "escalator.batch", "escalator.backends.durable"}
+    assert not modules & {"escalator.language.loading", "escalator.runtime.engine", "escalator.operations.batch", "escalator.runtime.backends.durable"}
 
 
 def test_python_dash_m_and_version():

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from escalator import Engine
-from escalator.yamlio import load_file
+from escalator.language.yamlio import load_file
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "cases"
 THREADS = 8
@@ -77,7 +77,7 @@ def run_threads(engine: Engine, pool: list, per_thread: int, threads: int = THRE
 
 
 def load_case_like(data: dict):
-    from escalator.cases import parse_case
+    from escalator.language.cases import parse_case
 
     return parse_case(copy.deepcopy(data))
 

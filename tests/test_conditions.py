@@ -6,10 +6,10 @@ from decimal import Decimal
 
 import pytest
 
-from escalator.backends.compiled import build
-from escalator.conditions import ConditionError, Scope, compile_condition
+from escalator.runtime.backends.compiled import build
+from escalator.language.conditions import ConditionError, Scope, compile_condition
 from escalator.errors import Location
-from escalator.ir import AllOf, AnyOf, Compare, Const, Not, Param, Tier, push_negations
+from escalator.language.ir import AllOf, AnyOf, Compare, Const, Not, Param, Tier, push_negations
 
 TIERS = {"agent": Tier("agent", "Agent", 1, (("goodwill_bonus", Decimal("50.00")),), "callback", True, 0)}
 PARAMS = {

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from escalator import Engine
-from escalator.resources import bundled_dir
+from escalator.language.bundled import bundled_dir
 from conftest import replace_in
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
@@ -102,7 +102,7 @@ def test_digest_ignores_comments_and_layout(policy_copy):
 def test_every_decision_carries_policy_id_version_and_digest():
     with Engine.default(backend="compiled") as engine:
         for path in sorted((Path(__file__).resolve().parent.parent / "examples" / "cases").glob("*.yaml")):
-            from escalator.cases import load_case
+            from escalator.language.cases import load_case
 
             decision = engine.evaluate(load_case(path))
             policy = engine.policies[decision.policy.id]

@@ -125,7 +125,7 @@ def test_engines_dropped_without_close_free_their_rulesets():
     import gc
 
     deleted: list[int] = []
-    import escalator.backends.durable as backend_module
+    import escalator.runtime.backends.durable as backend_module
 
     original = backend_module.durable_rules_engine.delete_ruleset
 

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from escalator import CaseError, Engine, EscalatorError, NoPolicyError
-from escalator.backends import durable_available
+from escalator.runtime.backends import durable_available
 from conftest import SEMANTICS, bundled_engine, make_case, replace_in
-from escalator.testing import cases
+from escalator.authoring.strategies import cases
 
 
 def _rss() -> int:
@@ -161,7 +161,7 @@ def test_absurd_numbers_and_dates_are_case_errors_not_tracebacks(semantic_engine
 
 
 def test_failsafe_never_raises_even_when_deadlines_cannot_be_computed(semantic_engine, monkeypatch):
-    import escalator.combine as combine
+    import escalator.runtime.decide as combine
 
     def broken(*args, **kwargs):
         raise OverflowError("date value out of range")

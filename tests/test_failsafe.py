@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from escalator import Engine
-from escalator.backends import durable_available
-from escalator.cases import load_case
-from escalator.combine import FAILED_FLAG, FAILED_RULE, failsafe_tier
+from escalator.runtime.backends import durable_available
+from escalator.language.cases import load_case
+from escalator.runtime.decide import FAILED_FLAG, FAILED_RULE, failsafe_tier
 from escalator.errors import CaseError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "cases"
@@ -102,7 +102,7 @@ def test_backend_misbehaving_fails_closed(compiled_engine, monkeypatch, fault):
 
 def test_combiner_raising_fails_closed(compiled_engine, monkeypatch):
     """A bug after the backend (in the combiner) fails closed too."""
-    import escalator.engine as engine_module
+    import escalator.runtime.engine as engine_module
 
     monkeypatch.setattr(engine_module, "decide", _boom)
     case = load_case(RICH_CASE)

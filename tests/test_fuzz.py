@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from escalator import Engine
-from escalator.cases import parse_case, parse_case_line
+from escalator.language.cases import parse_case, parse_case_line
 from escalator.errors import EscalatorError, PolicyError
-from escalator.models.case import Case
-from escalator.models.policy import PolicyFile, RulePackFile
-from escalator.validation import validate
-from escalator.yamlio import Document, parse_json, parse_yaml
+from escalator.language.models.case import Case
+from escalator.language.models.policy import PolicyFile, RulePackFile
+from escalator.language.validation import validate
+from escalator.language.yamlio import Document, parse_json, parse_yaml
 
 BAD = Path(__file__).parent / "bad_inputs"
 FIXTURE = BAD / "policies" / "unknown_pack"  # any pair: its rules/ folder is the valid fixture pack
@@ -143,7 +143,7 @@ def test_engine_evaluate_documents(data):
 
 
 def _fixture_documents():
-    from escalator.yamlio import load_file
+    from escalator.language.yamlio import load_file
 
     policy = load_file(BAD / "policies" / "extends_unknown" / "policies" / "tiny.yaml").data
     policy.pop("extends")

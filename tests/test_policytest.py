@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from escalator import policytest as pt
-from escalator import policytest_report as report
+from escalator.authoring import policytest as pt
+from escalator.authoring import report as report
 from escalator.cli import app
 from escalator.errors import LoadError
 
@@ -220,7 +220,7 @@ def test_cli_test_bad_case_is_exit_2_but_other_tests_still_run(tmp_path):
 
 def test_folder_keys_of_the_wrong_type_are_reported_not_raised(tmp_path):
     from escalator.errors import EscalatorError
-    from escalator.policytest import load_tests
+    from escalator.authoring.policytest import load_tests
 
     path = tmp_path / "test_bad.yaml"
     path.write_text("policies: 5\ntests:\n  - name: x\n    case: {}\n    expect: {}\n")

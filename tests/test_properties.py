@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from typer.testing import CliRunner
 
 from escalator import Engine
-from escalator.cases import load_case
+from escalator.language.cases import load_case
 from escalator.cli import app
 from escalator.errors import PolicyError
-from escalator.properties import DEFAULT_EXAMPLES, check_folders
-from escalator.testing import cases, constants
+from escalator.authoring.properties import DEFAULT_EXAMPLES, check_folders
+from escalator.authoring.strategies import cases, constants
 
 ROOT = Path(__file__).resolve().parent.parent
 PLANTED = ROOT / "tests" / "fixtures" / "toolkit" / "planted"
@@ -123,7 +123,7 @@ def test_invariant_that_holds_passes(tmp_path):
     assert inv.property == "invariant:low-stays" and not inv.failed and inv.examples == 100
 
 
-# -- escalator.testing ------------------------------------------------------------------------------
+# -- escalator.authoring.strategies ------------------------------------------------------------------------------
 
 ENGINE = Engine.default(backend="compiled")
 

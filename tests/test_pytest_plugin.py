@@ -7,9 +7,9 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import escalator.cases  # noqa: F401  imported here, not inside the in-process pytester runs: pytester
-import escalator.engine  # noqa: F401  drops modules first imported in a run, and two copies of the
-import escalator.policytest  # noqa: F401  model classes would not recognise each other's objects
+import escalator.language.cases  # noqa: F401  imported here, not inside the in-process pytester runs: pytester
+import escalator.runtime.engine  # noqa: F401  drops modules first imported in a run, and two copies of the
+import escalator.authoring.policytest  # noqa: F401  model classes would not recognise each other's objects
 
 pytest_plugins = ["pytester"]
 
@@ -70,8 +70,8 @@ def test_junit_from_pytest_has_the_policy_tests(pytester):
 
 
 def test_plugin_imports_lightly():
-    code = ("import sys, escalator.pytest_plugin; "
-            "heavy = [m for m in ('durable', 'durable_rules_engine', 'hypothesis', 'pydantic', 'escalator.engine') "
+    code = ("import sys, escalator.authoring.pytest_plugin; "
+            "heavy = [m for m in ('durable', 'durable_rules_engine', 'hypothesis', 'pydantic', 'escalator.runtime.engine') "
             "if m in sys.modules]; print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

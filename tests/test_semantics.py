@@ -185,7 +185,7 @@ def test_same_case_same_bytes(semantic_engine):
 
 
 def test_backends_give_identical_bytes():
-    from escalator.backends import durable_available
+    from escalator.runtime.backends import durable_available
 
     if not durable_available():
         pytest.skip("durable_rules does not import")

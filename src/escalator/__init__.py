@@ -16,31 +16,31 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Engine": "escalator.engine",
-    "Case": "escalator.models.case",
-    "Decision": "escalator.models.decision",
-    "Explanation": "escalator.explain",
+    "Engine": "escalator.runtime.engine",
+    "Case": "escalator.language.models.case",
+    "Decision": "escalator.language.models.decision",
+    "Explanation": "escalator.runtime.explain",
     "EscalatorError": "escalator.errors",
     "LoadError": "escalator.errors",
     "PolicyError": "escalator.errors",
     "CaseError": "escalator.errors",
     "NoPolicyError": "escalator.errors",
     "Problem": "escalator.errors",
-    "load_case": "escalator.cases",
-    "parse_case": "escalator.cases",
-    "ImpactReport": "escalator.impact",
+    "load_case": "escalator.language.cases",
+    "parse_case": "escalator.language.cases",
+    "ImpactReport": "escalator.authoring.impact",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .cases import load_case, parse_case
-    from .engine import Engine
-    from .errors import CaseError, EscalatorError, LoadError, NoPolicyError, PolicyError, Problem
-    from .explain import Explanation
-    from .impact import ImpactReport
-    from .models.case import Case
-    from .models.decision import Decision
+    from escalator.language.cases import load_case, parse_case
+    from escalator.runtime.engine import Engine
+    from escalator.errors import CaseError, EscalatorError, LoadError, NoPolicyError, PolicyError, Problem
+    from escalator.runtime.explain import Explanation
+    from escalator.authoring.impact import ImpactReport
+    from escalator.language.models.case import Case
+    from escalator.language.models.decision import Decision
 
 
 def __getattr__(name: str) -> Any:

@@ -15,7 +15,7 @@ from importlib import import_module
 
 import typer
 
-from .. import __version__
+from escalator import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from . import EXIT_BAD_INPUT
+from escalator.cli import EXIT_BAD_INPUT
 
 
 
@@ -31,8 +31,8 @@ def err(message: str) -> None:
 @contextmanager
 def bad_input() -> Iterator[None]:
     """Turn escalator's own errors (and unreadable paths) into messages on stderr and exit 2."""
-    from ..batch import InputError
-    from ..errors import EscalatorError
+    from escalator.operations.batch import InputError
+    from escalator.errors import EscalatorError
 
     try:
         yield
@@ -50,8 +50,8 @@ def bad_input() -> Iterator[None]:
 
 def folders(policies: Path | None, rules: Path | None) -> tuple[Path, Path]:
     """The policy and rule folders to use (see `_options.POLICIES`); each must exist."""
-    from ..batch import InputError, default_folders
-    from ..resources import bundled_dir
+    from escalator.operations.batch import InputError, default_folders
+    from escalator.language.bundled import bundled_dir
 
     default_policies, default_rules = default_folders()
     chosen_policies = policies or default_policies or bundled_dir("policies")
@@ -64,8 +64,8 @@ def folders(policies: Path | None, rules: Path | None) -> tuple[Path, Path]:
 
 def compiled_policies(policies: Path | None, rules: Path | None, only: str | None = None) -> dict:
     """Load and compile the policies (every error raised at once); `only` keeps one policy."""
-    from ..engine import compile_folders
-    from ..errors import PolicyError
+    from escalator.runtime.engine import compile_folders
+    from escalator.errors import PolicyError
 
     compiled = compile_folders(*folders(policies, rules))
     if only is None:
@@ -174,7 +174,7 @@ def _shown(value: Any) -> str:
 # -- the authority matrix -------------------------------------------------------------
 def matrix_data(policy: Any) -> dict:
     """A compiled policy's tiers by actions, as plain data (money as strings)."""
-    from ..money import format_money
+    from escalator.money import format_money
 
     tiers = sorted(policy.tiers, key=lambda t: (t.level, t.order))
     return {
@@ -200,7 +200,7 @@ def matrix_data(policy: Any) -> dict:
 
 def _pretty(amount: str) -> str:
     """"250000.00" -> "250,000.00" for people (the JSON keeps the plain form)."""
-    from ..money import pretty_money
+    from escalator.money import pretty_money
 
     return pretty_money(Decimal(amount))
 

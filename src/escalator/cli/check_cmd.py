@@ -32,12 +32,12 @@ def check(
     own under `invariants:`. A counterexample is shrunk and written as a case file
     for `escalator evaluate`. Exit 1 when a property fails, 2 on bad input.
     """
-    from . import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
-    from .validate_cmd import _folders
-    from ..errors import EscalatorError
-    from ..properties import check_folders
+    from escalator.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+    from escalator.cli.validate_cmd import _folders
+    from escalator.errors import EscalatorError
+    from escalator.authoring.properties import check_folders
 
-    from ._render import bad_input
+    from escalator.cli._render import bad_input
 
     with bad_input():
         pol, rul = _folders(directory, policies, rules)

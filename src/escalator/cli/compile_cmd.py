@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from ._options import POLICIES, POLICY_ID, RULES
+from escalator.cli._options import POLICIES, POLICY_ID, RULES
 
 HELP = """Print the durable_rules ruleset (JSON) each policy compiles to, for review. Rule names are the rule ids; money travels as integer cents; every rule carries the guards the durable backend adds (see docs).
 
@@ -29,11 +29,11 @@ def compile_(
     import json
     import sys
 
-    from ._render import bad_input, compiled_policies
+    from escalator.cli._render import bad_input, compiled_policies
 
     with bad_input():
         compiled = compiled_policies(policies, rules, policy)
-    from ..backends.rete import (
+    from escalator.runtime.backends.rete import (
         ruleset_json,  # pure translation: works where durable_rules does not import
     )
     merged: dict = {}

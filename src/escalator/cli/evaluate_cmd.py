@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from ._options import BACKEND, POLICIES, RULES, BackendName
+from escalator.cli._options import BACKEND, POLICIES, RULES, BackendName
 
 PROGRESS_AFTER = 500  # cases: below this a progress bar is noise
 
@@ -60,9 +60,9 @@ def evaluate(
         help="Progress bar on stderr (default: only when stderr is a terminal, stdout is not, and there are many cases).",
     ),
 ) -> None:
-    from ..batch import check_paths, evaluate_stream, iter_inputs, single_case
-    from . import EXIT_BAD_INPUT
-    from ._render import Progress, bad_input, compiled_policies, err
+    from escalator.operations.batch import check_paths, evaluate_stream, iter_inputs, single_case
+    from escalator.cli import EXIT_BAD_INPUT
+    from escalator.cli._render import Progress, bad_input, compiled_policies, err
 
     with bad_input():
         check_paths(paths)
@@ -104,7 +104,7 @@ class _Writer:
     def write(self, outcome) -> None:  # type: ignore[no-untyped-def]
         import json
 
-        from ._render import indent_json
+        from escalator.cli._render import indent_json
 
         self.count += 1
         if self.fmt is Format.jsonl:
@@ -120,7 +120,7 @@ class _Writer:
                 return
             self.out.write(("[\n" if self.count == 1 else ",\n") + indent_json(text))
         elif outcome.ok:
-            from ._render import console, decision_table
+            from escalator.cli._render import console, decision_table
 
             if self.console is None:
                 self.console = console()

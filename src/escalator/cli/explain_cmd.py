@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from ._options import BACKEND, POLICIES, RULES, BackendName
+from escalator.cli._options import BACKEND, POLICIES, RULES, BackendName
 
 
 class Format(str, Enum):
@@ -38,7 +38,7 @@ def explain(
     backend: BackendName = BACKEND,
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table or json."),
 ) -> None:
-    from ._render import (
+    from escalator.cli._render import (
         bad_input,
         compiled_policies,
         console,
@@ -49,7 +49,7 @@ def explain(
 
     with bad_input():
         document = _read(case)
-        from ..engine import Engine
+        from escalator.runtime.engine import Engine
 
         with Engine(compiled_policies(policies, rules), backend.value) as engine:
             data = engine.explain(document).to_dict()
@@ -68,8 +68,8 @@ def explain(
 
 def _read(case: str):  # type: ignore[no-untyped-def]
     """The case as a located document (so problems name file, line and column)."""
-    from ..batch import InputError, is_case_file
-    from ..yamlio import load_file, parse_json, parse_yaml
+    from escalator.operations.batch import InputError, is_case_file
+    from escalator.language.yamlio import load_file, parse_json, parse_yaml
 
     if case == "-":
         raw = sys.stdin.buffer.read()

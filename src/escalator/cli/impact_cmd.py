@@ -1,6 +1,6 @@
 """`escalator impact`: what a policy change does to real cases, before it ships.
 
-The analysis is `escalator.impact.analyse`; this module only parses options and
+The analysis is `escalator.authoring.impact.analyse`; this module only parses options and
 renders the report (rich tables, JSON, or markdown for a change request).
 """
 
@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import typer
 
-from ._options import BACKEND, BackendName
+from escalator.cli._options import BACKEND, BackendName
 
 PROGRESS_AFTER = 2000  # cases: below this a progress bar is noise
 STATIC_FIELDS = ("handler", "escalate", "transfer", "locked", "procedure", "forward", "flags",
@@ -71,10 +71,10 @@ def impact(
     backend: BackendName = BACKEND,
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar on stderr (default: when stderr is a terminal and stdout is not)."),
 ) -> None:
-    from ..batch import check_paths, iter_inputs
-    from ..impact import analyse
-    from . import EXIT_BAD_INPUT, EXIT_FAILED
-    from ._render import Progress, bad_input, err
+    from escalator.operations.batch import check_paths, iter_inputs
+    from escalator.authoring.impact import analyse
+    from escalator.cli import EXIT_BAD_INPUT, EXIT_FAILED
+    from escalator.cli._render import Progress, bad_input, err
 
     names = _fail_on(fail_on)
     with bad_input():
@@ -100,7 +100,7 @@ def impact(
     elif fmt is Format.markdown:
         sys.stdout.write(markdown(report))
     else:
-        from ._render import console
+        from escalator.cli._render import console
 
         out = console()
         for block in tables(report):
@@ -218,7 +218,7 @@ def _html(text: Any) -> str:
 
 
 def _md_table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[str]:
-    from ._render import md
+    from escalator.cli._render import md
 
     align = ["---:" if h in ("Cases", "Share") else "---" for h in header]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
@@ -228,7 +228,7 @@ def _md_table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[str]
 
 def markdown(report: Any) -> str:
     """The report as GitHub-flavoured markdown, to paste into a change request."""
-    from ._render import md
+    from escalator.cli._render import md
 
     out = [f"## Policy impact: `{md(_side_label(report.base))}` → `{md(_side_label(report.candidate))}`", "",
            _summary(report) + ".", ""]

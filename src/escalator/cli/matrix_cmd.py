@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from ._options import POLICIES, POLICY_ID, RULES
+from escalator.cli._options import POLICIES, POLICY_ID, RULES
 
 
 class Format(str, Enum):
@@ -36,7 +36,7 @@ def matrix(
     rules: Optional[Path] = RULES,
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, markdown or json."),
 ) -> None:
-    from ._render import (
+    from escalator.cli._render import (
         bad_input,
         compiled_policies,
         console,

@@ -38,21 +38,21 @@ Exit codes: 0 ok, 2 bad input (an unknown kind, or a schema this build does not 
 def schema_for(kind: str) -> dict:
     """The JSON Schema of one kind of document (also used by the tests and docs)."""
     if kind == "policy":
-        from ..models.policy import PolicyFile
+        from escalator.language.models.policy import PolicyFile
 
         return _finish(PolicyFile.model_json_schema(), "escalator policy", "A file in policies/ (see docs/policy-authoring.md).")
     if kind == "rules":
-        from ..models.policy import RulePackFile
+        from escalator.language.models.policy import RulePackFile
 
         return _finish(RulePackFile.model_json_schema(), "escalator rule pack", "A file in rules/ (see docs/policy-authoring.md).")
     if kind == "case":
-        from ..models.case import Case
+        from escalator.language.models.case import Case
 
         return _finish(Case.model_json_schema(), "escalator case", "A support case (spec section 4).")
     if kind == "decision":
         return _decision_schema()
     if kind == "impact":
-        from ..impact import ImpactReport  # written separately; may be absent in a build
+        from escalator.authoring.impact import ImpactReport  # written separately; may be absent in a build
 
         return _finish(ImpactReport.model_json_schema(mode="serialization"), "escalator impact report",
                        "What a policy change does to a set of cases.")
@@ -66,7 +66,7 @@ def _finish(schema: dict, title: str, description: str) -> dict:
 
 def _decision_schema() -> dict:
     """Decision.to_dict() output: every key always present, money and timestamps as strings."""
-    from ..models.decision import Decision
+    from escalator.language.models.decision import Decision
 
     schema = Decision.model_json_schema(mode="serialization")
     defs = schema["$defs"]
@@ -92,7 +92,7 @@ def schema(kind: Kind = typer.Argument(..., help="policy, rules, case, decision 
     import json
     import sys
 
-    from . import EXIT_BAD_INPUT
+    from escalator.cli import EXIT_BAD_INPUT
 
     try:
         result = schema_for(kind.value)

@@ -16,7 +16,7 @@ def _default_paths() -> list[Path]:
     local = Path("policies/tests")
     if local.is_dir():
         return [local]
-    from ..resources import bundled_dir
+    from escalator.language.bundled import bundled_dir
 
     return [bundled_dir("policies") / "tests"]
 
@@ -39,10 +39,10 @@ def test(
     2 bad input: a malformed test file, or a test whose case is missing or
     invalid (the other tests still run and are reported).
     """
-    from . import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
-    from .. import policytest as pt
-    from .. import policytest_report as report
-    from ..errors import EscalatorError
+    from escalator.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+    from escalator.authoring import policytest as pt
+    from escalator.authoring import report as report
+    from escalator.errors import EscalatorError
 
     runner = pt.Runner()
     try:

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
 def _folders(directory: Optional[Path], policies: Optional[Path], rules: Optional[Path]) -> tuple[Path, Path]:
     """DIR (its policies/ and rules/), else the folders every command uses (see `_render.folders`)."""
     if directory is None:
-        from ._render import folders
+        from escalator.cli._render import folders
 
         return folders(policies, rules)
     policies = policies or (directory / "policies" if (directory / "policies").is_dir() else directory)
@@ -44,13 +44,13 @@ def validate(
     E-DUPLICATE duplicate rule id, E-NEVER-FIRES contradictory condition;
     warnings W-SHADOWED, W-TIER-MONOTONE, W-UNHANDLED-KIND, W-UNUSED-PARAM.
     """
-    from . import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
-    from ..checks import validate_folders
+    from escalator.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+    from escalator.authoring.checks import validate_folders
 
     if format not in ("text", "json"):
         typer.echo("--format is text or json", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
-    from ._render import bad_input
+    from escalator.cli._render import bad_input
 
     with bad_input():
         pol, rul = _folders(directory, policies, rules)

@@ -1,0 +1,379 @@
+"""YAML policy tests: load, run, diff, coverage and JUnit XML.
+
+A test file (`test_*.yaml`) holds a top-level `tests:` list; each test gives a
+case (inline, or a path relative to the test file) and a partial expected
+decision. Only the keys an author writes are checked, so a test states exactly
+the facts it is about (format: docs/policy-authoring.md, "Policy tests").
+
+Optional top-level keys: `policies:` / `rules:` (folders, relative to the test
+file; by default the policy folder the test file sits in, else the bundled
+one) and `backend:` (auto | compiled | durable). A test may also say
+`policy: ID` (the policy that must decide the case) and `backend:`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Iterable
+
+from escalator.errors import EscalatorError, LoadError, Location, Problem
+from escalator.language.loading import yaml_files
+from escalator.money import format_money, parse_duration, to_decimal
+from escalator.language.yamlio import Document, load_file
+
+EXPECT_KEYS = (
+    "handler", "escalate", "transfer", "locked", "procedure", "authority",
+    "forward", "flags", "deadlines", "reasons", "not_reasons", "policy",
+)
+TEST_KEYS = ("name", "case", "expect", "policy", "backend", "description")
+FILE_KEYS = ("tests", "policies", "rules", "backend", "description")
+DEADLINE_KEYS = ("acknowledge_by", "resolve_by", "acknowledge", "resolve")
+
+
+@dataclass
+class PolicyTest:
+    name: str
+    file: Path
+    location: Location
+    case: Any  # a Document (file or inline case) or a LoadError found while reading it
+    expect: dict[str, Any]
+    policy: str | None
+    backend: str
+    policies_dir: Path | None
+    rules_dir: Path | None
+
+    @property
+    def id(self) -> str:
+        return f"{self.file}::{self.name}"
+
+
+@dataclass
+class Mismatch:
+    key: str
+    expected: Any
+    actual: Any
+    note: str | None = None
+
+
+@dataclass
+class PolicyTestResult:
+    test: PolicyTest
+    mismatches: list[Mismatch] = field(default_factory=list)
+    error: str | None = None
+    decision: Any = None
+    explanation: Any = None
+    fired: tuple[str, ...] = ()
+    backend: str | None = None
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and not self.mismatches
+
+    @property
+    def status(self) -> str:
+        return "error" if self.error else ("pass" if not self.mismatches else "fail")
+
+    def diff(self) -> str:
+        """Expected vs actual for every mismatch, then the decisive rules."""
+        if self.error:
+            return f"error: {self.error}"
+        lines = []
+        width = max((len(m.key) for m in self.mismatches), default=0) + 1
+        for m in self.mismatches:
+            lines.append(f"{m.key + ':':<{width}} expected {show(m.expected)}")
+            lines.append(f"{'':<{width}} actual   {show(m.actual)}" + (f"  ({m.note})" if m.note else ""))
+        if self.explanation is not None:
+            lines.append("decisive rules:")
+            lines.extend("  " + line for line in decisive_rules(self.explanation, self.test.expect))
+        return "\n".join(lines)
+
+    def report(self) -> str:
+        head = f"{self.status.upper()} {self.test.location}: {self.test.name}"
+        return head if self.passed else f"{head}\n" + _indent(self.diff(), "    ")
+
+
+def _indent(text: str, prefix: str) -> str:
+    return "\n".join(prefix + line for line in text.splitlines())
+
+
+def show(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return format_money(value) or "null"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(show(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def decisive_rules(explanation: Any, expect: dict[str, Any]) -> list[str]:
+    """The fired rules and every rule a test names, each with its comparisons."""
+    named = set(expect.get("reasons") or ()) | set(expect.get("not_reasons") or ())
+    lines = []
+    known = {rule.id for rule in explanation.rules}
+    for rule_id in sorted(named - known):
+        lines.append(f"{rule_id}: not a rule of policy {explanation.decision.policy.id} (disabled or unknown)")
+    for rule in explanation.rules:
+        if not rule.fired and rule.id not in named:
+            continue
+        lines.append(f"{rule.id} ({'fired' if rule.fired else 'did not fire'}): {rule.description}")
+        for c in rule.comparisons:
+            mark = {True: "true", False: "false", None: "unknown"}[c.result]
+            value = "(absent)" if c.value is None else show(c.value)
+            lines.append(f"    {c.text}  [{mark}; value {value}]" + (f"  {c.note}" if c.note else ""))
+    return lines or ["(no rule fired: the lowest tier handles the case)"]
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+
+def is_test_document(data: Any) -> bool:
+    return isinstance(data, dict) and isinstance(data.get("tests"), list)
+
+
+def _fail(doc: Document, path: tuple, message: str) -> LoadError:
+    return LoadError(Problem(message, doc.location(path), code="E-TEST"))
+
+
+def _sub_document(doc: Document, prefix: tuple) -> Document:
+    data = doc.data
+    for part in prefix:
+        data = data[part]
+    n = len(prefix)
+    positions = {p[n:]: v for p, v in doc.positions.items() if p[:n] == prefix}
+    return Document(data, doc.file, positions)
+
+
+def find_policy_folders(test_file: Path) -> tuple[Path | None, Path | None]:
+    """The policy folder a test file belongs to: its own folder or the parent, with a rules/ sibling."""
+    for folder in (test_file.parent, test_file.parent.parent):
+        rules = folder.parent / "rules"
+        try:
+            if rules.is_dir() and yaml_files(folder):
+                return folder, rules
+        except EscalatorError:
+            continue
+    return None, None
+
+
+def load_tests(path: str | Path, policies: Path | None = None, rules: Path | None = None,
+               backend: str | None = None) -> list[PolicyTest]:
+    """Read one test file; a malformed file raises LoadError naming file, line and column."""
+    path = Path(path)
+    doc = load_file(path)
+    data = doc.data
+    if not is_test_document(data):
+        raise _fail(doc, (), "a policy test file needs a top-level `tests:` list")
+    unknown = sorted(set(data) - set(FILE_KEYS))
+    if unknown:
+        raise _fail(doc, (unknown[0],), f"unknown key {unknown[0]!r} (allowed: {', '.join(FILE_KEYS)})")
+    base = path.parent
+    for key in ("policies", "rules", "backend"):
+        if key in data and not isinstance(data[key], str):
+            raise _fail(doc, (key,), f"`{key}` must be text (a folder path relative to this file)"
+                        if key != "backend" else "`backend` must be auto, compiled or durable")
+    if "policies" in data or "rules" in data:
+        from escalator.language.bundled import bundled_dir
+
+        pol = base / data["policies"] if "policies" in data else bundled_dir("policies")
+        rul = base / data["rules"] if "rules" in data else bundled_dir("rules")
+    else:
+        pol, rul = find_policy_folders(path)
+    if policies is not None:
+        pol = Path(policies)
+    if rules is not None:
+        rul = Path(rules)
+    file_backend = data.get("backend", "auto")
+    tests = []
+    names: set[str] = set()
+    for i, spec in enumerate(data["tests"]):
+        at = ("tests", i)
+        if not isinstance(spec, dict):
+            raise _fail(doc, at, "a test is a mapping with name, case and expect")
+        unknown = sorted(set(spec) - set(TEST_KEYS))
+        if unknown:
+            raise _fail(doc, at + (unknown[0],), f"unknown key {unknown[0]!r} in a test (allowed: {', '.join(TEST_KEYS)})")
+        name = spec.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise _fail(doc, at, "every test needs a `name`")
+        if name in names:
+            raise _fail(doc, at + ("name",), f"two tests are named {name!r}")
+        names.add(name)
+        if "case" not in spec:
+            raise _fail(doc, at, f"test {name!r} has no `case` (a mapping, or a path relative to the test file)")
+        expect = spec.get("expect") or {}
+        if not isinstance(expect, dict):
+            raise _fail(doc, at + ("expect",), "`expect` is a mapping")
+        _check_expect(doc, at + ("expect",), expect)
+        tests.append(PolicyTest(
+            name=name, file=path, location=doc.location(at), case=_case_source(doc, at + ("case",), base),
+            expect=expect, policy=spec.get("policy", expect.get("policy")),
+            backend=backend or spec.get("backend") or file_backend, policies_dir=pol, rules_dir=rul,
+        ))
+    return tests
+
+
+def _case_source(doc: Document, at: tuple, base: Path) -> Any:
+    raw = _sub_document(doc, at)
+    if isinstance(raw.data, dict):
+        return raw
+    if isinstance(raw.data, str):
+        try:
+            return load_file(base / raw.data)
+        except LoadError as exc:
+            return exc  # reported as this test's error, the other tests still run
+    raise _fail(doc, at, "`case` is a mapping or a path to a case file")
+
+
+def _check_expect(doc: Document, at: tuple, expect: dict) -> None:
+    for key, value in expect.items():
+        where = at + (key,)
+        if key not in EXPECT_KEYS:
+            raise _fail(doc, where, f"unknown expectation {key!r} (allowed: {', '.join(EXPECT_KEYS)})")
+        if key in ("escalate", "locked") and not isinstance(value, bool):
+            raise _fail(doc, where, f"`{key}` is true or false")
+        if key in ("forward", "flags", "reasons", "not_reasons"):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise _fail(doc, where, f"`{key}` is a list of names")
+        if key == "authority":
+            if not isinstance(value, dict):
+                raise _fail(doc, where, "`authority` maps actions to amounts, e.g. {goodwill_bonus: \"50.00\"}")
+            for action, amount in value.items():
+                try:
+                    to_decimal(amount)
+                except ValueError as exc:
+                    raise _fail(doc, where + (action,), f"authority {action}: {exc}") from None
+        if key == "deadlines":
+            if not isinstance(value, dict) or set(value) - set(DEADLINE_KEYS):
+                raise _fail(doc, where, f"`deadlines` takes {', '.join(DEADLINE_KEYS)}")
+            for name in ("acknowledge", "resolve"):
+                if value.get(name) is not None:
+                    try:
+                        parse_duration(value[name])
+                    except ValueError as exc:
+                        raise _fail(doc, where + (name,), str(exc)) from None
+
+
+def collect(paths: Iterable[str | Path]) -> list[Path]:
+    """Test files under the given files and folders (recursively: test_*.yaml / .yml)."""
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("test_*.y*ml") if p.suffix in (".yaml", ".yml")))
+        elif path.exists():
+            found.append(path)
+        else:
+            raise LoadError(Problem(f"no such file or folder: {path}", Location(str(path))))
+    return list(dict.fromkeys(found))
+
+
+# -- running ------------------------------------------------------------------------------------
+
+
+class Runner:
+    """Runs tests, sharing one engine per (policies, rules, backend); records rule coverage."""
+
+    def __init__(self) -> None:
+        self._engines: dict[tuple, Any] = {}
+        self.coverage: dict[str, int] = {}
+        self.results: list[PolicyTestResult] = []
+
+    def engine(self, test: PolicyTest) -> Any:
+        from escalator.runtime.engine import Engine
+
+        key = (test.policies_dir, test.rules_dir, test.backend)
+        if key not in self._engines:
+            engine = Engine.load(test.policies_dir, test.rules_dir, backend=test.backend)
+            self._engines[key] = engine
+            for policy in engine.policies.values():
+                for rule in policy.rules:
+                    self.coverage.setdefault(rule.id, 0)
+        return self._engines[key]
+
+    def close(self) -> None:
+        for engine in self._engines.values():
+            engine.close()
+        self._engines.clear()
+
+    def run(self, test: PolicyTest) -> PolicyTestResult:
+        result = run_test(test, self.engine(test))
+        for rule_id in result.fired:
+            self.coverage[rule_id] = self.coverage.get(rule_id, 0) + 1
+        self.results.append(result)
+        return result
+
+    def run_all(self, tests: Iterable[PolicyTest]) -> list[PolicyTestResult]:
+        return [self.run(t) for t in tests]
+
+
+def run_test(test: PolicyTest, engine: Any) -> PolicyTestResult:
+    from escalator.language.cases import parse_case
+
+    result = PolicyTestResult(test, backend=engine.backend)
+    if isinstance(test.case, EscalatorError):
+        result.error = str(test.case)
+        return result
+    try:
+        case = parse_case(test.case)
+        explanation = engine.explain(case)
+    except EscalatorError as exc:
+        result.error = str(exc)
+        return result
+    decision = explanation.decision
+    result.decision, result.explanation, result.fired = decision, explanation, decision.fired
+    result.mismatches = compare(test.expect, decision, case, test.policy)
+    return result
+
+
+def compare(expect: dict[str, Any], decision: Any, case: Any, policy: str | None = None) -> list[Mismatch]:
+    """Every way the decision differs from the partial expectation."""
+    out: list[Mismatch] = []
+    if policy is not None and decision.policy.id != policy:
+        out.append(Mismatch("policy", policy, decision.policy.id))
+    for key in ("handler", "escalate", "transfer", "locked", "procedure"):
+        if key in expect and expect[key] != getattr(decision, key):
+            out.append(Mismatch(key, expect[key], getattr(decision, key)))
+    for action, amount in (expect.get("authority") or {}).items():
+        actual = decision.authority.get(action)
+        if actual is None or to_decimal(amount) != actual:
+            out.append(Mismatch(f"authority.{action}", to_decimal(amount), actual,
+                                None if actual is not None else "the policy has no such action"))
+    for key in ("forward", "flags"):
+        if key in expect and sorted(expect[key]) != sorted(getattr(decision, key)):
+            out.append(Mismatch(key, list(expect[key]), list(getattr(decision, key))))
+    fired = set(decision.fired)
+    missing = [r for r in expect.get("reasons") or () if r not in fired]
+    if missing:
+        out.append(Mismatch("reasons", missing, sorted(fired), "these rules did not fire"))
+    unwanted = [r for r in expect.get("not_reasons") or () if r in fired]
+    if unwanted:
+        out.append(Mismatch("not_reasons", [], unwanted, "these rules fired but must not"))
+    for key, value in (expect.get("deadlines") or {}).items():
+        actual_dt = getattr(decision.deadlines, key if key.endswith("_by") else f"{key}_by")
+        if key.endswith("_by"):
+            actual = actual_dt.strftime("%Y-%m-%dT%H:%M:%SZ") if actual_dt else None
+            wanted = value
+        else:
+            actual = actual_dt - case.opened_at if actual_dt else None
+            wanted = parse_duration(value) if value is not None else None
+        if wanted != actual:
+            shown = _duration(actual) if isinstance(actual, timedelta) else actual
+            out.append(Mismatch(f"deadlines.{key}", value, shown))
+    return out
+
+
+def _duration(delta: timedelta) -> str:
+    from escalator.money import format_duration
+
+    return format_duration(delta)
+
+
+# -- coverage and JUnit -------------------------------------------------------------------------

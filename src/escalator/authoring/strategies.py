@@ -1,0 +1,241 @@
+"""Public hypothesis strategies for valid escalator cases.
+
+For support-software teams testing their own integration:
+
+    from hypothesis import given
+    from escalator import Engine
+    from escalator.authoring.strategies import cases
+
+    engine = Engine.default()
+
+    @given(cases(jurisdiction="NL", kind="bonus_request", engine=engine))
+    def test_every_case_gets_a_decision(case):
+        assert engine.evaluate(case).handler
+
+Every drawn case is a plain dict that `Engine.evaluate` accepts. Money is drawn
+at, one cent below and one cent above every threshold, cap and tier limit the
+policy uses (where bugs live), and anywhere else too. `escalator check` uses
+the same strategies.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import strategies as st
+
+from escalator.language.ir import CompiledPolicy, Const, walk
+from escalator.language.models.case import REQUEST_KINDS
+from escalator.money import CENT
+
+ASKED_FOR = ("manager", "vip_manager", "supervisor", "finance", "director")
+RG_MARKERS = ("loss_chasing", "self_reported", "limit_changes", "night_play")
+MONEY_FIELDS = ("request.amount", "request.withdrawal.amount", "request.forfeiture.winnings", "player.net_loss_30d")
+
+
+_CONSTANTS: dict[str, list[Decimal]] = {}
+
+
+def constants(policy: CompiledPolicy) -> list[Decimal]:
+    """Every number the policy uses: condition constants, caps, parameters and tier limits."""
+    key = policy.digest or str(id(policy))
+    if key not in _CONSTANTS:
+        _CONSTANTS[key] = _constants(policy)
+    return _CONSTANTS[key]
+
+
+def _constants(policy: CompiledPolicy) -> list[Decimal]:
+    found: set[Decimal] = {Decimal(0)}
+    for tier in policy.tiers:
+        found.update(amount for _, amount in tier.authority)
+    for param in policy.params:
+        if isinstance(param.value, Decimal):
+            found.add(param.value)
+    for rule in policy.rules:
+        found.update(cap.amount for cap in rule.effects.caps)
+        for node in walk(rule.condition):
+            right = getattr(node, "right", None)
+            if isinstance(right, Const):
+                values = right.value if isinstance(right.value, tuple) else (right.value,)
+                found.update(v for v in values if isinstance(v, Decimal) and not isinstance(v, bool))
+    return sorted(found)
+
+
+_MONEY: dict[tuple, st.SearchStrategy[Decimal]] = {}
+
+
+def money(policy: CompiledPolicy | None = None, signed: bool = False) -> st.SearchStrategy[Decimal]:
+    """EUR amounts (two decimals), mostly at and around the policy's constants."""
+    key = (policy.digest or str(id(policy)) if policy is not None else None, signed)
+    if key not in _MONEY:
+        _MONEY[key] = _money(policy, signed)
+    return _MONEY[key]
+
+
+def _money(policy: CompiledPolicy | None, signed: bool) -> st.SearchStrategy[Decimal]:
+    anywhere = st.integers(-5_000_000 if signed else 0, 500_000_000).map(lambda cents: Decimal(cents) / 100)
+    if policy is None:
+        return anywhere.map(lambda a: a.quantize(CENT))
+    points = sorted({p for c in constants(policy) for p in (c - CENT, c, c + CENT) if signed or p >= 0},
+                    key=lambda p: (p != 0, p))  # 0 first: hypothesis shrinks towards it
+    near = st.sampled_from(points)
+    return st.one_of(near, near, near, anywhere).map(lambda a: a.quantize(CENT))
+
+
+def _policies(engine: Any, jurisdiction: str | None) -> list[CompiledPolicy]:
+    if engine is None:
+
+        engine = _default_engine()
+    if isinstance(engine, CompiledPolicy):
+        found = [engine]
+    elif isinstance(engine, dict):
+        found = list(engine.values())
+    else:
+        found = list(engine.policies.values())
+    if jurisdiction is not None:
+        found = [p for p in found if jurisdiction in p.jurisdictions]
+        if not found:
+            raise ValueError(f"no policy covers jurisdiction {jurisdiction!r}")
+    return found
+
+
+_DEFAULT: list[Any] = []
+
+
+def _default_engine() -> Any:
+    if not _DEFAULT:
+        from escalator.runtime.engine import Engine
+
+        _DEFAULT.append(Engine.default(backend="compiled"))
+    return _DEFAULT[0]
+
+
+def _day(policy: CompiledPolicy) -> st.SearchStrategy[date]:
+    start = policy.effective_from or date(2026, 1, 1)
+    end = policy.effective_until or start + timedelta(days=3 * 365)
+    return st.integers(0, (end - start).days).map(lambda n: start + timedelta(days=n))
+
+
+def _kinds(policy: CompiledPolicy) -> list[str]:
+    found: set[str] = set()
+    for rule in policy.rules:
+        for node in walk(rule.condition):
+            right = getattr(node, "right", None)
+            if getattr(node, "left", None) is not None and node.left.path == "request.kind" and isinstance(right, Const):
+                values = right.value if isinstance(right.value, tuple) else (right.value,)
+                found.update(v for v in values if v in REQUEST_KINDS)
+    return sorted(found)
+
+
+def _hours(policy: CompiledPolicy) -> st.SearchStrategy[Decimal]:
+    points = sorted({h for c in constants(policy) if c <= 1000 for h in (c - 1, c, c + 1) if h >= 0})
+    return st.one_of(st.sampled_from(points), st.integers(0, 2000).map(Decimal))
+
+
+_TINY = st.integers(0, 9)
+_ASKED = st.lists(st.sampled_from(ASKED_FOR), max_size=3, unique=True)
+_MARKERS = st.one_of(st.just([]), st.lists(st.sampled_from(RG_MARKERS), max_size=2, unique=True))
+_BREACH = st.one_of(st.none(), st.sampled_from(["max_bet", "wagering", "multi_account"]))
+_DELIBERATE = st.one_of(st.none(), st.booleans())
+_CHANNEL = st.sampled_from(["live_chat", "email", "phone"])
+_STATUS = st.sampled_from(["open", "open", "open", "escalated", "complaint", "closed"])
+_KYC = st.sampled_from(["verified", "verified", "pending", "failed", "none"])
+_ANY_KIND = st.sampled_from(REQUEST_KINDS)
+_PARTS: dict[str, dict[str, st.SearchStrategy]] = {}
+
+
+def _parts(policy: CompiledPolicy) -> dict[str, st.SearchStrategy]:
+    """The per-policy strategies, built once (building strategies is what makes hypothesis slow)."""
+    key = policy.digest or str(id(policy))
+    if key not in _PARTS:
+        used = _kinds(policy)
+        _PARTS[key] = {
+            "kind": st.one_of(st.sampled_from(used), _ANY_KIND) if used else _ANY_KIND,  # named kinds half the time
+            "money": money(policy), "loss": money(policy, signed=True), "hours": _hours(policy),
+            "day": _day(policy), "jurisdiction": st.sampled_from(policy.jurisdictions),
+            "handled_by": st.sampled_from([t.id for t in policy.tiers if t.player_reachable]),
+            "on_duty": st.one_of(st.none(), st.lists(st.sampled_from([t.id for t in policy.tiers]), max_size=4,
+                                                     unique=True)),
+        }
+    return _PARTS[key]
+
+
+@st.composite
+def case_for(draw: Any, policy: CompiledPolicy, jurisdiction: str | None = None, kind: str | None = None) -> dict:
+    """One valid case decided by `policy`."""
+    parts = _parts(policy)
+    kind = kind or draw(parts["kind"])
+    request: dict[str, Any] = {"kind": kind}
+    if draw(_TINY) < (8 if kind == "bonus_request" else 3):
+        request["amount"] = draw(parts["money"])
+    request["asked_for"] = draw(_ASKED)
+    if draw(_TINY) < (9 if kind == "withdrawal_delay" else 2):
+        request["withdrawal"] = {"amount": draw(parts["money"]), "pending_hours": draw(parts["hours"])}
+    if draw(_TINY) < (9 if kind == "forfeiture_dispute" else 2):
+        forfeiture: dict[str, Any] = {"winnings": draw(parts["money"])}
+        breach, deliberate = draw(_BREACH), draw(_DELIBERATE)
+        if breach is not None:
+            forfeiture["breach"] = breach
+        if deliberate is not None:
+            forfeiture["deliberate"] = deliberate
+        request["forfeiture"] = forfeiture
+    day = draw(parts["day"])
+    case: dict[str, Any] = {
+        "case_id": "GEN-1",
+        "jurisdiction": jurisdiction or draw(parts["jurisdiction"]),
+        "opened_at": f"{day.isoformat()}T{draw(_TINY) + 8:02d}:00:00Z",
+        "channel": draw(_CHANNEL),
+        "handled_by": draw(parts["handled_by"]),
+        "status": draw(_STATUS),
+        "player": {
+            "id": "P-1",
+            "vip_level": draw(st.integers(0, 5)),
+            "account_age_days": draw(st.integers(0, 5000)),
+            "net_loss_30d": draw(parts["loss"]),
+            "rg_markers": draw(_MARKERS),
+            "kyc": draw(_KYC),
+            "self_excluded": draw(_TINY) == 9,
+        },
+        "request": request,
+        "attributes": {},
+    }
+    on_duty = draw(parts["on_duty"])
+    if on_duty is not None:
+        case["on_duty"] = on_duty
+    return case
+
+
+def cases(jurisdiction: str | None = None, kind: str | None = None, engine: Any = None) -> st.SearchStrategy[dict]:
+    """Valid case dicts, optionally for one jurisdiction and/or one request kind.
+
+    `engine` is an Engine, a dict of compiled policies or one CompiledPolicy; by
+    default the bundled policies. Cases fall inside each policy's effective period.
+    """
+    if kind is not None and kind not in REQUEST_KINDS:
+        raise ValueError(f"unknown request kind {kind!r} (one of {', '.join(REQUEST_KINDS)})")
+    policies = _policies(engine, jurisdiction)
+    return st.sampled_from(policies).flatmap(lambda p: case_for(p, jurisdiction, kind))
+
+
+def set_path(case: dict, path: str, value: Any) -> dict:
+    """A copy of `case` with the dotted path set (parents are created)."""
+    import copy
+
+    result = copy.deepcopy(case)
+    node = result
+    *parents, leaf = path.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+    return result
+
+
+def get_path(case: dict, path: str) -> Any:
+    node: Any = case
+    for part in path.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node

@@ -1,0 +1,32 @@
+"""Reading and validating cases: from a dict, a Case, a YAML/JSON file or a JSON line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from escalator.errors import CaseError, Problem
+from escalator.language.models.case import Case
+from escalator.language.validation import validate
+from escalator.language.yamlio import Document, load_file, parse_json
+
+
+def parse_case(data: Any, source: str | None = None) -> Case:
+    """Validate case data; every problem is listed with its field path."""
+    if isinstance(data, Case):
+        return data
+    if isinstance(data, Document):
+        return validate(Case, data, CaseError)
+    if not isinstance(data, dict):
+        raise CaseError(Problem(f"a case is a mapping, got {type(data).__name__}"))
+    return validate(Case, Document(data, source), CaseError)
+
+
+def load_case(path: str | Path) -> Case:
+    """A case file (YAML or JSON); errors name the file, line and column."""
+    return parse_case(load_file(path))
+
+
+def parse_case_line(line: str, source: str = "<stdin>", number: int = 1) -> Case:
+    """One JSON Lines record."""
+    return parse_case(parse_json(line, source, number))

@@ -1,0 +1,151 @@
+"""Load policy and rule-pack folders, and resolve `extends` into one policy each.
+
+A child policy overrides its parent field by field: tiers merge by id (and a
+tier's authority by action), parameters and SLA windows by name; a child's
+`rules.packs` replaces the parent's list, `disable` adds to it and `enable`
+takes ids back out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from escalator.errors import EscalatorError, LoadError, Location, PolicyError, Problem
+from escalator.language.models.policy import PolicyFile, RulePackFile
+from escalator.language.validation import validate
+from escalator.language.yamlio import Document, load_file
+
+
+@dataclass
+class Source:
+    """A validated file together with its document (for error locations)."""
+
+    model: Any
+    doc: Document
+
+
+@dataclass
+class ResolvedPolicy:
+    """A policy after `extends`: plain merged values, not yet compiled."""
+
+    id: str
+    file: Source
+    chain: list[str]
+    version: str | None = None
+    name: str | None = None
+    abstract: bool = False
+    jurisdictions: list[str] = field(default_factory=list)
+    effective: Any = None
+    complaints_tier: str | None = None
+    failsafe_tier: str | None = None
+    tiers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tier_sources: dict[str, Location] = field(default_factory=dict)
+    params: dict[str, Any] = field(default_factory=dict)
+    param_sources: dict[str, Location] = field(default_factory=dict)
+    sla: dict[str, dict[str, Any]] = field(default_factory=dict)
+    packs: list[str] = field(default_factory=list)
+    disabled: dict[str, Location] = field(default_factory=dict)
+    invariants: list[dict[str, Any]] = field(default_factory=list)
+
+
+def yaml_files(folder: Path) -> list[Path]:
+    """The YAML/JSON files directly in a folder, sorted; test files are not policies."""
+    if not folder.is_dir():
+        raise LoadError(Problem(f"not a folder: {folder}", Location(str(folder))))
+    return sorted(
+        p for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in (".yaml", ".yml", ".json") and not p.name.startswith("test_")
+    )
+
+
+def _load_all(folder: Path, model: type, key: str, kind: str) -> dict[str, Source]:
+    found: dict[str, Source] = {}
+    problems: list[Problem] = []
+    for path in yaml_files(folder):
+        try:
+            doc = load_file(path)
+            parsed = validate(model, doc, PolicyError)
+        except EscalatorError as exc:
+            problems.extend(exc.problems)
+            continue
+        name = getattr(parsed, key)
+        if name in found:
+            problems.append(Problem(
+                f"{kind} {name!r} is defined twice (also in {found[name].doc.file})",
+                doc.location((key,)), code="E-DUPLICATE",
+            ))
+            continue
+        found[name] = Source(parsed, doc)
+    if problems:
+        raise PolicyError(problems)
+    return found
+
+
+def load_policies(folder: Path) -> dict[str, Source]:
+    return _load_all(Path(folder), PolicyFile, "policy", "policy")
+
+
+def load_packs(folder: Path) -> dict[str, Source]:
+    return _load_all(Path(folder), RulePackFile, "pack", "rule pack")
+
+
+def resolve(policy_id: str, policies: dict[str, Source]) -> ResolvedPolicy:
+    """Merge a policy with its ancestors (root first); cycles and unknown parents are errors."""
+    chain: list[str] = []
+    current: str | None = policy_id
+    while current is not None:
+        if current in chain:
+            cycle = " -> ".join(chain + [current])
+            src = policies[chain[-1]]
+            raise PolicyError(Problem(f"extends cycle: {cycle}", src.doc.location(("extends",)), code="E-EXTENDS"))
+        if current not in policies:
+            src = policies[chain[-1]]
+            raise PolicyError(Problem(
+                f"extends unknown policy {current!r}", src.doc.location(("extends",)), code="E-EXTENDS",
+                hint=f"known policies: {', '.join(sorted(policies))}",
+            ))
+        chain.append(current)
+        current = policies[current].model.extends
+    own = policies[policy_id]
+    resolved = ResolvedPolicy(id=policy_id, file=own, chain=chain)
+    for ancestor in reversed(chain):
+        _merge(resolved, policies[ancestor])
+    me: PolicyFile = own.model
+    resolved.abstract = me.abstract
+    resolved.jurisdictions = list(me.jurisdictions or [])
+    resolved.effective = me.effective
+    resolved.version = me.version or resolved.version
+    resolved.name = me.name or resolved.name
+    return resolved
+
+
+def _merge(target: ResolvedPolicy, source: Source) -> None:
+    spec: PolicyFile = source.model
+    doc = source.doc
+    target.version = spec.version or target.version
+    target.name = spec.name or target.name
+    target.complaints_tier = spec.complaints_tier or target.complaints_tier
+    target.failsafe_tier = spec.failsafe_tier or target.failsafe_tier
+    for i, tier in enumerate(spec.tiers):
+        merged = target.tiers.setdefault(tier.id, {"id": tier.id})
+        for key, value in tier.model_dump(exclude_none=True).items():
+            if key == "authority":
+                merged.setdefault("authority", {}).update(value)
+            else:
+                merged[key] = value
+        target.tier_sources[tier.id] = doc.location(("tiers", i))
+    for name, value in spec.params.items():
+        target.params[name] = value
+        target.param_sources[name] = doc.location(("params", name))
+    for name, window in spec.sla.items():
+        target.sla.setdefault(name, {}).update(window.model_dump(exclude_none=True))
+    if spec.rules is not None:
+        if spec.rules.packs is not None:
+            target.packs = list(spec.rules.packs)
+        for i, rule_id in enumerate(spec.rules.disable):
+            target.disabled[rule_id] = doc.location(("rules", "disable", i))
+        for rule_id in spec.rules.enable:
+            target.disabled.pop(rule_id, None)
+    target.invariants.extend(spec.invariants)

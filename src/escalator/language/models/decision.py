@@ -1,0 +1,88 @@
+"""The decision: who handles the case, with what authority, and why (spec section 6)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from escalator.money import format_money
+
+
+class PolicyRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    version: str
+    digest: str
+
+
+class Reason(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    rule: str
+    message: str
+
+
+class Deadlines(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    acknowledge_by: datetime | None = None
+    resolve_by: datetime | None = None
+
+
+def _timestamp(value: datetime | None) -> str | None:
+    return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class Decision(BaseModel):
+    """Everything support software needs to route a case, plus the audit trail."""
+
+    model_config = ConfigDict(frozen=True)
+
+    case_id: str
+    policy: PolicyRef
+    handler: str
+    escalate: bool
+    transfer: Literal["live", "callback", "email"]
+    procedure: Literal["complaint"] | None
+    locked: bool
+    authority: dict[str, Decimal]
+    forward: tuple[str, ...]
+    flags: tuple[str, ...]
+    deadlines: Deadlines
+    reasons: tuple[Reason, ...]
+
+    @property
+    def fired(self) -> tuple[str, ...]:
+        """Ids of the rules that fired, sorted by id."""
+        return tuple(reason.rule for reason in self.reasons)
+
+    def to_dict(self) -> dict:
+        """The spec's decision JSON as plain data, keys in the documented order."""
+        return {
+            "case_id": self.case_id,
+            "policy": {"id": self.policy.id, "version": self.policy.version, "digest": self.policy.digest},
+            "handler": self.handler,
+            "escalate": self.escalate,
+            "transfer": self.transfer,
+            "procedure": self.procedure,
+            "locked": self.locked,
+            "authority": {action: format_money(cap) for action, cap in self.authority.items()},
+            "forward": list(self.forward),
+            "flags": list(self.flags),
+            "deadlines": {
+                "acknowledge_by": _timestamp(self.deadlines.acknowledge_by),
+                "resolve_by": _timestamp(self.deadlines.resolve_by),
+            },
+            "reasons": [{"rule": r.rule, "message": r.message} for r in self.reasons],
+        }
+
+    def to_json(self, indent: int | None = None) -> str:
+        """Canonical JSON: the same decision is the same bytes, every time."""
+        if indent is None:
+            return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)

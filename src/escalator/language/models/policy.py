@@ -1,0 +1,146 @@
+"""Policies and rule packs as written in YAML (before `extends` is resolved).
+
+These models only check shape and types. Cross-references (tiers named by rules,
+parameters, packs, extends cycles) are checked when a policy is resolved and
+compiled, where the whole picture is known.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictInt, StrictStr, model_validator
+
+from escalator.money import parse_duration, to_money
+from escalator.language.models.scalars import STRICT, Name
+
+TierId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+ActionName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+PackName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+RuleLocalId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=80)]
+RuleRef = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z0-9][a-z0-9_-]*$", max_length=150)]
+PolicyId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+FlagName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
+Jurisdiction = Annotated[str, Field(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")]
+Duration = Annotated[str, BeforeValidator(lambda v: (parse_duration(v), v)[1])]
+CapMoney = Annotated[Decimal, BeforeValidator(to_money)]
+
+
+class TierSpec(BaseModel):
+    """A support tier. In a child policy every field but `id` may be left out (inherited)."""
+
+    model_config = STRICT
+
+    id: TierId
+    name: Name | None = None
+    description: StrictStr | None = None
+    level: Annotated[StrictInt, Field(ge=0, le=100)] | None = None
+    authority: dict[ActionName, CapMoney] | None = None
+    fallback: Literal["callback", "email"] | None = None
+    player_reachable: StrictBool | None = None
+
+
+class SlaWindow(BaseModel):
+    model_config = STRICT
+
+    acknowledge: Duration | None = None
+    resolve: Duration | None = None
+
+
+class Effective(BaseModel):
+    model_config = STRICT
+
+    from_: date = Field(alias="from")
+    until: date | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Effective":
+        # A period that ends before it starts would silently never apply.
+        if self.until is not None and self.until < self.from_:
+            raise ValueError(f"effective.until {self.until} is before effective.from {self.from_}")
+        return self
+
+
+class RuleSelection(BaseModel):
+    model_config = STRICT
+
+    packs: list[PackName] | None = None
+    disable: list[RuleRef] = []
+    enable: list[RuleRef] = []
+
+
+class PolicyFile(BaseModel):
+    """One file in `policies/`."""
+
+    model_config = STRICT
+
+    policy: PolicyId
+    version: Annotated[str, Field(min_length=1, max_length=40)] | None = None
+    name: Name | None = None
+    description: StrictStr | None = None
+    extends: PolicyId | None = None
+    abstract: StrictBool = False
+    jurisdictions: list[Jurisdiction] | None = None
+    effective: Effective | None = None
+    complaints_tier: TierId | None = None
+    failsafe_tier: TierId | None = None
+    """Who reviews a case whose automatic evaluation failed (default: the most senior
+    reachable tier below the complaints tier)."""
+    tiers: list[TierSpec] = []
+    params: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], Any] = {}
+    sla: dict[Literal["default", "escalated", "complaint"], SlaWindow] = {}
+    rules: RuleSelection | None = None
+    invariants: list[dict[str, Any]] = []
+    """Policy-specific property checks for `escalator check` (see the author toolkit)."""
+
+
+class ParamSpec(BaseModel):
+    """A parameter a rule pack needs; the policy gives its value (or the default holds)."""
+
+    model_config = STRICT
+
+    type: Literal["money", "integer", "number", "string", "strings", "boolean"]
+    description: StrictStr | None = None
+    default: Any = None
+
+
+class EffectsSpec(BaseModel):
+    """What a rule does when it fires (spec section 5)."""
+
+    model_config = STRICT
+
+    require: TierId | None = None
+    cap: dict[ActionName, Any] | None = None
+    deny: list[ActionName] = []
+    procedure: Literal["complaint"] | None = None
+    forward: list[TierId] = []
+    flag: list[FlagName] = []
+    reason: Annotated[str, Field(max_length=2000)] | None = None
+
+
+ConditionSpec = Any
+"""A compact string or an all/any/not/comparison mapping; parsed by `escalator.language.conditions`."""
+
+
+class RuleFile(BaseModel):
+    model_config = STRICT
+
+    id: RuleLocalId
+    description: Name
+    priority: Annotated[StrictInt, Field(ge=-1000, le=1000)] = 0
+    when: ConditionSpec
+    then: EffectsSpec
+
+
+class RulePackFile(BaseModel):
+    """One file in `rules/`."""
+
+    model_config = STRICT
+
+    pack: PackName
+    version: StrictStr | None = None
+    description: StrictStr | None = None
+    params: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], ParamSpec] = {}
+    rules: Annotated[list[RuleFile], Field(min_length=1)]

@@ -1,0 +1,1 @@
+"""Running many decisions: streaming case batches and the worker pool."""

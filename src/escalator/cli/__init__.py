@@ -19,7 +19,10 @@ from escalator import __version__
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
-COMMANDS = ("evaluate", "explain", "validate", "test", "check", "matrix", "schema", "compile", "impact")
+COMMANDS = (
+    "evaluate", "explain", "timeline", "validate", "test", "check", "init", "matrix", "schema", "compile",
+    "impact", "serve", "replay", "export",
+)
 
 app = typer.Typer(
     name="escalator",

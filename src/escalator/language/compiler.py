@@ -17,10 +17,12 @@ from decimal import Decimal
 from typing import Any
 
 from escalator.language.fields import TOP_LEVEL_FIELDS
-from escalator.language.conditions import ConditionError, Scope, compile_condition, word_operand
+from escalator.language.conditions import At, Scope, compile_condition, word_operand
+from escalator.language.typecheck import ConditionError
 from escalator.errors import Location, PolicyError, Problem
 from escalator.language.ir import Cap, CompiledPolicy, Const, Effects, Field, Param, Rule, Sla, TemplatePart, Tier
 from escalator.language.loading import ResolvedPolicy, Source
+from escalator.language.yamlio import DocPath
 from escalator.language.models.policy import ParamSpec, RuleFile, RulePackFile
 from escalator.money import parse_duration, to_money, to_number
 
@@ -232,7 +234,7 @@ def _compile_rules(resolved: ResolvedPolicy, packs: list[Source], scope: Scope, 
         model: RulePackFile = pack.model
         for i, spec in enumerate(model.rules):
             rule_id = f"{model.pack}.{spec.id}"
-            where = (lambda path, i=i, doc=pack.doc: doc.location(("rules", i) + path))
+            where = pack.doc.locator(("rules", i))
             if rule_id in known:
                 problems.add(f"duplicate rule id {rule_id!r}", where(("id",)), "E-DUPLICATE")
                 continue
@@ -240,9 +242,9 @@ def _compile_rules(resolved: ResolvedPolicy, packs: list[Source], scope: Scope, 
             if rule_id in resolved.disabled:
                 continue
             try:
-                condition = compile_condition(spec.when, scope, lambda p, w=where: w(("when",) + p))
+                condition = compile_condition(spec.when, scope, pack.doc.locator(("rules", i, "when")))
             except ConditionError as exc:
-                problems.add(f"rule {rule_id}: {exc}", getattr(exc, "location", where(("when",))), exc.code, exc.hint)
+                problems.add(f"rule {rule_id}: {exc}", exc.location or where(("when",)), exc.code, exc.hint)
                 continue
             effects = _compile_effects(rule_id, spec, scope, where, problems)
             try:
@@ -256,18 +258,18 @@ def _compile_rules(resolved: ResolvedPolicy, packs: list[Source], scope: Scope, 
                 id=rule_id, pack=model.pack, description=spec.description, priority=spec.priority,
                 condition=condition, effects=effects, reason=reason, index=len(rules), location=where(()),
             ))
-    for rule_id, where in resolved.disabled.items():
+    for rule_id, disabled_at in resolved.disabled.items():
         if rule_id not in known:
-            problems.add(f"disable names unknown rule {rule_id!r}", where, "E-RULE")
+            problems.add(f"disable names unknown rule {rule_id!r}", disabled_at, "E-RULE")
     return rules
 
 
-def _compile_effects(rule_id: str, spec: RuleFile, scope: Scope, where, problems: _Problems) -> Effects | None:
+def _compile_effects(rule_id: str, spec: RuleFile, scope: Scope, where: At, problems: _Problems) -> Effects | None:
     then = spec.then
     ok = True
     tiers = scope.tiers
 
-    def fail(message: str, path: tuple, code: str, hint: str | None = None) -> None:
+    def fail(message: str, path: DocPath, code: str, hint: str | None = None) -> None:
         nonlocal ok
         ok = False
         problems.add(f"rule {rule_id}: {message}", where(("then",) + path), code, hint)

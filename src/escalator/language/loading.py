@@ -60,13 +60,13 @@ def yaml_files(folder: Path) -> list[Path]:
     )
 
 
-def _load_all(folder: Path, model: type, key: str, kind: str) -> dict[str, Source]:
+def _load_all(folder: Path, model: type[PolicyFile] | type[RulePackFile], key: str, kind: str) -> dict[str, Source]:
     found: dict[str, Source] = {}
     problems: list[Problem] = []
     for path in yaml_files(folder):
         try:
             doc = load_file(path)
-            parsed = validate(model, doc, PolicyError)
+            parsed: PolicyFile | RulePackFile = validate(model, doc, PolicyError)
         except EscalatorError as exc:
             problems.extend(exc.problems)
             continue

@@ -16,7 +16,10 @@ Two sources of findings, each with a stable code, file:line and a fix hint:
                      that action", e.g. a responsible-gambling team and goodwill);
   W-UNHANDLED-KIND   a request kind no rule handles (a rule handles kind K when
                      it reads the request and can fire with request.kind == K);
-  W-UNUSED-PARAM     a parameter no enabled rule uses, or that no pack declares.
+  W-UNUSED-PARAM     a parameter no enabled rule uses, or that no pack declares;
+  W-REASON-TIER      a rule's reason names a tier (its id or display name): a
+                     reason says what the rule found, routing is said once by
+                     the decision's summary (spec section 9).
 
 Errors always fail validation; warnings fail it only with --strict.
 """
@@ -24,6 +27,7 @@ Errors always fail validation; warnings fail it only with --strict.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,7 +47,7 @@ if TYPE_CHECKING:
 
 CODES = {
     "E-NEVER-FIRES": "error", "W-SHADOWED": "warning", "W-TIER-MONOTONE": "warning",
-    "W-UNHANDLED-KIND": "warning", "W-UNUSED-PARAM": "warning",
+    "W-UNHANDLED-KIND": "warning", "W-UNUSED-PARAM": "warning", "W-REASON-TIER": "warning",
 }
 
 
@@ -134,6 +138,7 @@ def check_policy(policy: CompiledPolicy, resolved: ResolvedPolicy | None = None,
     out += _tier_monotone(policy, resolved)
     out += _unhandled_kinds(policy, forms, resolved)
     out += _unused_params(policy, resolved, packs)
+    out += _reason_names_tier(policy)
     return out
 
 
@@ -202,6 +207,34 @@ def _tier_monotone(policy: CompiledPolicy, resolved: ResolvedPolicy | None) -> l
                     f"{junior.id} (level {junior.level}, {junior.limit(action)})", where,
                     f"raise {senior.id}'s {action} authority to at least {junior.limit(action)}, or set it to 0.00 "
                     "if that tier never does this action"))
+    return out
+
+
+def tier_mentions(text: str, policy: CompiledPolicy) -> list[str]:
+    """Ids of the tiers a text names, by id (`vip_manager` or "vip manager") or display name, as whole words."""
+    low = text.lower()
+    found = []
+    for tier in policy.tiers:
+        words = {tier.id, tier.id.replace("_", " "), tier.id.replace("_", "-"), tier.name.lower()}
+        if any(re.search(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", low) for w in words):
+            found.append(tier.id)
+    return found
+
+
+def _reason_names_tier(policy: CompiledPolicy) -> list[Finding]:
+    out = []
+    for rule in policy.rules:
+        for locale, template in rule.templates():
+            # only the author's own words: a {placeholder} quotes the case or the policy, not a route
+            text = " … ".join(part.text for part in template if part.field is None and part.const is None)
+            named = tier_mentions(text, policy)
+            if named:
+                where = f" ({locale})" if locale != "en" else ""
+                out.append(Finding(
+                    "W-REASON-TIER", "warning", f"rule {rule.id}: its reason{where} names tier "
+                    f"{', '.join(named)}; another rule may make a different tier the handler",
+                    rule.location, "say what the rule found (with the case's values), not where the case goes: "
+                    "the decision's summary names the handler", rule=rule.id))
     return out
 
 

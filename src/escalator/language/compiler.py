@@ -25,6 +25,7 @@ from escalator.language.loading import ResolvedPolicy, Source
 from escalator.language.yamlio import DocPath
 from escalator.language.models.policy import ParamSpec, RuleFile, RulePackFile
 from escalator.money import parse_duration, to_money, to_number
+from escalator.language.locales import DEFAULT_CURRENCY, DEFAULT_LOCALE
 
 REQUIRED_ACTIONS = ("goodwill_bonus", "withdrawal_expedite", "forfeiture_reversal")
 
@@ -97,6 +98,8 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
         rules=tuple(rules),
         packs=tuple(resolved.packs),
         source=doc.file,
+        locale=resolved.locale or DEFAULT_LOCALE,
+        currency=resolved.currency or DEFAULT_CURRENCY,
     )
     return _with_digest(policy)
 
@@ -117,6 +120,7 @@ def _compile_tiers(resolved: ResolvedPolicy, problems: _Problems) -> list[Tier]:
             id=tier_id, name=spec["name"], level=spec["level"],
             authority=tuple((a, Decimal(v).quantize(Decimal("0.01"))) for a, v in authority.items()),
             fallback=spec["fallback"], player_reachable=spec.get("player_reachable", True), order=order,
+            names=tuple(sorted((spec.get("names") or {}).items())),
         ))
     return tiers
 
@@ -227,6 +231,19 @@ def _template(text: str | None, scope: Scope) -> tuple[TemplatePart, ...]:
     return tuple(parts)
 
 
+def _reasons(
+    text: str | dict[str, str] | None, scope: Scope
+) -> tuple[tuple[TemplatePart, ...], tuple[tuple[str, tuple[TemplatePart, ...]], ...]]:
+    """A rule's reason: the English template, and the other locales' templates by locale."""
+    if not isinstance(text, dict):
+        return _template(text, scope), ()
+    if DEFAULT_LOCALE not in text:
+        raise ConditionError(f"a reason given per locale needs an {DEFAULT_LOCALE!r} text (the fallback of "
+                             "every other locale)")
+    others = tuple((locale, _template(text[locale], scope)) for locale in sorted(text) if locale != DEFAULT_LOCALE)
+    return _template(text[DEFAULT_LOCALE], scope), others
+
+
 def _compile_rules(resolved: ResolvedPolicy, packs: list[Source], scope: Scope, problems: _Problems) -> list[Rule]:
     rules: list[Rule] = []
     known: set[str] = set()
@@ -248,7 +265,7 @@ def _compile_rules(resolved: ResolvedPolicy, packs: list[Source], scope: Scope, 
                 continue
             effects = _compile_effects(rule_id, spec, scope, where, problems)
             try:
-                reason = _template(spec.then.reason, scope)
+                reason, translations = _reasons(spec.then.reason, scope)
             except ConditionError as exc:
                 problems.add(f"rule {rule_id}: {exc}", where(("then", "reason")), "E-REASON", exc.hint)
                 continue
@@ -257,6 +274,7 @@ def _compile_rules(resolved: ResolvedPolicy, packs: list[Source], scope: Scope, 
             rules.append(Rule(
                 id=rule_id, pack=model.pack, description=spec.description, priority=spec.priority,
                 condition=condition, effects=effects, reason=reason, index=len(rules), location=where(()),
+                translations=translations,
             ))
     for rule_id, disabled_at in resolved.disabled.items():
         if rule_id not in known:

@@ -194,6 +194,7 @@ class CompiledPolicy:
     packs: tuple[str, ...]
     digest: str = ""
     source: str | None = field(default=None, compare=False)
+    log_mask: tuple[str, ...] = ()  # case fields the decision log stores as keyed hashes (never read by a rule)
 
     def tier(self, tier_id: str) -> Tier:
         for tier in self.tiers:

@@ -5,11 +5,18 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from escalator.cli._options import BACKEND, POLICIES, RULES, BackendName
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from escalator.language.ir import CompiledPolicy
+    from escalator.log.record import Recorder
+    from escalator.operations.batch import Outcome
 
 PROGRESS_AFTER = 500  # cases: below this a progress bar is noise
 
@@ -85,7 +92,7 @@ def evaluate(
         writer = _Writer(fmt, single_case(paths), interactive="-" in paths)
         bar = Progress(progress, "evaluating", PROGRESS_AFTER)
         bad = 0
-        held: list = []  # with --log: outcomes waiting until their decisions are recorded
+        held: list[Outcome] = []  # with --log: outcomes waiting until their decisions are recorded
         hold = 1 if writer.interactive else LOG_BATCH
 
         def release() -> None:
@@ -102,6 +109,7 @@ def evaluate(
                     for line in outcome.error_lines():
                         bar.print(line)
                 elif recorder is not None:
+                    assert outcome.case is not None and outcome.decision is not None  # keep_case=True
                     recorder.add(outcome.case, outcome.decision)
                 held.append(outcome)
                 if recorder is None or len(held) >= hold:
@@ -121,8 +129,8 @@ def evaluate(
 LOG_BATCH = 256  # decisions recorded per transaction by --log
 
 
-def _recorder(url: str, key_file: Optional[Path], compiled: dict, policies: Optional[Path],
-              rules: Optional[Path]):  # type: ignore[no-untyped-def]
+def _recorder(url: str, key_file: Optional[Path], compiled: dict[str, CompiledPolicy], policies: Optional[Path],
+              rules: Optional[Path]) -> Recorder:
     from escalator.cli._render import folders
     from escalator.log.masking import Masker, read_key
     from escalator.log.record import Recorder, snapshot
@@ -139,7 +147,7 @@ class _Writer:
         self.fmt, self.single, self.count = fmt, single, 0
         self.interactive = interactive and fmt is Format.jsonl  # a caller piping cases in reads each answer
         self.out = sys.stdout
-        self.console = None
+        self.console: Console | None = None
 
     def write(self, outcome) -> None:  # type: ignore[no-untyped-def]
         import json

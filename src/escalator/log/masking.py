@@ -40,8 +40,8 @@ def read_key(key_file: str | Path | None = None) -> bytes | None:
         except OSError as exc:
             raise MaskKeyError(Problem(f"cannot read the mask key file: {exc.strerror}", path=str(key_file))) from None
     else:
-        text = os.environ.get(KEY_ENV)
-        if text is None:
+        text = os.environ.get(KEY_ENV, "")
+        if not text.strip():  # unset or empty: no key
             return None
         key = text.strip().encode("utf-8")
     if len(key) < MIN_KEY_BYTES:

@@ -86,14 +86,12 @@ def evaluate(engine: Engine, case: Case | dict[str, Any], at: datetime | None = 
              locale: str | None = None) -> Decision:
     """`engine.evaluate` with the instant and locale, refusing the ones it cannot honour."""
     accepted = engine_keywords(engine)
-    kwargs: dict[str, Any] = {}
-    for name, value in (("at", at), ("locale", locale)):
-        if value is None:
-            continue
-        if name not in accepted:
-            raise CaseError(Problem(f"this escalator cannot evaluate with {name!r} yet", path=name))
-        kwargs[name] = value
-    return engine.evaluate(case, **kwargs)
+    given = {name: value for name, value in (("at", at), ("locale", locale)) if value is not None}
+    refused = [Problem(f"this escalator cannot evaluate with {name!r} yet", path=name)
+               for name in given if name not in accepted]
+    if refused:
+        raise CaseError(refused)
+    return engine.evaluate(case, **given)
 
 
 def make_record(case: Case, decision: Decision, policy: CompiledPolicy, masker: Masker, policy_set: str,

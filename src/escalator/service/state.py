@@ -87,9 +87,11 @@ class FolderWatcher:
     def __init__(self, holder: PolicyHolder, interval: float, reload: Callable[[], object]):
         self.holder, self.interval, self._reload = holder, interval, reload
         self._stop = threading.Event()
+        self._seen: tuple[tuple[str, int, int], ...] = ()
         self._thread = threading.Thread(target=self._run, name="escalator-policy-watch", daemon=True)
 
     def start(self) -> None:
+        self._seen = self.holder.folder_signature()  # taken now: a change right after start() counts
         self._thread.start()
 
     def stop(self) -> None:
@@ -97,7 +99,7 @@ class FolderWatcher:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        seen = self.holder.folder_signature()
+        seen = self._seen
         while not self._stop.wait(self.interval):
             try:
                 current = self.holder.folder_signature()

@@ -22,6 +22,7 @@ from escalator.language.typecheck import ConditionError
 from escalator.errors import Location, PolicyError, Problem
 from escalator.language.ir import Cap, CompiledPolicy, Const, Effects, Field, Param, Rule, Sla, TemplatePart, Tier
 from escalator.language.loading import ResolvedPolicy, Source
+from escalator.language.masks import mask_problems
 from escalator.language.yamlio import DocPath
 from escalator.language.models.policy import ParamSpec, RuleFile, RulePackFile
 from escalator.money import parse_duration, to_money, to_number
@@ -78,6 +79,7 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
     scope = Scope(params={p.name: p for p in params}, tiers=tier_map, actions=actions, used_params=used)
     rules = _compile_rules(resolved, selected, scope, problems)
     sla = _compile_sla(resolved, problems)
+    problems.items.extend(mask_problems(resolved.log_mask, rules))
 
     if problems.items:
         raise PolicyError(problems.items)
@@ -98,6 +100,7 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
         rules=tuple(rules),
         packs=tuple(resolved.packs),
         source=doc.file,
+        log_mask=tuple(resolved.log_mask),
         locale=resolved.locale or DEFAULT_LOCALE,
         currency=resolved.currency or DEFAULT_CURRENCY,
     )
@@ -345,7 +348,8 @@ def _compile_sla(resolved: ResolvedPolicy, problems: _Problems) -> dict[str, Sla
 
 # -- digest -------------------------------------------------------------------
 
-_NOT_HASHED = {"location", "source", "digest", "index"}
+# log_mask changes what the decision log stores, never a decision (masks.py makes sure)
+_NOT_HASHED = {"location", "source", "digest", "index", "log_mask"}
 
 
 def _canonical(value: Any) -> Any:

@@ -218,6 +218,7 @@ class CompiledPolicy:
     source: str | None = field(default=None, compare=False)
     locale: str = "en"  # the language of its messages (spec section 9)
     currency: str = "EUR"  # ISO 4217: every amount in the policy and its cases
+    log_mask: tuple[str, ...] = ()  # case fields the decision log stores as keyed hashes (never read by a rule)
 
     def tier(self, tier_id: str) -> Tier:
         for tier in self.tiers:

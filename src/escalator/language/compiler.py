@@ -23,6 +23,7 @@ from escalator.errors import Location, PolicyError, Problem
 from escalator.language.invariants import compile_invariants
 from escalator.language.ir import Cap, CompiledPolicy, Const, Effects, Field, Param, Rule, Sla, TemplatePart, Tier
 from escalator.language.loading import ResolvedPolicy, Source
+from escalator.language.masks import mask_problems
 from escalator.language.yamlio import DocPath
 from escalator.language.models.policy import ParamSpec, RuleFile, RulePackFile
 from escalator.money import parse_duration, to_money, to_number
@@ -81,6 +82,7 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
     sla = _compile_sla(resolved, problems)
     invariants, opt_outs, invariant_problems = compile_invariants(resolved.invariants, scope)
     problems.items.extend(invariant_problems)
+    problems.items.extend(mask_problems(resolved.log_mask, rules))
 
     if problems.items:
         raise PolicyError(problems.items)
@@ -101,6 +103,7 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
         rules=tuple(rules),
         packs=tuple(resolved.packs),
         source=doc.file,
+        log_mask=tuple(resolved.log_mask),
         locale=resolved.locale or DEFAULT_LOCALE,
         currency=resolved.currency or DEFAULT_CURRENCY,
         invariants=tuple(invariants),
@@ -350,7 +353,9 @@ def _compile_sla(resolved: ResolvedPolicy, problems: _Problems) -> dict[str, Sla
 
 # -- digest -------------------------------------------------------------------
 
-_NOT_HASHED = {"location", "source", "digest", "index", "invariants", "opt_outs"}  # what never decides
+# log_mask changes what the decision log stores, never a decision (masks.py makes sure);
+# invariants and opt-outs are claims about decisions, checked by `escalator check`
+_NOT_HASHED = {"location", "source", "digest", "index", "log_mask", "invariants", "opt_outs"}
 
 
 def _canonical(value: Any) -> Any:

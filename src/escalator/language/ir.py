@@ -258,6 +258,7 @@ class CompiledPolicy:
     currency: str = "EUR"  # ISO 4217: every amount in the policy and its cases
     invariants: tuple[Invariant, ...] = ()  # checked by `escalator check`; not in the digest
     opt_outs: tuple[OptOut, ...] = ()
+    log_mask: tuple[str, ...] = ()  # case fields the decision log stores as keyed hashes (never read by a rule)
 
     def tier(self, tier_id: str) -> Tier:
         for tier in self.tiers:

@@ -58,6 +58,7 @@ class ResolvedPolicy:
     packs: list[str] = field(default_factory=list)
     disabled: dict[str, Location] = field(default_factory=dict)
     invariants: list[InvariantSource] = field(default_factory=list)  # the ancestors' first
+    log_mask: dict[str, Location] = field(default_factory=dict)  # path -> where it was listed (inherited too)
 
 
 def yaml_files(folder: Path) -> list[Path]:
@@ -162,3 +163,6 @@ def _merge(target: ResolvedPolicy, source: Source) -> None:
             target.disabled.pop(rule_id, None)
     target.invariants.extend(InvariantSource(entry, doc.locator(("invariants", i)))
                              for i, entry in enumerate(spec.invariants))
+    if spec.log is not None:  # masks accumulate down the extends chain: a child never unmasks
+        for i, path in enumerate(spec.log.mask):
+            target.log_mask.setdefault(path, doc.location(("log", "mask", i)))

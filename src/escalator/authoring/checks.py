@@ -37,12 +37,17 @@ from pathlib import Path
 from escalator.errors import Location, Problem
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from itertools import product
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from escalator.language import fields as F
 from escalator.language.locales import DEFAULT_LOCALE
-from escalator.language.ir import NEGATED_OP, AnyOf, Compare, CompiledPolicy, Condition, Const, Field, Rule, push_negations, walk
+from escalator.language.ir import (NEGATED_OP, AnyOf, Compare, CompiledPolicy, Condition, Const, Effects, Field, Rule,
+                                   push_negations, walk)
 from escalator.language.models.case import REQUEST_KINDS
+from escalator.money import CENT
+
+if TYPE_CHECKING:
+    from escalator.language.loading import ResolvedPolicy, Source
 
 CODES = {
     "E-NEVER-FIRES": "error", "W-SHADOWED": "warning", "W-TIER-MONOTONE": "warning",
@@ -68,7 +73,7 @@ class Finding:
         text = f"{where}{self.severity}: {self.message}{scope} [{self.code}]"
         return f"{text}\n    hint: {self.hint}" if self.hint else text
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         loc = self.location or Location()
         return {"code": self.code, "severity": self.severity, "message": self.message, "file": loc.file,
                 "line": loc.line, "column": loc.column, "hint": self.hint, "policies": self.policies}
@@ -128,11 +133,12 @@ def validate_folders(policies: str | Path, rules: str | Path) -> Report:
     return report
 
 
-def check_policy(policy: CompiledPolicy, resolved=None, packs=None) -> list[Finding]:
+def check_policy(policy: CompiledPolicy, resolved: ResolvedPolicy | None = None,
+                 packs: dict[str, Source] | None = None) -> list[Finding]:
     """The IR checks for one compiled policy (see the module docstring)."""
     forms = {rule.id: dnf(push_negations(rule.condition)) for rule in policy.rules}
     out = _never_fires(policy, forms)
-    dead = {f.rule for f in out}
+    dead = {f.rule for f in out if f.rule is not None}
     out += _shadowed(policy, forms, dead)
     out += _tier_monotone(policy, resolved)
     out += _unhandled_kinds(policy, forms, resolved)
@@ -142,7 +148,7 @@ def check_policy(policy: CompiledPolicy, resolved=None, packs=None) -> list[Find
     return out
 
 
-def _never_fires(policy: CompiledPolicy, forms: dict) -> list[Finding]:
+def _never_fires(policy: CompiledPolicy, forms: dict[str, list[Conjunct] | None]) -> list[Finding]:
     out = []
     for rule in policy.rules:
         conjuncts = forms[rule.id]
@@ -158,9 +164,12 @@ def _same_effects(a: Rule, b: Rule) -> bool:
     ea, eb = a.effects, b.effects
     if ea.require and a.priority != b.priority:
         return False
-    key = lambda e: (e.require, sorted((c.action, c.amount) for c in e.caps), sorted(e.deny), e.procedure,
-                     sorted(e.forward), sorted(e.flags))
-    return key(ea) == key(eb)
+    return _effects_key(ea) == _effects_key(eb)
+
+
+def _effects_key(e: Effects) -> tuple[object, ...]:
+    return (e.require, sorted((c.action, c.amount) for c in e.caps), sorted(e.deny), e.procedure,
+            sorted(e.forward), sorted(e.flags))
 
 
 def _has_effect(rule: Rule) -> bool:
@@ -168,7 +177,7 @@ def _has_effect(rule: Rule) -> bool:
     return any([e.require, e.caps, e.deny, e.procedure, e.forward, e.flags])
 
 
-def _shadowed(policy: CompiledPolicy, forms: dict, dead: set[str]) -> list[Finding]:
+def _shadowed(policy: CompiledPolicy, forms: dict[str, list[Conjunct] | None], dead: set[str]) -> list[Finding]:
     out = []
     rules = [r for r in policy.rules if _has_effect(r) and r.id not in dead and forms[r.id] is not None]
     for a in rules:
@@ -186,7 +195,7 @@ def _shadowed(policy: CompiledPolicy, forms: dict, dead: set[str]) -> list[Findi
     return out
 
 
-def _tier_monotone(policy: CompiledPolicy, resolved) -> list[Finding]:
+def _tier_monotone(policy: CompiledPolicy, resolved: ResolvedPolicy | None) -> list[Finding]:
     out = []
     reachable = [t for t in policy.tiers if t.player_reachable]
     for action in policy.actions:
@@ -258,7 +267,8 @@ def _reads_request(conjunct: Conjunct) -> bool:
     return any(atom.left.path.startswith("request.") for atom in conjunct)
 
 
-def _unhandled_kinds(policy: CompiledPolicy, forms: dict, resolved) -> list[Finding]:
+def _unhandled_kinds(policy: CompiledPolicy, forms: dict[str, list[Conjunct] | None],
+                     resolved: ResolvedPolicy | None) -> list[Finding]:
     kind_field = F.CASE_FIELDS["request.kind"]
     out = []
     for kind in REQUEST_KINDS:
@@ -291,7 +301,8 @@ def _used_params(policy: CompiledPolicy) -> set[str]:
     return used
 
 
-def _unused_params(policy: CompiledPolicy, resolved, packs) -> list[Finding]:
+def _unused_params(policy: CompiledPolicy, resolved: ResolvedPolicy | None,
+                   packs: dict[str, Source] | None) -> list[Finding]:
     used = _used_params(policy)
     declared = {p.name for p in policy.params}
     out = []
@@ -325,7 +336,7 @@ def _unused_params(policy: CompiledPolicy, resolved, packs) -> list[Finding]:
 
 Conjunct = tuple[Compare, ...]
 MAX_TERMS = 256
-CENT, ONE = Decimal("0.01"), Decimal(1)
+ONE = Decimal(1)
 _DOMAINS: dict[str, tuple[Decimal | None, Decimal | None, Decimal]] = {
     "player.vip_level": (Decimal(0), Decimal(5), ONE),
     "player.account_age_days": (Decimal(0), None, ONE),
@@ -357,7 +368,7 @@ def dnf(node: Condition) -> list[Conjunct] | None:
     return terms if len(terms) <= MAX_TERMS else None
 
 
-def _key(value: Any) -> tuple:
+def _key(value: object) -> tuple[str, object]:
     return ("b" if isinstance(value, bool) else "n" if isinstance(value, Decimal) else "s", value)
 
 
@@ -365,11 +376,11 @@ class _State:
     def __init__(self, path: str, kind: str):
         self.path, self.kind = path, kind
         self.lo, self.hi, self.step = _DOMAINS.get(path, (None, None, CENT))
-        self.allowed: set | None = None
-        self.excluded: set = set()
+        self.allowed: set[tuple[str, object]] | None = None
+        self.excluded: set[tuple[str, object]] = set()
         self.present = self.absent = self.nonempty = self.empty = False
-        self.contains: set = set()
-        self.not_contains: set = set()
+        self.contains: set[object] = set()
+        self.not_contains: set[object] = set()
 
     def bound(self, op: str, v: Decimal) -> None:
         s = self.step
@@ -410,11 +421,12 @@ class _State:
         elif isinstance(v, Decimal) and not isinstance(v, bool):
             self.bound(op, v)
 
-    def fits(self, key: tuple) -> bool:
+    def fits(self, key: tuple[str, object]) -> bool:
         kind, value = key
         if key in self.excluded:
             return False
         if kind == "n":
+            assert isinstance(value, Decimal)
             if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
                 return False
             return value % self.step == 0

@@ -17,10 +17,13 @@ from decimal import Decimal
 from typing import Any
 
 from escalator.language.fields import TOP_LEVEL_FIELDS
-from escalator.language.conditions import ConditionError, Scope, compile_condition, word_operand
+from escalator.language.conditions import At, Scope, compile_condition, word_operand
+from escalator.language.typecheck import ConditionError
 from escalator.errors import Location, PolicyError, Problem
 from escalator.language.ir import Cap, CompiledPolicy, Const, Effects, Field, Param, Rule, Sla, TemplatePart, Tier
 from escalator.language.loading import ResolvedPolicy, Source
+from escalator.language.masks import mask_problems
+from escalator.language.yamlio import DocPath
 from escalator.language.models.policy import ParamSpec, RuleFile, RulePackFile
 from escalator.money import parse_duration, to_money, to_number
 from escalator.language.locales import DEFAULT_CURRENCY, DEFAULT_LOCALE
@@ -76,6 +79,7 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
     scope = Scope(params={p.name: p for p in params}, tiers=tier_map, actions=actions, used_params=used)
     rules = _compile_rules(resolved, selected, scope, problems)
     sla = _compile_sla(resolved, problems)
+    problems.items.extend(mask_problems(resolved.log_mask, rules))
 
     if problems.items:
         raise PolicyError(problems.items)
@@ -96,6 +100,7 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
         rules=tuple(rules),
         packs=tuple(resolved.packs),
         source=doc.file,
+        log_mask=tuple(resolved.log_mask),
         locale=resolved.locale or DEFAULT_LOCALE,
         currency=resolved.currency or DEFAULT_CURRENCY,
     )
@@ -249,7 +254,7 @@ def _compile_rules(resolved: ResolvedPolicy, packs: list[Source], scope: Scope, 
         model: RulePackFile = pack.model
         for i, spec in enumerate(model.rules):
             rule_id = f"{model.pack}.{spec.id}"
-            where = (lambda path, i=i, doc=pack.doc: doc.location(("rules", i) + path))
+            where = pack.doc.locator(("rules", i))
             if rule_id in known:
                 problems.add(f"duplicate rule id {rule_id!r}", where(("id",)), "E-DUPLICATE")
                 continue
@@ -257,9 +262,9 @@ def _compile_rules(resolved: ResolvedPolicy, packs: list[Source], scope: Scope, 
             if rule_id in resolved.disabled:
                 continue
             try:
-                condition = compile_condition(spec.when, scope, lambda p, w=where: w(("when",) + p))
+                condition = compile_condition(spec.when, scope, pack.doc.locator(("rules", i, "when")))
             except ConditionError as exc:
-                problems.add(f"rule {rule_id}: {exc}", getattr(exc, "location", where(("when",))), exc.code, exc.hint)
+                problems.add(f"rule {rule_id}: {exc}", exc.location or where(("when",)), exc.code, exc.hint)
                 continue
             effects = _compile_effects(rule_id, spec, scope, where, problems)
             try:
@@ -274,18 +279,18 @@ def _compile_rules(resolved: ResolvedPolicy, packs: list[Source], scope: Scope, 
                 condition=condition, effects=effects, reason=reason, index=len(rules), location=where(()),
                 translations=translations,
             ))
-    for rule_id, where in resolved.disabled.items():
+    for rule_id, disabled_at in resolved.disabled.items():
         if rule_id not in known:
-            problems.add(f"disable names unknown rule {rule_id!r}", where, "E-RULE")
+            problems.add(f"disable names unknown rule {rule_id!r}", disabled_at, "E-RULE")
     return rules
 
 
-def _compile_effects(rule_id: str, spec: RuleFile, scope: Scope, where, problems: _Problems) -> Effects | None:
+def _compile_effects(rule_id: str, spec: RuleFile, scope: Scope, where: At, problems: _Problems) -> Effects | None:
     then = spec.then
     ok = True
     tiers = scope.tiers
 
-    def fail(message: str, path: tuple, code: str, hint: str | None = None) -> None:
+    def fail(message: str, path: DocPath, code: str, hint: str | None = None) -> None:
         nonlocal ok
         ok = False
         problems.add(f"rule {rule_id}: {message}", where(("then",) + path), code, hint)
@@ -343,7 +348,8 @@ def _compile_sla(resolved: ResolvedPolicy, problems: _Problems) -> dict[str, Sla
 
 # -- digest -------------------------------------------------------------------
 
-_NOT_HASHED = {"location", "source", "digest", "index"}
+# log_mask changes what the decision log stores, never a decision (masks.py makes sure)
+_NOT_HASHED = {"location", "source", "digest", "index", "log_mask"}
 
 
 def _canonical(value: Any) -> Any:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from collections.abc import Iterator
 from typing import Union
 
 from escalator.errors import Location
@@ -96,7 +97,7 @@ def push_negations(node: Condition, negate: bool = False) -> Condition:
     return node
 
 
-def walk(node: Condition):
+def walk(node: Condition) -> Iterator[Condition]:
     """Every node of a condition, depth first."""
     yield node
     if isinstance(node, (AllOf, AnyOf)):
@@ -217,6 +218,7 @@ class CompiledPolicy:
     source: str | None = field(default=None, compare=False)
     locale: str = "en"  # the language of its messages (spec section 9)
     currency: str = "EUR"  # ISO 4217: every amount in the policy and its cases
+    log_mask: tuple[str, ...] = ()  # case fields the decision log stores as keyed hashes (never read by a rule)
 
     def tier(self, tier_id: str) -> Tier:
         for tier in self.tiers:

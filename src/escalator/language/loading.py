@@ -50,6 +50,7 @@ class ResolvedPolicy:
     packs: list[str] = field(default_factory=list)
     disabled: dict[str, Location] = field(default_factory=dict)
     invariants: list[dict[str, Any]] = field(default_factory=list)
+    log_mask: dict[str, Location] = field(default_factory=dict)  # path -> where it was listed (inherited too)
 
 
 def yaml_files(folder: Path) -> list[Path]:
@@ -62,13 +63,13 @@ def yaml_files(folder: Path) -> list[Path]:
     )
 
 
-def _load_all(folder: Path, model: type, key: str, kind: str) -> dict[str, Source]:
+def _load_all(folder: Path, model: type[PolicyFile] | type[RulePackFile], key: str, kind: str) -> dict[str, Source]:
     found: dict[str, Source] = {}
     problems: list[Problem] = []
     for path in yaml_files(folder):
         try:
             doc = load_file(path)
-            parsed = validate(model, doc, PolicyError)
+            parsed: PolicyFile | RulePackFile = validate(model, doc, PolicyError)
         except EscalatorError as exc:
             problems.extend(exc.problems)
             continue
@@ -153,3 +154,6 @@ def _merge(target: ResolvedPolicy, source: Source) -> None:
         for rule_id in spec.rules.enable:
             target.disabled.pop(rule_id, None)
     target.invariants.extend(spec.invariants)
+    if spec.log is not None:  # masks accumulate down the extends chain: a child never unmasks
+        for i, path in enumerate(spec.log.mask):
+            target.log_mask.setdefault(path, doc.location(("log", "mask", i)))

@@ -7,12 +7,12 @@ depends on the *set* of fired rules, never on the order they fired in.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from escalator.language import fields as F
-from escalator.language.ir import CompiledPolicy, Rule, Tier
+from escalator.language.ir import Cap, CompiledPolicy, Rule, Tier
 from escalator.language.models.case import Case
 from escalator.language.locales import LOCALES
 from escalator.language.models.decision import FAILED_FLAG, FAILED_RULE, Deadlines, Decision, PolicyRef, Reason
@@ -63,8 +63,8 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
     procedure = "complaint" if case.status == "complaint" else None
     forwarded: set[str] = set()
     flag_set: set[str] = set()
-    caps: list = []
-    denied: list = []
+    caps: list[Cap] = []
+    denied: list[str] = []
     for rule in fired:  # one pass over the effects
         effects = rule.effects
         if effects.procedure:
@@ -135,7 +135,7 @@ def transfer_mode(handler: Tier, case: Case) -> str:
     return handler.fallback
 
 
-def _due(periods: tuple, case: Case) -> Deadlines:
+def _due(periods: tuple[timedelta | None, timedelta | None], case: Case) -> Deadlines:
     """Deadlines from an SLA's (acknowledge, resolve) periods; a zero period is due at once."""
     acknowledge, resolve = periods
     if acknowledge is None and resolve is None:

@@ -65,6 +65,15 @@ def folders(policies: Path | None, rules: Path | None) -> tuple[Path, Path]:
     return Path(chosen_policies), Path(chosen_rules)
 
 
+def directory_folders(directory: Path | None, policies: Path | None, rules: Path | None) -> tuple[Path, Path]:
+    """DIR's policies/ and rules/ (validate, check), else the folders every command uses (`folders`)."""
+    if directory is None:
+        return folders(policies, rules)
+    policies = policies or (directory / "policies" if (directory / "policies").is_dir() else directory)
+    rules = rules or (directory / "rules" if (directory / "rules").is_dir() else directory.parent / "rules")
+    return policies, rules
+
+
 def compiled_policies(policies: Path | None, rules: Path | None, only: str | None = None) -> dict[str, Any]:
     """Load and compile the policies (every error raised at once); `only` keeps one policy."""
     from escalator.language.policyset import compile_folders

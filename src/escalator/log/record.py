@@ -133,8 +133,11 @@ class Recorder:
 
         text = json.dumps(decision, ensure_ascii=False, separators=(",", ":"))  # == Decision.to_json()
         policy = self.policies[decision["policy"]["id"]]
+        # a decision that names its evaluation instant is replayed at that instant
+        instant = decision.get("evaluated_at")
+        at = datetime.fromisoformat(instant) if isinstance(instant, str) else None
         self.pending.append(record_from(case, text, decision["handler"], policy, self.masker, self.policy_set,
-                                        self.run_id))
+                                        self.run_id, at))
 
     def flush(self) -> None:
         """Write the pending rows (one transaction); raises LogWriteError, keeping nothing."""

@@ -113,3 +113,19 @@ def test_load_with_20_reloads_every_answer_complete_and_logged_once(tmp_path):
     assert all((r.policy_set, r.decision_json.encode()) == by_id[r.request_id] for r in rows)
     print(f"load: {len(answers)} answers during {RELOADS} reloads in {elapsed:.1f} s")
     assert elapsed < LOAD_SECONDS
+
+
+def test_the_load_benchmark_runs_and_reports(tmp_path, capsys):
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    sys.path.insert(0, str(root))
+    from benchmarks import service_load
+
+    out = tmp_path / "figures.json"
+    assert service_load.main(["--seconds", "0.5", "--clients", "1", "--log", "sqlite", "--json", str(out)]) == 0
+    figures = json.loads(out.read_text())["results"]
+    assert [f["scenario"] for f in figures] == ["single", "batch of 100"]
+    for f in figures:
+        assert f["requests"] > 0 and 0 < f["p50_ms"] <= f["p99_ms"]
+    assert "| batch of 100 | SQLite |" in capsys.readouterr().out

@@ -95,8 +95,11 @@ def evaluate(engine: Engine, case: Case | dict[str, Any], at: datetime | None = 
 
 
 def make_record(case: Case, decision: Decision, policy: CompiledPolicy, masker: Masker, policy_set: str,
-                request_id: str, at: datetime | None = None, locale: str | None = None) -> LogRecord:
-    return record_from(case.model_dump(mode="json"), decision.to_json(), decision.handler, policy, masker,
+                request_id: str, at: datetime | None = None, locale: str | None = None,
+                decision_json: str | None = None) -> LogRecord:
+    """A row for a decision; `decision_json` saves a second `decision.to_json()` when the caller has it."""
+    text = decision.to_json() if decision_json is None else decision_json
+    return record_from(case.model_dump(mode="json"), text, decision.handler, policy, masker,
                        policy_set, request_id, at, locale)
 
 

@@ -31,8 +31,8 @@ RANK = {
 PEERS = {
     ("authoring", "operations"),  # impact analysis runs on the one worker pool (operations.pool)
     ("bulk", "operations"),  # bulk evaluation too
-    ("log", "authoring"),  # replay reports its differences with impact analysis's report (authoring.impact)
-    ("cli", "service"),  # `escalator serve` starts the ASGI app
+    ("log", "authoring"),  # replay reports its differences with impact analysis' report
+    ("cli", "service"),  # `escalator serve` starts the service
 }
 FACADES = {"escalator", "escalator.__main__"}  # the public API re-exports; `python -m escalator`
 

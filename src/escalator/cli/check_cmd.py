@@ -36,7 +36,8 @@ def check(
     from escalator.errors import EscalatorError
     from escalator.authoring.properties import check_folders
 
-    from escalator.cli._render import bad_input, directory_folders
+    from escalator.cli._console import bad_input
+    from escalator.cli._folders import directory_folders
 
     with bad_input():
         pol, rul = directory_folders(directory, policies, rules)

@@ -29,7 +29,8 @@ def compile_(
     import json
     import sys
 
-    from escalator.cli._render import bad_input, compiled_policies
+    from escalator.cli._console import bad_input
+    from escalator.cli._folders import compiled_policies
 
     with bad_input():
         compiled = compiled_policies(policies, rules, policy)

@@ -78,7 +78,9 @@ def evaluate(
 ) -> None:
     from escalator.operations.batch import check_paths, evaluate_stream, iter_inputs, single_case
     from escalator.cli import EXIT_BAD_INPUT
-    from escalator.cli._render import Progress, bad_input, compiled_policies, err
+    from escalator.cli._console import bad_input, err
+    from escalator.cli._folders import compiled_policies
+    from escalator.cli._progress import Progress
 
     with bad_input():
         check_paths(paths)
@@ -131,7 +133,7 @@ LOG_BATCH = 256  # decisions recorded per transaction by --log
 
 def _recorder(url: str, key_file: Optional[Path], compiled: dict[str, CompiledPolicy], policies: Optional[Path],
               rules: Optional[Path]) -> Recorder:
-    from escalator.cli._render import folders
+    from escalator.cli._folders import folders
     from escalator.log.masking import Masker, read_key
     from escalator.log.record import Recorder, snapshot
     from escalator.log.store import DecisionLog
@@ -152,7 +154,7 @@ class _Writer:
     def write(self, outcome) -> None:  # type: ignore[no-untyped-def]
         import json
 
-        from escalator.cli._render import indent_json
+        from escalator.cli._console import indent_json
 
         self.count += 1
         if self.fmt is Format.jsonl:
@@ -168,7 +170,8 @@ class _Writer:
                 return
             self.out.write(("[\n" if self.count == 1 else ",\n") + indent_json(text))
         elif outcome.ok:
-            from escalator.cli._render import console, decision_table
+            from escalator.cli._console import console
+            from escalator.cli._decisions import decision_table
 
             if self.console is None:
                 self.console = console()

@@ -80,7 +80,8 @@ def impact(
     from escalator.operations.batch import check_paths, iter_inputs
     from escalator.authoring.impact import analyse
     from escalator.cli import EXIT_BAD_INPUT, EXIT_FAILED
-    from escalator.cli._render import Progress, bad_input, err
+    from escalator.cli._console import bad_input, err
+    from escalator.cli._progress import Progress
 
     names = _fail_on(fail_on)
     with bad_input():
@@ -106,7 +107,7 @@ def impact(
     elif fmt is Format.markdown:
         sys.stdout.write(markdown(report))
     else:
-        from escalator.cli._render import console
+        from escalator.cli._console import console
 
         out = console()
         for block in tables(report):
@@ -224,7 +225,7 @@ def _html(text: object) -> str:
 
 
 def _md_table(header: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> list[str]:
-    from escalator.cli._render import md
+    from escalator.cli._console import md
 
     align = ["---:" if h in ("Cases", "Share") else "---" for h in header]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
@@ -234,7 +235,7 @@ def _md_table(header: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> li
 
 def markdown(report: ImpactReport) -> str:
     """The report as GitHub-flavoured markdown, to paste into a change request."""
-    from escalator.cli._render import md
+    from escalator.cli._console import md
 
     out = [f"## Policy impact: `{md(_side_label(report.base))}` → `{md(_side_label(report.candidate))}`", "",
            _summary(report) + ".", ""]

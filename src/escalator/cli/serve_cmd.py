@@ -47,7 +47,8 @@ def serve(
     backend: BackendName = BACKEND,
     access_log: bool = typer.Option(False, "--access-log/--no-access-log", help="One line per request on stderr."),
 ) -> None:
-    from escalator.cli._render import bad_input, err, folders
+    from escalator.cli._console import bad_input, err
+    from escalator.cli._folders import folders
     from escalator.errors import EscalatorError
 
     with bad_input():
@@ -78,7 +79,7 @@ def serve(
 
 
 def _token(path: Path) -> str:
-    from escalator.cli._render import err
+    from escalator.cli._console import err
     from escalator.errors import EscalatorError, Problem
 
     try:

@@ -39,7 +39,8 @@ def validate(
     if format not in ("text", "json"):
         typer.echo("--format is text or json", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
-    from escalator.cli._render import bad_input, directory_folders
+    from escalator.cli._console import bad_input
+    from escalator.cli._folders import directory_folders
 
     with bad_input():
         pol, rul = directory_folders(directory, policies, rules)

@@ -14,7 +14,7 @@ from escalator.operations import batch
 from escalator.operations.batch import CaseInput, InputError, check_paths, evaluate_stream, iter_inputs, read_lines, single_case
 from escalator.language.cases import load_case
 from escalator.runtime.engine import Engine, compile_folders
-from escalator.language.bundled import bundled_dir
+from escalator.language.sources import bundled_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "cases"
@@ -89,12 +89,14 @@ def test_single_case_only_for_one_case_file():
     assert not single_case([one, one]) and not single_case([str(EXAMPLES)]) and not single_case(["-"])
 
 
-def test_default_folders_need_both(tmp_path):
-    assert batch.default_folders(tmp_path) == (None, None)
+def test_default_source_is_local_policies_else_bundled(tmp_path):
+    from escalator.language.sources import bundled_dir, default_source
+
+    assert default_source(tmp_path).policies == bundled_dir("policies")
     (tmp_path / "policies").mkdir()
-    assert batch.default_folders(tmp_path) == (None, None)
+    assert (default_source(tmp_path).policies, default_source(tmp_path).rules) == (tmp_path / "policies", None)
     (tmp_path / "rules").mkdir()
-    assert batch.default_folders(tmp_path) == (tmp_path / "policies", tmp_path / "rules")
+    assert (default_source(tmp_path).policies, default_source(tmp_path).rules) == (tmp_path / "policies", tmp_path / "rules")
 
 
 # -- evaluating ---------------------------------------------------------------------

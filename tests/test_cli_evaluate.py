@@ -110,7 +110,10 @@ def test_local_policies_and_rules_folders_are_the_default(tmp_path, monkeypatch)
     result = runner.invoke(app, ["evaluate", str(ONE), "-f", "json", "--backend", "compiled"])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["policy"]["version"] == "local-1"
-    (tmp_path / "rules").rename(tmp_path / "other")  # only one of the two: the bundled defaults
+    (tmp_path / "rules").rename(tmp_path / "other")  # ./policies alone: the bundled packs by name
+    result = runner.invoke(app, ["evaluate", str(ONE), "-f", "json", "--backend", "compiled"])
+    assert json.loads(result.stdout)["policy"]["version"] == "local-1"
+    (tmp_path / "policies").rename(tmp_path / "elsewhere")  # no ./policies: the bundled defaults
     result = runner.invoke(app, ["evaluate", str(ONE), "-f", "json", "--backend", "compiled"])
     assert json.loads(result.stdout)["policy"]["version"] == "2026.11"
 

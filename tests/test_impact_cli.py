@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from escalator.cli import app
-from escalator.language.bundled import bundled_dir
+from escalator.language.sources import bundled_dir
 
 OLD, NEW = 48, 72
 

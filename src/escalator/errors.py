@@ -6,7 +6,11 @@ report everything wrong with it at once, each problem with where it is.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
+from typing import Iterable, Literal
+
+Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True)
@@ -28,13 +32,23 @@ class Location:
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong: a message, and where (file position and/or field path)."""
+    """One thing wrong (or, with severity "warning", suspicious): a message, and where.
+
+    Every error and warning escalator reports is a Problem, printed as
+    `file:line:column: field.path: message [CODE]` (a warning says `warning:`
+    before its message).
+    """
 
     message: str
     location: Location | None = None
     path: str | None = None
     code: str | None = None
     hint: str | None = None
+    severity: Severity = "error"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
 
     def __str__(self) -> str:
         where = []
@@ -42,12 +56,17 @@ class Problem:
             where.append(str(self.location))
         if self.path:
             where.append(self.path)
-        text = f"{': '.join(where)}: {self.message}" if where else self.message
+        message = self.message if self.severity == "error" else f"{self.severity}: {self.message}"
+        text = f"{': '.join(where)}: {message}" if where else message
         if self.code:
             text = f"{text} [{self.code}]"
         return text
 
-    def to_dict(self) -> dict:
+    def with_hint(self) -> str:
+        """The line, and the hint (if any) on an indented line below it."""
+        return f"{self}\n    hint: {self.hint}" if self.hint else str(self)
+
+    def to_dict(self) -> dict[str, object]:
         loc = self.location or Location()
         return {
             "file": loc.file,
@@ -55,9 +74,30 @@ class Problem:
             "column": loc.column,
             "path": self.path,
             "code": self.code,
+            "severity": self.severity,
             "message": self.message,
             "hint": self.hint,
         }
+
+
+def suggest(word: str, choices: Iterable[str]) -> str | None:
+    """The closest known name to a misspelt one (edit distance), if any is close enough."""
+    known = [c for c in choices if isinstance(c, str)]
+    lowered = {c.lower(): c for c in known}
+    if word.lower() in lowered and lowered[word.lower()] != word:
+        return lowered[word.lower()]  # only the case differs
+    found = difflib.get_close_matches(word, known, n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def did_you_mean(word: str, choices: Iterable[str], label: str = "known") -> str:
+    """A hint: `did you mean 'x'?`, else the list of known names (up to 12)."""
+    known = sorted({c for c in choices if isinstance(c, str)})
+    close = suggest(word, known)
+    if close is not None:
+        return f"did you mean {close!r}?"
+    shown = ", ".join(known[:12]) + (", ..." if len(known) > 12 else "")
+    return f"{label}: {shown}" if known else f"no {label.split()[-1]} are defined"
 
 
 class EscalatorError(Exception):

@@ -35,6 +35,7 @@ from typing import Any
 from escalator.language import fields as F
 from escalator.language.ir import NEGATED_OP, AnyOf, Compare, CompiledPolicy, Condition, Const, Field, Rule, push_negations, walk
 from escalator.language.models.case import REQUEST_KINDS
+from escalator.language.sources import PolicySource
 
 CODES = {
     "E-NEVER-FIRES": "error", "W-SHADOWED": "warning", "W-TIER-MONOTONE": "warning",
@@ -101,7 +102,7 @@ class Report:
         self.findings.append(finding)
 
 
-def validate_folders(policies: str | Path, rules: str | Path) -> Report:
+def validate_folders(policies: str | Path | PolicySource | None, rules: str | Path | None = None) -> Report:
     """Load, compile and check every policy; unreadable files are load problems (exit 2)."""
     from escalator.language.policyset import compile_all
 

@@ -152,12 +152,15 @@ def _sub_document(doc: Document, prefix: tuple) -> Document:
 
 
 def find_policy_folders(test_file: Path) -> tuple[Path | None, Path | None]:
-    """The policy folder a test file belongs to: its own folder or the parent, with a rules/ sibling."""
+    """The policy folder a test file belongs to: its own folder or the parent, if it holds policy files
+    (resolved like any folder, see `escalator.language.sources.locate`); else (None, None): bundled."""
+    from escalator.language.sources import locate
+
     for folder in (test_file.parent, test_file.parent.parent):
-        rules = folder.parent / "rules"
         try:
-            if rules.is_dir() and yaml_files(folder):
-                return folder, rules
+            if yaml_files(folder):
+                source = locate(folder)
+                return source.policies, source.rules
         except EscalatorError:
             continue
     return None, None
@@ -180,10 +183,11 @@ def load_tests(path: str | Path, policies: Path | None = None, rules: Path | Non
             raise _fail(doc, (key,), f"`{key}` must be text (a folder path relative to this file)"
                         if key != "backend" else "`backend` must be auto, compiled or durable")
     if "policies" in data or "rules" in data:
-        from escalator.language.bundled import bundled_dir
+        from escalator.language.sources import locate
 
-        pol = base / data["policies"] if "policies" in data else bundled_dir("policies")
-        rul = base / data["rules"] if "rules" in data else bundled_dir("rules")
+        source = locate(base / data["policies"] if "policies" in data else None,
+                        base / data["rules"] if "rules" in data else None)
+        pol, rul = source.policies, source.rules
     else:
         pol, rul = find_policy_folders(path)
     if policies is not None:

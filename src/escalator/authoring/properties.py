@@ -45,6 +45,7 @@ from hypothesis import strategies as st
 
 from escalator.errors import EscalatorError, PolicyError, Problem
 from escalator.authoring.strategies import CENT, MONEY_FIELDS, case_for, constants, get_path, set_path
+from escalator.language.sources import PolicySource
 
 BUILTIN = {
     "decides": "every valid case gets a decision",
@@ -102,13 +103,14 @@ class CheckResult:
 # -- declared invariants ------------------------------------------------------------------------
 
 
-def load_invariants(policies_dir: Path, compiled: dict) -> dict[str, PolicyProps]:
+def load_invariants(policies_dir: Path | PolicySource, compiled: dict) -> dict[str, PolicyProps]:
     """Each compiled policy's declared invariants and opt-outs, compiled with its scope."""
     from escalator.runtime.backends.compiled import build
     from escalator.language.conditions import ConditionError, Scope, compile_condition
-    from escalator.language.loading import load_policies
+    from escalator.language.loading import load_layers
+    from escalator.language.policyset import as_source
 
-    files = load_policies(Path(policies_dir))
+    files = load_layers(as_source(policies_dir)).policies
     result: dict[str, PolicyProps] = {}
     problems: list[Problem] = []
     for policy_id, policy in compiled.items():
@@ -387,14 +389,17 @@ def write_case(path: Path, case: dict, result: CheckResult, note: str | None) ->
     return path
 
 
-def check_folders(policies: Path, rules: Path, out: Path | None = None, max_examples: int = DEFAULT_EXAMPLES,
+def check_folders(policies: Path | PolicySource | None, rules: Path | None = None, out: Path | None = None, max_examples: int = DEFAULT_EXAMPLES,
                   seed: int | None = None, backend: str = "auto", only: list[str] | None = None) -> tuple[list[CheckResult], int]:
     """Load the folders and run every property; returns the results and the seed used."""
     from escalator.runtime.backends import durable_available
     from escalator.runtime.engine import Engine, compile_folders
 
-    compiled = compile_folders(policies, rules)
-    props = load_invariants(policies, compiled)
+    from escalator.language.policyset import as_source
+
+    source = as_source(policies, rules)
+    compiled = compile_folders(source)
+    props = load_invariants(source, compiled)
     engine = Engine(compiled, backend)
     other = None
     if durable_available():

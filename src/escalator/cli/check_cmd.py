@@ -33,16 +33,16 @@ def check(
     for `escalator evaluate`. Exit 1 when a property fails, 2 on bad input.
     """
     from escalator.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
-    from escalator.cli.validate_cmd import _folders
+    from escalator.cli._render import folders
     from escalator.errors import EscalatorError
     from escalator.authoring.properties import check_folders
 
     from escalator.cli._render import bad_input
 
     with bad_input():
-        pol, rul = _folders(directory, policies, rules)
+        source = folders(policies, rules, directory)
     try:
-        results, used_seed = check_folders(pol, rul, out, max_examples, seed, backend, prop)
+        results, used_seed = check_folders(source, None, out, max_examples, seed, backend, prop)
     except EscalatorError as exc:
         for problem in exc.problems:
             typer.echo(f"error: {problem}", err=True)
@@ -54,5 +54,5 @@ def check(
                f"repeat with --seed {used_seed})")
     if failed:
         typer.echo(f"evaluate a counterexample: escalator evaluate {failed[0].files[0] if failed[0].files else '...'} "
-                   f"--policies {pol} --rules {rul}")
+                   f"--policies {source.policies}" + (f" --rules {source.rules}" if source.rules else ""))
     raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)

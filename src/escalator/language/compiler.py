@@ -18,7 +18,7 @@ from typing import Any
 
 from escalator.language.fields import TOP_LEVEL_FIELDS
 from escalator.language.conditions import ConditionError, Scope, compile_condition, word_operand
-from escalator.errors import Location, PolicyError, Problem
+from escalator.errors import Location, PolicyError, Problem, did_you_mean
 from escalator.language.ir import Cap, CompiledPolicy, Const, Effects, Field, Param, Rule, Sla, TemplatePart, Tier
 from escalator.language.loading import ResolvedPolicy, Source
 from escalator.language.models.policy import ParamSpec, RuleFile, RulePackFile
@@ -63,7 +63,7 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
         if name not in packs:
             problems.add(
                 f"unknown rule pack {name!r}", doc.location(("rules", "packs", i)), "E-PACK",
-                f"known packs: {', '.join(sorted(packs))}",
+                did_you_mean(name, (n for n in packs if ":" not in n), "known packs"),
             )
         else:
             selected.append(packs[name])

@@ -92,15 +92,6 @@ class InputError(Exception):
 
 
 # -- reading --------------------------------------------------------------------------
-def default_folders(cwd: str | Path | None = None) -> tuple[Path | None, Path | None]:
-    """`./policies` and `./rules` when both exist in `cwd`, else (None, None): the bundled ones."""
-    base = Path(cwd) if cwd is not None else Path.cwd()
-    policies, rules = base / "policies", base / "rules"
-    if policies.is_dir() and rules.is_dir():
-        return policies, rules
-    return None, None
-
-
 def is_jsonl(path: Path) -> bool:
     name = path.name.lower()
     return name.endswith(JSONL_SUFFIXES)

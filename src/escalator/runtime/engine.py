@@ -21,7 +21,7 @@ from escalator.language.ir import CompiledPolicy
 from escalator.language.models.case import Case
 from escalator.language.models.decision import Decision
 from escalator.language.policyset import compile_folders
-from escalator.language.bundled import bundled_dir
+from escalator.language.sources import PolicySource
 
 log = logging.getLogger("escalator")
 
@@ -44,10 +44,14 @@ class Engine:
 
     # -- loading ------------------------------------------------------------
     @classmethod
-    def load(cls, policies: str | Path | None = None, rules: str | Path | None = None,
+    def load(cls, policies: str | Path | PolicySource | None = None, rules: str | Path | None = None,
              backend: str = "auto") -> "Engine":
-        """Load policy and rule-pack folders (each defaults to the bundled one)."""
-        return cls(compile_folders(policies or bundled_dir("policies"), rules or bundled_dir("rules")), backend)
+        """Load a policy folder (over the bundled policies and packs; None: the bundled ones).
+
+        Folders are resolved by `escalator.language.sources.locate`: a folder holding only
+        `policy.yaml` (extending a bundled policy) is enough.
+        """
+        return cls(compile_folders(policies, rules), backend)
 
     @classmethod
     def default(cls, backend: str = "auto") -> "Engine":

@@ -45,6 +45,8 @@ class Problem:
     code: str | None = None
     hint: str | None = None
     severity: Severity = "error"
+    rule: str | None = None  # the rule a static-check finding is about
+    policies: tuple[str, ...] = ()  # the policies a finding was seen in (static checks)
 
     @property
     def is_error(self) -> bool:
@@ -58,6 +60,8 @@ class Problem:
             where.append(self.path)
         message = self.message if self.severity == "error" else f"{self.severity}: {self.message}"
         text = f"{': '.join(where)}: {message}" if where else message
+        if self.policies:
+            text = f"{text} (policy {', '.join(self.policies)})"
         if self.code:
             text = f"{text} [{self.code}]"
         return text
@@ -66,7 +70,7 @@ class Problem:
         """The line, and the hint (if any) on an indented line below it."""
         return f"{self}\n    hint: {self.hint}" if self.hint else str(self)
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, str | int | list[str] | None]:
         loc = self.location or Location()
         return {
             "file": loc.file,
@@ -77,6 +81,8 @@ class Problem:
             "severity": self.severity,
             "message": self.message,
             "hint": self.hint,
+            "rule": self.rule,
+            "policies": list(self.policies),
         }
 
 

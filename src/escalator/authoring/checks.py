@@ -16,7 +16,10 @@ Two sources of findings, each with a stable code, file:line and a fix hint:
                      that action", e.g. a responsible-gambling team and goodwill);
   W-UNHANDLED-KIND   a request kind no rule handles (a rule handles kind K when
                      it reads the request and can fire with request.kind == K);
-  W-UNUSED-PARAM     a parameter no enabled rule uses, or that no pack declares.
+  W-UNUSED-PARAM     a parameter no enabled rule uses, or that no pack declares;
+  W-REASON-TIER      a rule's reason names a tier (its id or display name): a
+                     reason says what the rule found, routing is said once by
+                     the decision's summary (spec section 9).
 
 Errors always fail validation; warnings fail it only with --strict.
 """
@@ -24,82 +27,71 @@ Errors always fail validation; warnings fail it only with --strict.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from escalator.errors import Location, Problem
+from escalator.errors import Location, Problem, Severity
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from itertools import product
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from escalator.language import fields as F
-from escalator.language.ir import NEGATED_OP, AnyOf, Compare, CompiledPolicy, Condition, Const, Field, Rule, push_negations, walk
+from escalator.language.ir import (NEGATED_OP, AnyOf, Compare, CompiledPolicy, Condition, Const, Effects, Field, Rule,
+                                   push_negations, walk)
 from escalator.language.models.case import REQUEST_KINDS
 from escalator.language.sources import PolicySource
+from escalator.money import CENT
+
+if TYPE_CHECKING:
+    from escalator.language.loading import ResolvedPolicy, Source
 
 CODES = {
     "E-NEVER-FIRES": "error", "W-SHADOWED": "warning", "W-TIER-MONOTONE": "warning",
-    "W-UNHANDLED-KIND": "warning", "W-UNUSED-PARAM": "warning",
+    "W-UNHANDLED-KIND": "warning", "W-UNUSED-PARAM": "warning", "W-REASON-TIER": "warning",
 }
 
 
-@dataclass
-class Finding:
-    code: str
-    severity: str  # "error" | "warning"
-    message: str
-    location: Location | None = None
-    hint: str | None = None
-    policies: list[str] = field(default_factory=list)
-    rule: str | None = None
-    blocking: bool = False  # the policy could not be compiled at all: bad input, not a failed check
-
-    def __str__(self) -> str:
-        where = f"{self.location}: " if self.location else ""
-        scope = f" (policy {', '.join(self.policies)})" if self.policies else ""
-        text = f"{where}{self.severity}: {self.message}{scope} [{self.code}]"
-        return f"{text}\n    hint: {self.hint}" if self.hint else text
-
-    def to_dict(self) -> dict:
-        loc = self.location or Location()
-        return {"code": self.code, "severity": self.severity, "message": self.message, "file": loc.file,
-                "line": loc.line, "column": loc.column, "hint": self.hint, "policies": self.policies}
+def finding(code: str, severity: Severity, message: str, location: Location | None = None,
+            hint: str | None = None, rule: str | None = None) -> Problem:
+    """A static-check result: a Problem with its code, severity and the rule it is about."""
+    return Problem(message, location, code=code, hint=hint, severity=severity, rule=rule)
 
 
 @dataclass
 class Report:
     load_problems: list[Problem] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Problem] = field(default_factory=list)
     policies: dict[str, CompiledPolicy] = field(default_factory=dict)
+    blocking: bool = False  # a policy could not be compiled at all: bad input, not a failed check
 
     @property
-    def errors(self) -> list[Finding]:
+    def errors(self) -> list[Problem]:
         return [f for f in self.findings if f.severity == "error"]
 
     @property
-    def warnings(self) -> list[Finding]:
+    def warnings(self) -> list[Problem]:
         return [f for f in self.findings if f.severity == "warning"]
 
     def codes(self) -> set[str]:
-        return {f.code for f in self.findings}
+        return {f.code for f in self.findings if f.code is not None}
 
     @property
     def bad_input(self) -> bool:
         """Unreadable files or policies that do not compile (exit 2)."""
-        return bool(self.load_problems or any(f.blocking for f in self.findings))
+        return bool(self.load_problems or self.blocking)
 
     def failed(self, strict: bool = False) -> bool:
         return bool(self.errors or (strict and self.warnings))
 
-    def add(self, finding: Finding, policy: str | None) -> None:
-        for known in self.findings:
-            if (known.code, known.location, known.message) == (finding.code, finding.location, finding.message):
+    def add(self, problem: Problem, policy: str | None, blocking: bool = False) -> None:
+        self.blocking = self.blocking or blocking
+        for i, known in enumerate(self.findings):
+            if (known.code, known.location, known.message) == (problem.code, problem.location, problem.message):
                 if policy and policy not in known.policies:
-                    known.policies.append(policy)
+                    self.findings[i] = replace(known, policies=known.policies + (policy,))
                 return
-        if policy:
-            finding.policies.append(policy)
-        self.findings.append(finding)
+        self.findings.append(replace(problem, policies=problem.policies + ((policy,) if policy else ())))
 
 
 def validate_folders(policies: str | Path | PolicySource | None, rules: str | Path | None = None) -> Report:
@@ -110,34 +102,38 @@ def validate_folders(policies: str | Path | PolicySource | None, rules: str | Pa
     report = Report(load_problems=list(loaded.load_problems))
     for policy_id, problems in loaded.problems.items():
         for p in problems:
-            report.add(Finding(p.code or "E-POLICY", "error", p.message, p.location, p.hint, blocking=True), policy_id)
+            report.add(replace(p, code=p.code or "E-POLICY"), policy_id, blocking=p.is_error)
     for policy_id, compiled in loaded.compiled.items():
         report.policies[policy_id] = compiled
         for finding in check_policy(compiled, loaded.resolved[policy_id], loaded.packs):
             report.add(finding, policy_id)
     for p in loaded.overlaps:
-        report.add(Finding(p.code or "E-OVERLAP", "error", p.message, p.location, p.hint, blocking=True), None)
+        report.add(replace(p, code=p.code or "E-OVERLAP"), None, blocking=True)
+    for p in loaded.warnings:
+        report.add(p, None)
     return report
 
 
-def check_policy(policy: CompiledPolicy, resolved=None, packs=None) -> list[Finding]:
+def check_policy(policy: CompiledPolicy, resolved: ResolvedPolicy | None = None,
+                 packs: dict[str, Source] | None = None) -> list[Problem]:
     """The IR checks for one compiled policy (see the module docstring)."""
     forms = {rule.id: dnf(push_negations(rule.condition)) for rule in policy.rules}
     out = _never_fires(policy, forms)
-    dead = {f.rule for f in out}
+    dead = {f.rule for f in out if f.rule is not None}
     out += _shadowed(policy, forms, dead)
     out += _tier_monotone(policy, resolved)
     out += _unhandled_kinds(policy, forms, resolved)
     out += _unused_params(policy, resolved, packs)
+    out += _reason_names_tier(policy)
     return out
 
 
-def _never_fires(policy: CompiledPolicy, forms: dict) -> list[Finding]:
+def _never_fires(policy: CompiledPolicy, forms: dict[str, list[Conjunct] | None]) -> list[Problem]:
     out = []
     for rule in policy.rules:
         conjuncts = forms[rule.id]
         if conjuncts is not None and not any(satisfiable(c) for c in conjuncts):
-            out.append(Finding(
+            out.append(finding(
                 "E-NEVER-FIRES", "error", f"rule {rule.id} can never fire: its condition contradicts itself",
                 rule.location, "look for two bounds on one field that no value meets (e.g. > 100 and < 50, "
                 "== a and in [b, c]); fix the comparison or delete the rule", rule=rule.id))
@@ -148,9 +144,12 @@ def _same_effects(a: Rule, b: Rule) -> bool:
     ea, eb = a.effects, b.effects
     if ea.require and a.priority != b.priority:
         return False
-    key = lambda e: (e.require, sorted((c.action, c.amount) for c in e.caps), sorted(e.deny), e.procedure,
-                     sorted(e.forward), sorted(e.flags))
-    return key(ea) == key(eb)
+    return _effects_key(ea) == _effects_key(eb)
+
+
+def _effects_key(e: Effects) -> tuple[object, ...]:
+    return (e.require, sorted((c.action, c.amount) for c in e.caps), sorted(e.deny), e.procedure,
+            sorted(e.forward), sorted(e.flags))
 
 
 def _has_effect(rule: Rule) -> bool:
@@ -158,7 +157,7 @@ def _has_effect(rule: Rule) -> bool:
     return any([e.require, e.caps, e.deny, e.procedure, e.forward, e.flags])
 
 
-def _shadowed(policy: CompiledPolicy, forms: dict, dead: set[str]) -> list[Finding]:
+def _shadowed(policy: CompiledPolicy, forms: dict[str, list[Conjunct] | None], dead: set[str]) -> list[Problem]:
     out = []
     rules = [r for r in policy.rules if _has_effect(r) and r.id not in dead and forms[r.id] is not None]
     for a in rules:
@@ -168,7 +167,7 @@ def _shadowed(policy: CompiledPolicy, forms: dict, dead: set[str]) -> list[Findi
             if implies(forms[a.id], forms[b.id]):
                 if implies(forms[b.id], forms[a.id]) and a.index < b.index:
                     continue  # equivalent rules: report only the later one
-                out.append(Finding(
+                out.append(finding(
                     "W-SHADOWED", "warning",
                     f"rule {a.id} is shadowed by {b.id}: whenever it fires {b.id} fires too, with the same effects",
                     a.location, f"delete {a.id}, or give it an effect of its own (or a condition {b.id} does not cover)"))
@@ -176,7 +175,7 @@ def _shadowed(policy: CompiledPolicy, forms: dict, dead: set[str]) -> list[Findi
     return out
 
 
-def _tier_monotone(policy: CompiledPolicy, resolved) -> list[Finding]:
+def _tier_monotone(policy: CompiledPolicy, resolved: ResolvedPolicy | None) -> list[Problem]:
     out = []
     reachable = [t for t in policy.tiers if t.player_reachable]
     for action in policy.actions:
@@ -188,7 +187,7 @@ def _tier_monotone(policy: CompiledPolicy, resolved) -> list[Finding]:
             if juniors:
                 junior = max(juniors, key=lambda t: t.limit(action))
                 where = resolved.tier_sources.get(senior.id) if resolved is not None else None
-                out.append(Finding(
+                out.append(finding(
                     "W-TIER-MONOTONE", "warning",
                     f"tier {senior.id} (level {senior.level}) may grant at most {cap} for {action}, less than "
                     f"{junior.id} (level {junior.level}, {junior.limit(action)})", where,
@@ -197,11 +196,40 @@ def _tier_monotone(policy: CompiledPolicy, resolved) -> list[Finding]:
     return out
 
 
+def tier_mentions(text: str, policy: CompiledPolicy) -> list[str]:
+    """Ids of the tiers a text names, by id (`vip_manager` or "vip manager") or display name, as whole words."""
+    low = text.lower()
+    found = []
+    for tier in policy.tiers:
+        words = {tier.id, tier.id.replace("_", " "), tier.id.replace("_", "-"), tier.name.lower()}
+        if any(re.search(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", low) for w in words):
+            found.append(tier.id)
+    return found
+
+
+def _reason_names_tier(policy: CompiledPolicy) -> list[Problem]:
+    out = []
+    for rule in policy.rules:
+        for locale, template in rule.templates():
+            # only the author's own words: a {placeholder} quotes the case or the policy, not a route
+            text = " … ".join(part.text for part in template if part.field is None and part.const is None)
+            named = tier_mentions(text, policy)
+            if named:
+                where = f" ({locale})" if locale != "en" else ""
+                out.append(finding(
+                    "W-REASON-TIER", "warning", f"rule {rule.id}: its reason{where} names tier "
+                    f"{', '.join(named)}; another rule may make a different tier the handler",
+                    rule.location, "say what the rule found (with the case's values), not where the case goes: "
+                    "the decision's summary names the handler", rule=rule.id))
+    return out
+
+
 def _reads_request(conjunct: Conjunct) -> bool:
     return any(atom.left.path.startswith("request.") for atom in conjunct)
 
 
-def _unhandled_kinds(policy: CompiledPolicy, forms: dict, resolved) -> list[Finding]:
+def _unhandled_kinds(policy: CompiledPolicy, forms: dict[str, list[Conjunct] | None],
+                     resolved: ResolvedPolicy | None) -> list[Problem]:
     kind_field = F.CASE_FIELDS["request.kind"]
     out = []
     for kind in REQUEST_KINDS:
@@ -214,7 +242,7 @@ def _unhandled_kinds(policy: CompiledPolicy, forms: dict, resolved) -> list[Find
                 break
         if not handled:
             where = resolved.file.doc.location(("rules", "packs")) if resolved is not None else None
-            out.append(Finding(
+            out.append(finding(
                 "W-UNHANDLED-KIND", "warning", f"no rule handles request kind {kind!r}", where,
                 f"add a rule with `request.kind == {kind}` (a rule that only says `require: agent` is enough "
                 "to document that the frontline handles it)"))
@@ -234,7 +262,8 @@ def _used_params(policy: CompiledPolicy) -> set[str]:
     return used
 
 
-def _unused_params(policy: CompiledPolicy, resolved, packs) -> list[Finding]:
+def _unused_params(policy: CompiledPolicy, resolved: ResolvedPolicy | None,
+                   packs: dict[str, Source] | None) -> list[Problem]:
     used = _used_params(policy)
     declared = {p.name for p in policy.params}
     out = []
@@ -249,14 +278,14 @@ def _unused_params(policy: CompiledPolicy, resolved, packs) -> list[Finding]:
                     if pack is not None and param.name in pack.model.params:
                         where = pack.doc.location(("params", param.name))
                         break
-            out.append(Finding(
+            out.append(finding(
                 "W-UNUSED-PARAM", "warning", f"parameter {param.name!r} is not used by any enabled rule", where,
                 "delete it, or use it in a rule (params." + param.name + ")"))
     if resolved is not None:
         for name, where in resolved.param_sources.items():
             if name not in declared:
                 close = difflib.get_close_matches(name, sorted(declared), n=1)
-                out.append(Finding(
+                out.append(finding(
                     "W-UNUSED-PARAM", "warning", f"parameter {name!r} is set but no selected rule pack declares it",
                     where, f"did you mean {close[0]!r}?" if close else "delete it, or select the pack that uses it"))
     return out
@@ -268,7 +297,7 @@ def _unused_params(policy: CompiledPolicy, resolved, packs) -> list[Finding]:
 
 Conjunct = tuple[Compare, ...]
 MAX_TERMS = 256
-CENT, ONE = Decimal("0.01"), Decimal(1)
+ONE = Decimal(1)
 _DOMAINS: dict[str, tuple[Decimal | None, Decimal | None, Decimal]] = {
     "player.vip_level": (Decimal(0), Decimal(5), ONE),
     "player.account_age_days": (Decimal(0), None, ONE),
@@ -300,7 +329,7 @@ def dnf(node: Condition) -> list[Conjunct] | None:
     return terms if len(terms) <= MAX_TERMS else None
 
 
-def _key(value: Any) -> tuple:
+def _key(value: object) -> tuple[str, object]:
     return ("b" if isinstance(value, bool) else "n" if isinstance(value, Decimal) else "s", value)
 
 
@@ -308,11 +337,11 @@ class _State:
     def __init__(self, path: str, kind: str):
         self.path, self.kind = path, kind
         self.lo, self.hi, self.step = _DOMAINS.get(path, (None, None, CENT))
-        self.allowed: set | None = None
-        self.excluded: set = set()
+        self.allowed: set[tuple[str, object]] | None = None
+        self.excluded: set[tuple[str, object]] = set()
         self.present = self.absent = self.nonempty = self.empty = False
-        self.contains: set = set()
-        self.not_contains: set = set()
+        self.contains: set[object] = set()
+        self.not_contains: set[object] = set()
 
     def bound(self, op: str, v: Decimal) -> None:
         s = self.step
@@ -353,11 +382,12 @@ class _State:
         elif isinstance(v, Decimal) and not isinstance(v, bool):
             self.bound(op, v)
 
-    def fits(self, key: tuple) -> bool:
+    def fits(self, key: tuple[str, object]) -> bool:
         kind, value = key
         if key in self.excluded:
             return False
         if kind == "n":
+            assert isinstance(value, Decimal)
             if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
                 return False
             return value % self.step == 0

@@ -17,12 +17,17 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from escalator.errors import EscalatorError, LoadError, Location, Problem
-from escalator.language.loading import yaml_files
 from escalator.money import format_money, parse_duration, to_decimal
-from escalator.language.yamlio import Document, load_file
+from escalator.language.yamlio import DocPath, Document, load_file
+
+if TYPE_CHECKING:
+    from escalator.language.models.case import Case
+    from escalator.language.models.decision import Decision
+    from escalator.runtime.engine import Engine
+    from escalator.runtime.explain import Explanation
 
 EXPECT_KEYS = (
     "handler", "escalate", "transfer", "locked", "procedure", "authority",
@@ -38,7 +43,7 @@ class PolicyTest:
     name: str
     file: Path
     location: Location
-    case: Any  # a Document (file or inline case) or a LoadError found while reading it
+    case: Document | LoadError  # the case (file or inline), or the error found while reading it
     expect: dict[str, Any]
     policy: str | None
     backend: str
@@ -53,8 +58,8 @@ class PolicyTest:
 @dataclass
 class Mismatch:
     key: str
-    expected: Any
-    actual: Any
+    expected: object
+    actual: object
     note: str | None = None
 
 
@@ -63,8 +68,8 @@ class PolicyTestResult:
     test: PolicyTest
     mismatches: list[Mismatch] = field(default_factory=list)
     error: str | None = None
-    decision: Any = None
-    explanation: Any = None
+    decision: Decision | None = None
+    explanation: Explanation | None = None
     fired: tuple[str, ...] = ()
     backend: str | None = None
 
@@ -99,7 +104,7 @@ def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line for line in text.splitlines())
 
 
-def show(value: Any) -> str:
+def show(value: object) -> str:
     if isinstance(value, Decimal):
         return format_money(value) or "null"
     if isinstance(value, (list, tuple)):
@@ -113,7 +118,7 @@ def show(value: Any) -> str:
     return str(value)
 
 
-def decisive_rules(explanation: Any, expect: dict[str, Any]) -> list[str]:
+def decisive_rules(explanation: Explanation, expect: dict[str, Any]) -> list[str]:
     """The fired rules and every rule a test names, each with its comparisons."""
     named = set(expect.get("reasons") or ()) | set(expect.get("not_reasons") or ())
     lines = []
@@ -134,15 +139,15 @@ def decisive_rules(explanation: Any, expect: dict[str, Any]) -> list[str]:
 # -- loading ------------------------------------------------------------------------------------
 
 
-def is_test_document(data: Any) -> bool:
+def is_test_document(data: object) -> bool:
     return isinstance(data, dict) and isinstance(data.get("tests"), list)
 
 
-def _fail(doc: Document, path: tuple, message: str) -> LoadError:
+def _fail(doc: Document, path: DocPath, message: str) -> LoadError:
     return LoadError(Problem(message, doc.location(path), code="E-TEST"))
 
 
-def _sub_document(doc: Document, prefix: tuple) -> Document:
+def _sub_document(doc: Document, prefix: DocPath) -> Document:
     data = doc.data
     for part in prefix:
         data = data[part]
@@ -154,15 +159,12 @@ def _sub_document(doc: Document, prefix: tuple) -> Document:
 def find_policy_folders(test_file: Path) -> tuple[Path | None, Path | None]:
     """The policy folder a test file belongs to: its own folder or the parent, if it holds policy files
     (resolved like any folder, see `escalator.language.sources.locate`); else (None, None): bundled."""
-    from escalator.language.sources import locate
+    from escalator.language.sources import holds_policies, locate
 
     for folder in (test_file.parent, test_file.parent.parent):
-        try:
-            if yaml_files(folder):
-                source = locate(folder)
-                return source.policies, source.rules
-        except EscalatorError:
-            continue
+        if holds_policies(folder):
+            source = locate(folder)
+            return source.policies, source.rules
     return None, None
 
 
@@ -182,6 +184,8 @@ def load_tests(path: str | Path, policies: Path | None = None, rules: Path | Non
         if key in data and not isinstance(data[key], str):
             raise _fail(doc, (key,), f"`{key}` must be text (a folder path relative to this file)"
                         if key != "backend" else "`backend` must be auto, compiled or durable")
+    pol: Path | None
+    rul: Path | None
     if "policies" in data or "rules" in data:
         from escalator.language.sources import locate
 
@@ -198,7 +202,7 @@ def load_tests(path: str | Path, policies: Path | None = None, rules: Path | Non
     tests = []
     names: set[str] = set()
     for i, spec in enumerate(data["tests"]):
-        at = ("tests", i)
+        at: DocPath = ("tests", i)
         if not isinstance(spec, dict):
             raise _fail(doc, at, "a test is a mapping with name, case and expect")
         unknown = sorted(set(spec) - set(TEST_KEYS))
@@ -224,7 +228,7 @@ def load_tests(path: str | Path, policies: Path | None = None, rules: Path | Non
     return tests
 
 
-def _case_source(doc: Document, at: tuple, base: Path) -> Any:
+def _case_source(doc: Document, at: DocPath, base: Path) -> Document | LoadError:
     raw = _sub_document(doc, at)
     if isinstance(raw.data, dict):
         return raw
@@ -236,7 +240,7 @@ def _case_source(doc: Document, at: tuple, base: Path) -> Any:
     raise _fail(doc, at, "`case` is a mapping or a path to a case file")
 
 
-def _check_expect(doc: Document, at: tuple, expect: dict) -> None:
+def _check_expect(doc: Document, at: DocPath, expect: dict[str, Any]) -> None:
     for key, value in expect.items():
         where = at + (key,)
         if key not in EXPECT_KEYS:
@@ -286,11 +290,11 @@ class Runner:
     """Runs tests, sharing one engine per (policies, rules, backend); records rule coverage."""
 
     def __init__(self) -> None:
-        self._engines: dict[tuple, Any] = {}
+        self._engines: dict[tuple[Path | None, Path | None, str], Engine] = {}
         self.coverage: dict[str, int] = {}
         self.results: list[PolicyTestResult] = []
 
-    def engine(self, test: PolicyTest) -> Any:
+    def engine(self, test: PolicyTest) -> Engine:
         from escalator.runtime.engine import Engine
 
         key = (test.policies_dir, test.rules_dir, test.backend)
@@ -318,7 +322,7 @@ class Runner:
         return [self.run(t) for t in tests]
 
 
-def run_test(test: PolicyTest, engine: Any) -> PolicyTestResult:
+def run_test(test: PolicyTest, engine: Engine) -> PolicyTestResult:
     from escalator.language.cases import parse_case
 
     result = PolicyTestResult(test, backend=engine.backend)
@@ -337,7 +341,7 @@ def run_test(test: PolicyTest, engine: Any) -> PolicyTestResult:
     return result
 
 
-def compare(expect: dict[str, Any], decision: Any, case: Any, policy: str | None = None) -> list[Mismatch]:
+def compare(expect: dict[str, Any], decision: Decision, case: Case, policy: str | None = None) -> list[Mismatch]:
     """Every way the decision differs from the partial expectation."""
     out: list[Mismatch] = []
     if policy is not None and decision.policy.id != policy:

@@ -32,11 +32,12 @@ A counterexample is shrunk by hypothesis and written as a case file that
 
 from __future__ import annotations
 
+import builtins
 import random
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import yaml
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
@@ -44,8 +45,20 @@ from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
 from escalator.errors import EscalatorError, PolicyError, Problem
-from escalator.authoring.strategies import CENT, MONEY_FIELDS, case_for, constants, get_path, set_path
+from escalator.authoring.strategies import MONEY_FIELDS, case_for, constants, get_path, set_path
+from escalator.money import CENT
 from escalator.language.sources import PolicySource
+
+if TYPE_CHECKING:
+    from escalator.language.conditions import At, Scope
+    from escalator.language.ir import CompiledPolicy
+    from escalator.language.models.decision import Decision
+    from escalator.language.models.case import Case
+    from escalator.runtime.engine import Engine
+
+E = TypeVar("E")  # what a search draws
+P = TypeVar("P")  # what a failure carries
+CaseData = dict[str, Any]  # a case as plain data (what hypothesis draws and what is written out)
 
 BUILTIN = {
     "decides": "every valid case gets a decision",
@@ -65,7 +78,7 @@ MAX_LADDER = 120  # amounts tried above the current one, per money field
 class Invariant:
     id: str
     description: str
-    holds: Callable[[dict], bool | None] | None  # the `when` predicate over a flat view; None = always
+    holds: Callable[[dict[str, Any]], bool | None] | None  # the `when` predicate over a flat view; None = always
     expect: dict[str, Any]
 
 
@@ -82,11 +95,11 @@ class CheckResult:
     examples: int = 0
     message: str | None = None
     policy: str | None = None
-    case: dict | None = None
+    case: CaseData | None = None
     files: list[Path] = field(default_factory=list)
     skipped: str | None = None
 
-    @property
+    @builtins.property  # `property` is a field of this class
     def failed(self) -> bool:
         return self.message is not None
 
@@ -103,19 +116,20 @@ class CheckResult:
 # -- declared invariants ------------------------------------------------------------------------
 
 
-def load_invariants(policies_dir: Path | PolicySource, compiled: dict) -> dict[str, PolicyProps]:
+def load_invariants(policies_dir: Path | PolicySource, compiled: dict[str, CompiledPolicy]) -> dict[str, PolicyProps]:
     """Each compiled policy's declared invariants and opt-outs, compiled with its scope."""
-    from escalator.runtime.backends.compiled import build
-    from escalator.language.conditions import ConditionError, Scope, compile_condition
+    from escalator.language.conditions import Scope
     from escalator.language.loading import load_layers
     from escalator.language.policyset import as_source
+    from escalator.language.typecheck import ConditionError
 
     files = load_layers(as_source(policies_dir)).policies
     result: dict[str, PolicyProps] = {}
     problems: list[Problem] = []
     for policy_id, policy in compiled.items():
         props = PolicyProps()
-        chain, current = [], policy_id
+        chain: list[str] = []
+        current: str | None = policy_id
         while current is not None and current in files and current not in chain:
             chain.append(current)
             current = files[current].model.extends
@@ -123,11 +137,11 @@ def load_invariants(policies_dir: Path | PolicySource, compiled: dict) -> dict[s
         for source_id in reversed(chain):
             doc = files[source_id].doc
             for i, spec in enumerate(files[source_id].model.invariants):
-                at = lambda path, i=i, doc=doc: doc.location(("invariants", i) + tuple(path))
+                at = doc.locator(("invariants", i))
                 try:
-                    _parse_invariant(spec, scope, at, props, compile_condition, build)
+                    _parse_invariant(spec, scope, at, props)
                 except ConditionError as exc:
-                    problems.append(Problem(f"invariant: {exc}", getattr(exc, "location", at(())), code=exc.code,
+                    problems.append(Problem(f"invariant: {exc}", exc.location or at(()), code=exc.code,
                                             hint=exc.hint))
                 except ValueError as exc:
                     problems.append(Problem(f"invariant: {exc}", at(()), code="E-INVARIANT"))
@@ -137,7 +151,10 @@ def load_invariants(policies_dir: Path | PolicySource, compiled: dict) -> dict[s
     return result
 
 
-def _parse_invariant(spec: dict, scope: Any, at: Callable, props: PolicyProps, compile_condition, build) -> None:
+def _parse_invariant(spec: dict[str, Any], scope: Scope, at: At, props: PolicyProps) -> None:
+    from escalator.language.conditions import compile_condition
+    from escalator.runtime.backends.compiled import build
+
     allowed = {"id", "description", "when", "expect", "disable", "fields"}
     if not isinstance(spec.get("id"), str):
         raise ValueError("every invariant needs an `id`")
@@ -160,11 +177,11 @@ def _parse_invariant(spec: dict, scope: Any, at: Callable, props: PolicyProps, c
                 raise ValueError(f"invariant {spec['id']!r}: unknown tier {tier!r}")
     holds = None
     if "when" in spec:
-        holds = build(compile_condition(spec["when"], scope, lambda p: at(("when",) + tuple(p))))
+        holds = build(compile_condition(spec["when"], scope, lambda p: at(("when",) + p)))
     props.invariants.append(Invariant(spec["id"], spec.get("description") or spec["id"], holds, expect))
 
 
-def invariant_violation(inv: Invariant, decision: Any, policy: Any) -> str | None:
+def invariant_violation(inv: Invariant, decision: Decision, policy: CompiledPolicy) -> str | None:
     e = inv.expect
     handler = decision.handler
     if "handler" in e and handler != e["handler"]:
@@ -200,9 +217,9 @@ def invariant_violation(inv: Invariant, decision: Any, policy: Any) -> str | Non
 class Checker:
     """Runs the properties over one engine's policies; writes counterexamples to `out`."""
 
-    def __init__(self, engine: Any, props: dict[str, PolicyProps], out: Path | None = None,
-                 max_examples: int = DEFAULT_EXAMPLES, seed: int | None = None, other: Any = None,
-                 fast: Any = None):
+    def __init__(self, engine: Engine, props: dict[str, PolicyProps], out: Path | None = None,
+                 max_examples: int = DEFAULT_EXAMPLES, seed: int | None = None, other: Engine | None = None,
+                 fast: Engine | None = None):
         self.engine, self.props, self.out = engine, props, out
         self.fast = fast or (engine if engine.backend == "compiled" else other) or engine  # for monotone ladders
         self.max_examples = max_examples
@@ -237,10 +254,11 @@ class Checker:
         return list(results.values())
 
     # strategies ---------------------------------------------------------------------------------
-    def _cases(self) -> st.SearchStrategy:
+    def _cases(self) -> st.SearchStrategy[CaseData]:
         return st.sampled_from(self.policies).flatmap(lambda p: case_for(p))
 
-    def _search(self, strategy: st.SearchStrategy, check: Callable[[Any, str | None], Any]) -> tuple[Any, int]:
+    def _search(self, strategy: st.SearchStrategy[E],
+                check: Callable[[E, str | None], tuple[str, str, P] | None]) -> tuple[tuple[str, str, P] | None, int]:
         """Run hypothesis; returns (the shrunk failure or None, examples generated before it was found)."""
         state: dict[str, Any] = {"n": 0, "found_at": None, "target": None, "failure": None}
 
@@ -250,7 +268,7 @@ class Checker:
         @settings(max_examples=self.max_examples, database=None, deadline=None, verbosity=Verbosity.quiet,
                   suppress_health_check=list(HealthCheck), phases=[Phase.generate, Phase.shrink])
         @given(strategy)
-        def search(example: Any) -> None:
+        def search(example: E) -> None:
             state["n"] += 1
             failure = check(example, state["target"])
             if failure is not None:
@@ -266,7 +284,7 @@ class Checker:
         return None, state["n"]
 
     # per-case properties ---------------------------------------------------------------------------
-    def _per_case(self, case: dict, active: tuple[str, ...]) -> tuple[str, str, dict] | None:
+    def _per_case(self, case: CaseData, active: tuple[str, ...]) -> tuple[str, str, CaseData] | None:
         from escalator.language.cases import parse_case
         from escalator.runtime.decide import FAILED_RULE
 
@@ -310,7 +328,9 @@ class Checker:
                 return key, message, case
         return None
 
-    def _disagree(self, model: Any, decision: Any) -> str | None:
+    def _disagree(self, model: Case, decision: Decision) -> str | None:
+        if self.other is None:
+            return None
         other = self.other.evaluate(model)
         if other.to_dict() != decision.to_dict():
             return (f"{self.engine.backend}: handler {decision.handler}, rules {list(decision.fired)}; "
@@ -326,7 +346,7 @@ class Checker:
             result.skipped = "every policy opts out"
             return
 
-        def check(case: dict, target: str | None) -> tuple[str, str, Any] | None:
+        def check(case: CaseData, target: str | None) -> tuple[str, str, tuple[CaseData, str, Decimal, Decimal]] | None:
             policy = self.fast.policy_for(parse_case(case))
             skip = self.props[policy.id].disabled.get("monotone-in-money") or set()
             ladder_points = [p for c in constants(policy) for p in (c - CENT, c, c + CENT)]
@@ -335,7 +355,8 @@ class Checker:
                 if current is None or path in skip:
                     continue
                 ladder = sorted({current} | {p for p in ladder_points if p > current})[:MAX_LADDER]
-                top_value, top_level, top_handler = None, -1, None
+                top_value: Decimal = current
+                top_level, top_handler = -1, None
                 for value in ladder:  # every threshold above the current amount, in order
                     handler = self.fast.evaluate(set_path(case, path, value)).handler
                     level = policy.tier(handler).level
@@ -355,7 +376,7 @@ class Checker:
             self._fail(result, failure[1], set_path(case, path, high), lower=set_path(case, path, low))
 
     # counterexamples --------------------------------------------------------------------------------
-    def _fail(self, result: CheckResult, message: str, case: dict, lower: dict | None = None) -> None:
+    def _fail(self, result: CheckResult, message: str, case: CaseData, lower: CaseData | None = None) -> None:
         from escalator.language.cases import parse_case
 
         result.message, result.case = message, case
@@ -377,7 +398,7 @@ _Dumper.add_representer(Decimal, lambda d, v: d.represent_scalar("tag:yaml.org,2
 _Dumper.add_representer(tuple, lambda d, v: d.represent_list(v))
 
 
-def write_case(path: Path, case: dict, result: CheckResult, note: str | None) -> Path:
+def write_case(path: Path, case: CaseData, result: CheckResult, note: str | None) -> Path:
     """A ready-to-run case file with a comment saying what it shows."""
     header = [f"# escalator check: counterexample for {result.property} (policy {result.policy})",
               f"# {result.description}", f"# violated: {result.message}"]
@@ -393,7 +414,8 @@ def check_folders(policies: Path | PolicySource | None, rules: Path | None = Non
                   seed: int | None = None, backend: str = "auto", only: list[str] | None = None) -> tuple[list[CheckResult], int]:
     """Load the folders and run every property; returns the results and the seed used."""
     from escalator.runtime.backends import durable_available
-    from escalator.runtime.engine import Engine, compile_folders
+    from escalator.language.policyset import compile_folders
+    from escalator.runtime.engine import Engine
 
     from escalator.language.policyset import as_source
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from escalator.cli._options import BACKEND, POLICIES, RULES, BackendName
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 PROGRESS_AFTER = 500  # cases: below this a progress bar is noise
 
@@ -99,7 +102,7 @@ class _Writer:
         self.fmt, self.single, self.count = fmt, single, 0
         self.interactive = interactive and fmt is Format.jsonl  # a caller piping cases in reads each answer
         self.out = sys.stdout
-        self.console = None
+        self.console: Console | None = None
 
     def write(self, outcome) -> None:  # type: ignore[no-untyped-def]
         import json

@@ -55,10 +55,8 @@ def validate(
             "findings": [f.to_dict() for f in report.findings],
         }, indent=2))
     else:
-        for problem in report.load_problems:
-            typer.echo(f"{problem}" + (f"\n    hint: {problem.hint}" if problem.hint else ""))
-        for finding in report.findings:
-            typer.echo(str(finding))
+        for problem in report.load_problems + report.findings:
+            typer.echo(problem.with_hint())
         if not report.load_problems:
             typer.echo(f"{len(report.policies)} policies checked ({', '.join(sorted(report.policies)) or 'none'}): "
                        f"{len(report.errors)} errors, {len(report.warnings)} warnings"

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from collections.abc import Iterator
 from typing import Union
 
 from escalator.errors import Location
@@ -96,7 +97,7 @@ def push_negations(node: Condition, negate: bool = False) -> Condition:
     return node
 
 
-def walk(node: Condition):
+def walk(node: Condition) -> Iterator[Condition]:
     """Every node of a condition, depth first."""
     yield node
     if isinstance(node, (AllOf, AnyOf)):
@@ -143,6 +144,19 @@ class Rule:
     reason: tuple[TemplatePart, ...]
     index: int  # position in the compiled policy (policy order)
     location: Location | None = field(default=None, compare=False)
+    translations: tuple[tuple[str, tuple[TemplatePart, ...]], ...] = ()
+    """The reason in other locales, by locale; `reason` is the English text and the fallback."""
+
+    def templates(self) -> tuple[tuple[str, tuple[TemplatePart, ...]], ...]:
+        """Every text of the reason by locale, English first."""
+        return (("en", self.reason),) + self.translations
+
+    def reason_for(self, locale: str) -> tuple[TemplatePart, ...]:
+        """The reason in a locale; English when the pack gives no text in it."""
+        for name, template in self.translations:
+            if name == locale:
+                return template
+        return self.reason
 
 
 @dataclass(frozen=True)
@@ -154,6 +168,14 @@ class Tier:
     fallback: str
     player_reachable: bool
     order: int  # position in the policy's tier list (tie-breaker)
+    names: tuple[tuple[str, str], ...] = ()  # the display name in other locales; `name` is the English one
+
+    def name_in(self, locale: str) -> str:
+        """The display name in a locale (the English `name` when none is given)."""
+        for name_locale, text in self.names:
+            if name_locale == locale:
+                return text
+        return self.name
 
     def limit(self, action: str) -> Decimal:
         """The tier's own cap for an action; an action it has no entry for is 0."""
@@ -194,6 +216,8 @@ class CompiledPolicy:
     packs: tuple[str, ...]
     digest: str = ""
     source: str | None = field(default=None, compare=False)
+    locale: str = "en"  # the language of its messages (spec section 9)
+    currency: str = "EUR"  # ISO 4217: every amount in the policy and its cases
 
     def tier(self, tier_id: str) -> Tier:
         for tier in self.tiers:

@@ -50,6 +50,8 @@ class ResolvedPolicy:
     effective: Any = None
     complaints_tier: str | None = None
     failsafe_tier: str | None = None
+    locale: str | None = None
+    currency: str | None = None
     tiers: dict[str, dict[str, Any]] = field(default_factory=dict)
     tier_sources: dict[str, Location] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
@@ -70,13 +72,13 @@ def yaml_files(folder: Path) -> list[Path]:
     )
 
 
-def _load_all(folder: Path, model: type, key: str, kind: str) -> dict[str, Source]:
+def _load_all(folder: Path, model: type[PolicyFile] | type[RulePackFile], key: str, kind: str) -> dict[str, Source]:
     found: dict[str, Source] = {}
     problems: list[Problem] = []
     for path in yaml_files(folder):
         try:
             doc = load_file(path)
-            parsed = validate(model, doc, PolicyError)
+            parsed: PolicyFile | RulePackFile = validate(model, doc, PolicyError)
         except EscalatorError as exc:
             problems.extend(exc.problems)
             continue
@@ -197,6 +199,8 @@ def _merge(target: ResolvedPolicy, source: Source) -> None:
     target.name = spec.name or target.name
     target.complaints_tier = spec.complaints_tier or target.complaints_tier
     target.failsafe_tier = spec.failsafe_tier or target.failsafe_tier
+    target.locale = spec.locale or target.locale
+    target.currency = spec.currency or target.currency
     for i, tier in enumerate(spec.tiers):
         merged = target.tiers.setdefault(tier.id, {"id": tier.id})
         for key, value in tier.model_dump(exclude_none=True).items():

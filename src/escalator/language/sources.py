@@ -23,6 +23,7 @@ checkout they are the top-level `rules/` and `policies/` folders.
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tarfile
@@ -30,7 +31,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from escalator.errors import LoadError, Problem
 
@@ -102,6 +103,24 @@ def locate(policies: str | Path | None = None, rules: str | Path | None = None,
     return PolicySource(shown, root, None)
 
 
+_POLICY_LINE = re.compile(rb"^policy\s*:", re.MULTILINE)
+
+
+def holds_policies(folder: Path) -> bool:
+    """Whether a folder has a policy file directly in it (a top-level `policy:` line), cheaply."""
+    try:
+        files = [p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file()]
+    except OSError:
+        return False
+    for path in files:
+        try:
+            if _POLICY_LINE.search(path.read_bytes()[:65536]):
+                return True
+        except OSError:
+            continue
+    return False
+
+
 def default_source(cwd: str | Path | None = None) -> PolicySource:
     """What a command uses when given no folder: `./policies` (with `./rules`) if present, else bundled."""
     base = Path(cwd) if cwd is not None else Path.cwd()
@@ -163,7 +182,7 @@ def _git_source(spec: str, repo: Path) -> PolicySource:
     return PolicySource(spec, tmp / "policies", rules, revision=commit, _cleanup=(tmp,))
 
 
-def _extract(repo: Path, tree: str, names: list[str], into: Path) -> None:
+def _extract(repo: Path, tree: str, names: Sequence[str], into: Path) -> None:
     """`git archive TREE NAMES | tar -x` with Python's tar reader and its safe 'data' filter."""
     errors = tempfile.TemporaryFile()  # not a pipe: git could block on a full stderr pipe nobody reads
     proc = subprocess.Popen(["git", "-C", str(repo), "archive", "--format=tar", tree, "--", *names],

@@ -19,18 +19,25 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
 from escalator.language.cases import parse_case
 from escalator.errors import EscalatorError, LoadError, Location, Problem
 from escalator.language.yamlio import Document, load_file, parse_json
+
+if TYPE_CHECKING:
+    from escalator.language.ir import CompiledPolicy
+    from escalator.runtime.engine import Engine
 
 CASE_SUFFIXES = (".yaml", ".yml", ".json")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
 MAX_LINE_BYTES = 5 * 1024 * 1024
 STDIN = "-"
 RENDERS = (None, "json", "jsonl")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -56,9 +63,9 @@ class Outcome:
     source: str
     line: int | None
     case_id: str | None = None
-    decision: dict | None = None  # Decision.to_dict(), unless a render was asked for
+    decision: dict[str, Any] | None = None  # Decision.to_dict(), unless a render was asked for
     text: str | None = None  # the rendered decision ("json": indent=2, "jsonl": compact)
-    problems: tuple[dict, ...] = field(default_factory=tuple)
+    problems: tuple[dict[str, Any], ...] = field(default_factory=tuple)
 
     @property
     def ok(self) -> bool:
@@ -67,7 +74,7 @@ class Outcome:
     def where(self) -> str:
         return self.source if self.line is None else f"{self.source}:{self.line}"
 
-    def error_record(self) -> dict:
+    def error_record(self) -> dict[str, Any]:
         """The machine-readable error record that stands in for a bad case's decision."""
         return {"error": {"source": self.source, "line": self.line, "case_id": self.case_id,
                           "problems": list(self.problems)}}
@@ -129,7 +136,13 @@ def single_case(paths: list[str]) -> bool:
     return path.is_file() and not is_jsonl(path)
 
 
-def read_lines(stream: IO[bytes], source: str) -> Iterator[CaseInput]:
+class LineReader(Protocol):
+    """A binary stream read line by line (an open file, a GzipFile, stdin's buffer)."""
+
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+def read_lines(stream: LineReader, source: str) -> Iterator[CaseInput]:
     """JSON Lines from a binary stream; blank lines are skipped but counted."""
     number = 0
     while True:
@@ -169,12 +182,12 @@ def iter_inputs(paths: Iterable[str], stdin: IO[bytes] | None = None) -> Iterato
 
 
 # -- evaluating -----------------------------------------------------------------------
-_ENGINE: Any = None  # the engine of this process (set in each worker by _init)
+_ENGINE: Engine | None = None  # the engine of this process (set in each worker by _init)
 _RENDER: str | None = None
 _INIT_ERROR: BaseException | None = None
 
 
-def _init(policies: dict, backend: str, render: str | None) -> None:
+def _init(policies: dict[str, CompiledPolicy], backend: str, render: str | None) -> None:
     """Pool initializer. It must not raise: a failing initializer makes Pool respawn forever."""
     global _ENGINE, _RENDER, _INIT_ERROR
     _RENDER = render
@@ -186,14 +199,14 @@ def _init(policies: dict, backend: str, render: str | None) -> None:
         _INIT_ERROR = exc
 
 
-def _problem_dicts(problems: Iterable[Any]) -> tuple[dict, ...]:
+def _problem_dicts(problems: Iterable[Problem]) -> tuple[dict[str, Any], ...]:
     return tuple(
         {k: v for k, v in p.to_dict().items() if k in ("file", "line", "column", "path", "message")}
         for p in problems
     )
 
 
-def _one(item: CaseInput, engine: Any, render: str | None) -> Outcome:
+def _one(item: CaseInput, engine: Engine, render: str | None) -> Outcome:
     if item.error is not None:
         return Outcome(item.source, item.line, problems=({"path": None, "message": item.error},))
     case_id = None
@@ -219,11 +232,14 @@ def _one(item: CaseInput, engine: Any, render: str | None) -> Outcome:
 def _chunk(items: list[CaseInput]) -> list[Outcome]:
     if _INIT_ERROR is not None:
         raise _INIT_ERROR
-    return [_one(item, _ENGINE, _RENDER) for item in items]
+    assert _ENGINE is not None, "a pool worker without _init"
+    engine = _ENGINE
+    return [_one(item, engine, _RENDER) for item in items]
 
 
-def chunks(inputs: Iterable[CaseInput], size: int) -> Iterator[list[CaseInput]]:
-    batch: list[CaseInput] = []
+def chunks(inputs: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of `size` items (the last one shorter), read lazily."""
+    batch: list[T] = []
     for item in inputs:
         batch.append(item)
         if len(batch) >= size:
@@ -235,7 +251,7 @@ def chunks(inputs: Iterable[CaseInput], size: int) -> Iterator[list[CaseInput]]:
 
 def evaluate_stream(
     inputs: Iterable[CaseInput],
-    policies: dict,
+    policies: dict[str, CompiledPolicy],
     backend: str = "auto",
     workers: int = 1,
     render: str | None = None,
@@ -261,7 +277,7 @@ def evaluate_stream(
     yield from _parallel(inputs, policies, backend, workers, render, chunksize)
 
 
-def _parallel(inputs: Iterable[CaseInput], policies: dict, backend: str, workers: int,
+def _parallel(inputs: Iterable[CaseInput], policies: dict[str, CompiledPolicy], backend: str, workers: int,
               render: str | None, chunksize: int) -> Iterator[Outcome]:
     from escalator.runtime.backends import check_backend
 
@@ -270,8 +286,8 @@ def _parallel(inputs: Iterable[CaseInput], policies: dict, backend: str, workers
         yield from outcomes
 
 
-def ordered_pool(work: Iterable[list], task: Callable[..., Any], workers: int, initializer: Callable[..., None],
-                 initargs: tuple, extra: Callable[[], tuple] = tuple) -> Iterator[Any]:
+def ordered_pool(work: Iterable[T], task: Callable[..., R], workers: int, initializer: Callable[..., None],
+                 initargs: tuple[object, ...], extra: Callable[[], tuple[object, ...]] = tuple) -> Iterator[R]:
     """`task(chunk, *extra())` for each chunk in `workers` processes; results in input order.
 
     At most a few chunks per worker are in flight (Pool.imap would read all input ahead),
@@ -285,7 +301,7 @@ def ordered_pool(work: Iterable[list], task: Callable[..., Any], workers: int, i
     context = multiprocessing.get_context(method)
     window = workers * 3
     with context.Pool(workers, initializer=initializer, initargs=initargs) as pool:
-        pending: deque = deque()
+        pending: deque[AsyncResult[R]] = deque()
         for chunk in work:
             pending.append(pool.apply_async(task, (chunk, *extra())))
             if len(pending) >= window:

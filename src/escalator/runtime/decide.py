@@ -7,12 +7,12 @@ depends on the *set* of fired rules, never on the order they fired in.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from escalator.language import fields as F
-from escalator.language.ir import CompiledPolicy, Rule, Tier
+from escalator.language.ir import Cap, CompiledPolicy, Rule, Tier
 from escalator.language.models.case import Case
 from escalator.language.models.decision import Deadlines, Decision, PolicyRef, Reason
 from escalator.money import pretty_money
@@ -68,10 +68,10 @@ def _fill(template: tuple[str | tuple[str, bool], ...], view: dict[str, Any]) ->
     """render() for a rule with case placeholders, from its pre-rendered template."""
     out = []
     for part in template:
-        if part.__class__ is str:
-            out.append(part)  # type: ignore[arg-type]
+        if isinstance(part, str):
+            out.append(part)
         else:
-            path, is_datetime = part  # type: ignore[misc]
+            path, is_datetime = part
             value = view.get(path)
             out.append(_iso(value) if is_datetime and isinstance(value, Decimal) else format_value(value))
     return "".join(out)
@@ -92,8 +92,8 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
     procedure = "complaint" if case.status == "complaint" else None
     forwarded: set[str] = set()
     flag_set: set[str] = set()
-    caps: list = []
-    denied: list = []
+    caps: list[Cap] = []
+    denied: list[str] = []
     for rule in fired:  # one pass over the effects
         effects = rule.effects
         if effects.procedure:
@@ -167,7 +167,7 @@ def transfer_mode(handler: Tier, case: Case) -> str:
     return handler.fallback
 
 
-def _due(periods: tuple, case: Case) -> Deadlines:
+def _due(periods: tuple[timedelta | None, timedelta | None], case: Case) -> Deadlines:
     """Deadlines from an SLA's (acknowledge, resolve) periods; a zero period is due at once."""
     acknowledge, resolve = periods
     if acknowledge is None and resolve is None:

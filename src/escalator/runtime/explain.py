@@ -29,7 +29,7 @@ class ComparisonTrace:
     result: bool | None
     note: str | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "comparison": self.text,
             "field": self.field,
@@ -49,7 +49,7 @@ class RuleTrace:
     result: bool | None
     comparisons: list[ComparisonTrace] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "rule": self.id,
             "description": self.description,
@@ -64,7 +64,7 @@ class Explanation:
     decision: Decision
     rules: list[RuleTrace]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"decision": self.decision.to_dict(), "rules": [r.to_dict() for r in self.rules]}
 
 
@@ -107,7 +107,8 @@ def _compare(node: Compare, view: dict[str, Any], out: list[ComparisonTrace]) ->
         out.append(ComparisonTrace(f"{path} {op}", op, path, value, None, None, result))
         return result
     if isinstance(right, Const):
-        against, source = right.value, right.source
+        against: Any = right.value
+        source = right.source
         kind = const_kind(right) if node.left.kind == F.ANY else None
     else:
         against, source = view.get(right.path), right.path

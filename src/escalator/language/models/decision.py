@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -61,7 +61,7 @@ class Decision(BaseModel):
         """Ids of the rules that fired, sorted by id."""
         return tuple(reason.rule for reason in self.reasons)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The spec's decision JSON as plain data, keys in the documented order."""
         return {
             "case_id": self.case_id,

@@ -197,8 +197,8 @@ class _Plan:
             for position, item in enumerate(items):
                 gate = _equality_gate(item)
                 if gate is not None:
-                    path, value = gate
-                    equality.setdefault(path, {}).setdefault(value, []).append((rule.index, _rest(items, position)))
+                    gate_path, value = gate
+                    equality.setdefault(gate_path, {}).setdefault(value, []).append((rule.index, _rest(items, position)))
                     gated = True
                     break
             if not gated:

@@ -7,7 +7,7 @@ report everything wrong with it at once, each problem with where it is.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Literal
 
 Severity = Literal["error", "warning"]
@@ -20,6 +20,7 @@ class Location:
     file: str | None = None
     line: int | None = None
     column: int | None = None
+    field: str | None = field(default=None, compare=False)  # the dotted field path there, if known
 
     def __str__(self) -> str:
         parts = [self.file or "<input>"]
@@ -49,6 +50,11 @@ class Problem:
     policies: tuple[str, ...] = ()  # the policies a finding was seen in (static checks)
 
     @property
+    def field_path(self) -> str | None:
+        """The dotted path of the field (given, or known from the location)."""
+        return self.path or (self.location.field if self.location is not None else None)
+
+    @property
     def is_error(self) -> bool:
         return self.severity == "error"
 
@@ -56,8 +62,8 @@ class Problem:
         where = []
         if self.location is not None:
             where.append(str(self.location))
-        if self.path:
-            where.append(self.path)
+        if self.field_path:
+            where.append(self.field_path)
         message = self.message if self.severity == "error" else f"{self.severity}: {self.message}"
         text = f"{': '.join(where)}: {message}" if where else message
         if self.policies:
@@ -76,7 +82,7 @@ class Problem:
             "file": loc.file,
             "line": loc.line,
             "column": loc.column,
-            "path": self.path,
+            "path": self.field_path,
             "code": self.code,
             "severity": self.severity,
             "message": self.message,
@@ -84,6 +90,32 @@ class Problem:
             "rule": self.rule,
             "policies": list(self.policies),
         }
+
+
+def dotted(path: tuple[str | int, ...] | list[str | int]) -> str:
+    """A document path as authors write it: tiers[0].authority.goodwill_bonus."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def describe(value: object) -> str:
+    """A value as a policy author sees it (no Python type names): the text 'x', the number 5, a list..."""
+    if value is None:
+        return "nothing (an empty value)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)) or type(value).__name__ == "Decimal":
+        return f"the number {value}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return f"the text {shown!r}" if value else "empty text"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping (key: value lines)"
+    return "a value of another kind"
 
 
 def suggest(word: str, choices: Iterable[str]) -> str | None:

@@ -26,12 +26,11 @@ Errors always fail validation; warnings fail it only with --strict.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from escalator.errors import Location, Problem, Severity
+from escalator.errors import Location, Problem, Severity, suggest
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from itertools import product
 from typing import TYPE_CHECKING, Any
@@ -284,10 +283,10 @@ def _unused_params(policy: CompiledPolicy, resolved: ResolvedPolicy | None,
     if resolved is not None:
         for name, where in resolved.param_sources.items():
             if name not in declared:
-                close = difflib.get_close_matches(name, sorted(declared), n=1)
+                close = suggest(name, declared)
                 out.append(finding(
                     "W-UNUSED-PARAM", "warning", f"parameter {name!r} is set but no selected rule pack declares it",
-                    where, f"did you mean {close[0]!r}?" if close else "delete it, or select the pack that uses it"))
+                    where, f"did you mean {close!r}?" if close else "delete it, or select the pack that uses it"))
     return out
 
 

@@ -23,7 +23,6 @@ from multiprocessing.pool import AsyncResult
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
-from escalator.language.cases import parse_case
 from escalator.errors import EscalatorError, LoadError, Location, Problem
 from escalator.language.yamlio import Document, load_file, parse_json
 
@@ -214,8 +213,7 @@ def _one(item: CaseInput, engine: Engine, render: str | None) -> Outcome:
         doc = item.read()
         if isinstance(doc.data, dict) and isinstance(doc.data.get("case_id"), str):
             case_id = doc.data["case_id"]
-        model = parse_case(doc)
-        decision = engine.evaluate(model).to_dict()
+        decision = engine.evaluate(doc).to_dict()
     except EscalatorError as exc:
         return Outcome(item.source, item.line, case_id, problems=_problem_dicts(exc.problems))
     except Exception as exc:  # a bug must not stop a million-case run; report it in place

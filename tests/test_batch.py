@@ -133,7 +133,7 @@ def test_a_bad_case_becomes_an_error_record_and_the_run_goes_on(policies):
     assert amount.problems[0]["path"] == "request.amount" and "decimal places" in amount.problems[0]["message"]
     assert amount.error_lines() == [f"<stdin>:2:1: request.amount: {amount.problems[0]['message']}"]
     assert "invalid JSON" in outcomes[2].problems[0]["message"] and outcomes[2].line == 3
-    assert outcomes[3].error_lines()[0].startswith("<stdin>:4: jurisdiction: no policy for jurisdiction 'FR'")
+    assert outcomes[3].error_lines()[0].startswith("<stdin>:4:1: jurisdiction: no policy for jurisdiction 'FR'")
     assert "mapping" in outcomes[4].problems[0]["message"]
     record = amount.error_record()["error"]
     assert record["source"] == "<stdin>" and record["line"] == 2 and record["problems"][0]["path"] == "request.amount"

@@ -393,7 +393,7 @@ def _analyse(base_engine: Engine, base_side: PolicySide, cand_engine: Engine, ca
     else:
         _parallel(cases, (base_engine.policies, base_engine.backend),
                   (cand_engine.policies, cand_engine.backend), workers, chunksize, limits, chunk_done)
-    return _report(total, base_side, cand_side, actions)
+    return build_report(total, base_side, cand_side, actions)
 
 
 def _parallel(cases: Iterable[CaseItem], base: EngineSpec, cand: EngineSpec, workers: int,
@@ -403,7 +403,8 @@ def _parallel(cases: Iterable[CaseItem], base: EngineSpec, cand: EngineSpec, wor
         done(tally)
 
 
-def _report(t: Tally, base: PolicySide, cand: PolicySide, actions: tuple[str, ...]) -> ImpactReport:
+def build_report(t: Tally, base: PolicySide, cand: PolicySide, actions: tuple[str, ...]) -> ImpactReport:
+    """The report from a finished tally (also used by `escalator.log.replay`)."""
     def rules(counter: Counter[tuple[str, str]]) -> list[RuleChange]:
         items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0][1], kv[0][0]))
         return [RuleChange(rule=rule, policy=policy, cases=n) for (policy, rule), n in items]

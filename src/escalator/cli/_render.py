@@ -63,6 +63,14 @@ def folders(policies: Path | None, rules: Path | None, directory: Path | None = 
     return locate(policies, rules)
 
 
+def folder_pair(policies: Path | None, rules: Path | None) -> tuple[Path, Path]:
+    """`folders` as two folders (no rules/ of its own: the bundled rules folder, which is the same packs)."""
+    from escalator.language.sources import bundled_dir
+
+    source = folders(policies, rules)
+    return source.policies, source.rules or bundled_dir("rules")
+
+
 def compiled_policies(policies: Path | None, rules: Path | None, only: str | None = None) -> dict[str, Any]:
     """Load and compile the policies (every error raised at once); `only` keeps one policy."""
     from escalator.language.policyset import compile_folders

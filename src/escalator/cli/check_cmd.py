@@ -33,11 +33,10 @@ def check(
     for `escalator evaluate`. Exit 1 when a property fails, 2 on bad input.
     """
     from escalator.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
-    from escalator.cli._render import folders
     from escalator.errors import EscalatorError
     from escalator.authoring.properties import check_folders
 
-    from escalator.cli._render import bad_input
+    from escalator.cli._render import bad_input, folders
 
     with bad_input():
         source = folders(policies, rules, directory)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
 from escalator.errors import EscalatorError, LoadError, Location, Problem
+from escalator.language.cases import parse_case, place
 from escalator.language.yamlio import Document, load_file, parse_json
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ class Outcome:
     decision: dict[str, Any] | None = None  # Decision.to_dict(), unless a render was asked for
     text: str | None = None  # the rendered decision ("json": indent=2, "jsonl": compact)
     problems: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    case: dict[str, Any] | None = None  # the validated case as JSON data, when asked for (the decision log)
 
     @property
     def ok(self) -> bool:
@@ -183,13 +185,14 @@ def iter_inputs(paths: Iterable[str], stdin: IO[bytes] | None = None) -> Iterato
 # -- evaluating -----------------------------------------------------------------------
 _ENGINE: Engine | None = None  # the engine of this process (set in each worker by _init)
 _RENDER: str | None = None
+_KEEP_CASE = False
 _INIT_ERROR: BaseException | None = None
 
 
-def _init(policies: dict[str, CompiledPolicy], backend: str, render: str | None) -> None:
+def _init(policies: dict[str, CompiledPolicy], backend: str, render: str | None, keep_case: bool = False) -> None:
     """Pool initializer. It must not raise: a failing initializer makes Pool respawn forever."""
-    global _ENGINE, _RENDER, _INIT_ERROR
-    _RENDER = render
+    global _ENGINE, _RENDER, _KEEP_CASE, _INIT_ERROR
+    _RENDER, _KEEP_CASE = render, keep_case
     try:
         from escalator.runtime.engine import Engine
 
@@ -205,26 +208,29 @@ def _problem_dicts(problems: Iterable[Problem]) -> tuple[dict[str, Any], ...]:
     )
 
 
-def _one(item: CaseInput, engine: Engine, render: str | None) -> Outcome:
+def _one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = False) -> Outcome:
     if item.error is not None:
         return Outcome(item.source, item.line, problems=({"path": None, "message": item.error},))
     case_id = None
+    doc: Document | None = None
     try:
         doc = item.read()
         if isinstance(doc.data, dict) and isinstance(doc.data.get("case_id"), str):
             case_id = doc.data["case_id"]
-        decision = engine.evaluate(doc).to_dict()
+        model = parse_case(doc)
+        decision = engine.evaluate(model).to_dict()
     except EscalatorError as exc:
-        return Outcome(item.source, item.line, case_id, problems=_problem_dicts(exc.problems))
+        return Outcome(item.source, item.line, case_id, problems=_problem_dicts(place(exc.problems, doc) if doc else exc.problems))
     except Exception as exc:  # a bug must not stop a million-case run; report it in place
         message = f"internal error: {type(exc).__name__}: {exc}"
         return Outcome(item.source, item.line, case_id, problems=({"path": None, "message": message},))
+    case = model.model_dump(mode="json") if keep_case else None
     if render is None:
-        return Outcome(item.source, item.line, case_id, decision)
+        return Outcome(item.source, item.line, case_id, decision, case=case)
     indent = 2 if render == "json" else None
     separators = None if indent else (",", ":")
     text = json.dumps(decision, ensure_ascii=False, indent=indent, separators=separators)
-    return Outcome(item.source, item.line, case_id, None, text)
+    return Outcome(item.source, item.line, case_id, decision if keep_case else None, text, case=case)
 
 
 def _chunk(items: list[CaseInput]) -> list[Outcome]:
@@ -232,7 +238,7 @@ def _chunk(items: list[CaseInput]) -> list[Outcome]:
         raise _INIT_ERROR
     assert _ENGINE is not None, "a pool worker without _init"
     engine = _ENGINE
-    return [_one(item, engine, _RENDER) for item in items]
+    return [_one(item, engine, _RENDER, _KEEP_CASE) for item in items]
 
 
 def chunks(inputs: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -254,11 +260,13 @@ def evaluate_stream(
     workers: int = 1,
     render: str | None = None,
     chunksize: int = 1024,  # large enough that handing chunks to workers costs little (1.8x on 2 cores)
+    keep_case: bool = False,
 ) -> Iterator[Outcome]:
     """Evaluate inputs in order; `policies` is `compile_folders(...)` output (validated already).
 
     `render` "jsonl" / "json" makes each Outcome carry the decision as JSON text (built
     in the worker, so the parent only writes bytes); None keeps the decision dict.
+    `keep_case` also keeps the validated case (JSON data) and the decision dict, for the log.
     """
     if render not in RENDERS:
         raise ValueError(f"render must be one of {RENDERS}")
@@ -268,19 +276,20 @@ def evaluate_stream(
         engine = Engine(policies, backend)
         try:
             for item in inputs:
-                yield _one(item, engine, render)
+                yield _one(item, engine, render, keep_case)
         finally:
             engine.close()
         return
-    yield from _parallel(inputs, policies, backend, workers, render, chunksize)
+    yield from _parallel(inputs, policies, backend, workers, render, chunksize, keep_case)
 
 
 def _parallel(inputs: Iterable[CaseInput], policies: dict[str, CompiledPolicy], backend: str, workers: int,
-              render: str | None, chunksize: int) -> Iterator[Outcome]:
+              render: str | None, chunksize: int, keep_case: bool = False) -> Iterator[Outcome]:
     from escalator.runtime.backends import check_backend
 
     check_backend(backend)  # fail here, not once per worker
-    for outcomes in ordered_pool(chunks(inputs, chunksize), _chunk, workers, _init, (policies, backend, render)):
+    initargs = (policies, backend, render, keep_case)
+    for outcomes in ordered_pool(chunks(inputs, chunksize), _chunk, workers, _init, initargs):
         yield from outcomes
 
 

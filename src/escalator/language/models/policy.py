@@ -79,6 +79,19 @@ class RuleSelection(BaseModel):
     enable: list[RuleRef] = []
 
 
+MaskPath = Annotated[str, Field(pattern=r"^[a-z_][a-zA-Z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$", max_length=200)]
+
+
+class LogSpec(BaseModel):
+    """What the decision log must not store in clear (spec section 10)."""
+
+    model_config = STRICT
+
+    mask: list[MaskPath] = []
+    """Case fields replaced by a keyed hash before a decision is logged (e.g. player.id).
+    A child policy adds to its parent's list; it can never unmask."""
+
+
 class PolicyFile(BaseModel):
     """One file in `policies/`."""
 
@@ -106,6 +119,7 @@ class PolicyFile(BaseModel):
     rules: RuleSelection | None = None
     invariants: list[dict[str, Any]] = []
     """Policy-specific property checks for `escalator check` (see the author toolkit)."""
+    log: LogSpec | None = None
 
 
 class ParamSpec(BaseModel):

@@ -13,7 +13,7 @@ from typing import Any
 
 from escalator.language import fields as F
 from escalator.language.ir import AllOf, AnyOf, Compare, CompiledPolicy, Condition, Const, Field, push_negations, walk
-from escalator.runtime.backends.compiled import kind_of
+from escalator.runtime.semantics import kind_of
 
 SCALE = 100  # numbers travel as integer hundredths: exact in the engine's doubles
 CATCH_ALL = "__catch_all__"

@@ -235,3 +235,11 @@ def test_since_and_until_bounds_compare_with_the_logged_instants():
     for bad in ("yesterday", "2026-11-20T15:00:00"):
         with pytest.raises(CaseError):
             instant_bound(bad)
+
+
+def test_evaluate_log_with_workers_records_every_decision_in_order(tmp_path):
+    db = tmp_path / "d.db"
+    run = _cli("evaluate", str(ROOT / "examples" / "cases"), "-f", "jsonl", "-w", "2", "--log", str(db))
+    assert run.returncode == 0, run.stderr
+    with DecisionLog(str(db), create=False) as log:
+        assert [r.decision_json for r in log.records()] == run.stdout.splitlines()

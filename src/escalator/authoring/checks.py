@@ -19,7 +19,10 @@ Two sources of findings, each with a stable code, file:line and a fix hint:
   W-UNUSED-PARAM     a parameter no enabled rule uses, or that no pack declares;
   W-REASON-TIER      a rule's reason names a tier (its id or display name): a
                      reason says what the rule found, routing is said once by
-                     the decision's summary (spec section 9).
+                     the decision's summary (spec section 9);
+  W-UNTRANSLATED     a rule's reason has no text in the policy's locale, or in
+                     a locale that other rules of its pack are written in: it
+                     is shown in English there.
 
 Errors always fail validation; warnings fail it only with --strict.
 """
@@ -37,6 +40,7 @@ from itertools import product
 from typing import TYPE_CHECKING, Any
 
 from escalator.language import fields as F
+from escalator.language.locales import DEFAULT_LOCALE
 from escalator.language.ir import (NEGATED_OP, AnyOf, Compare, CompiledPolicy, Condition, Const, Effects, Field, Rule,
                                    push_negations, walk)
 from escalator.language.models.case import REQUEST_KINDS
@@ -48,6 +52,7 @@ if TYPE_CHECKING:
 CODES = {
     "E-NEVER-FIRES": "error", "W-SHADOWED": "warning", "W-TIER-MONOTONE": "warning",
     "W-UNHANDLED-KIND": "warning", "W-UNUSED-PARAM": "warning", "W-REASON-TIER": "warning",
+    "W-UNTRANSLATED": "warning",
 }
 
 
@@ -139,6 +144,7 @@ def check_policy(policy: CompiledPolicy, resolved: ResolvedPolicy | None = None,
     out += _unhandled_kinds(policy, forms, resolved)
     out += _unused_params(policy, resolved, packs)
     out += _reason_names_tier(policy)
+    out += _untranslated(policy)
     return out
 
 
@@ -235,6 +241,25 @@ def _reason_names_tier(policy: CompiledPolicy) -> list[Finding]:
                     f"{', '.join(named)}; another rule may make a different tier the handler",
                     rule.location, "say what the rule found (with the case's values), not where the case goes: "
                     "the decision's summary names the handler", rule=rule.id))
+    return out
+
+
+def _untranslated(policy: CompiledPolicy) -> list[Finding]:
+    pack_locales: dict[str, set[str]] = {}
+    for rule in policy.rules:
+        pack_locales.setdefault(rule.pack, set()).update(locale for locale, _ in rule.translations)
+    out = []
+    for rule in policy.rules:
+        if not rule.reason:
+            continue  # no reason at all: its description stands in, in English
+        wanted = pack_locales[rule.pack] | ({policy.locale} if policy.locale != DEFAULT_LOCALE else set())
+        missing = sorted(wanted - {locale for locale, _ in rule.templates()})
+        if missing:
+            out.append(Finding(
+                "W-UNTRANSLATED", "warning", f"rule {rule.id}: its reason has no {', '.join(missing)} text; "
+                f"it is shown in {DEFAULT_LOCALE} there", rule.location,
+                "give the reason per locale: reason: {en: ..., " + ", ".join(f"{m}: ..." for m in missing) + "}",
+                rule=rule.id))
     return out
 
 

@@ -83,7 +83,9 @@ def _decision_schema() -> dict[str, Any]:
     defs["PolicyRef"]["properties"]["digest"]["pattern"] = r"^sha256:[0-9a-f]{64}$"
     props = schema["properties"]
     props["authority"]["additionalProperties"] = {"type": "string", "pattern": MONEY_TEXT}
-    props["authority"]["description"] = "Cap per action in EUR, as a string with two decimals."
+    props["authority"]["description"] = ("Cap per action in the policy's currency, as a string with two decimals "
+                                         "(machine format in every locale: only messages are localised).")
+    props["summary"]["minLength"] = 1
     for key in ("forward", "flags"):
         props[key]["uniqueItems"] = True
     return _finish(schema, "escalator decision", "The decision JSON (spec section 6).")

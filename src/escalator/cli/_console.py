@@ -33,7 +33,7 @@ def bad_input() -> Iterator[None]:
         yield
     except EscalatorError as exc:
         for problem in exc.problems:
-            err(str(problem))
+            err(problem.with_hint())
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except InputError as exc:
         err(str(exc))

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from escalator.language.cases import parse_case
 from escalator.errors import EscalatorError, LoadError, Location, Problem
+from escalator.language.cases import parse_case, place
 from escalator.language.yamlio import Document, load_file, parse_json
 from escalator.operations.pool import chunks, ordered_map
 
@@ -98,15 +98,6 @@ class InputError(Exception):
 
 
 # -- reading --------------------------------------------------------------------------
-def default_folders(cwd: str | Path | None = None) -> tuple[Path | None, Path | None]:
-    """`./policies` and `./rules` when both exist in `cwd`, else (None, None): the bundled ones."""
-    base = Path(cwd) if cwd is not None else Path.cwd()
-    policies, rules = base / "policies", base / "rules"
-    if policies.is_dir() and rules.is_dir():
-        return policies, rules
-    return None, None
-
-
 def is_jsonl(path: Path) -> bool:
     name = path.name.lower()
     return name.endswith(JSONL_SUFFIXES)
@@ -216,6 +207,7 @@ def _one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = 
     if item.error is not None:
         return Outcome(item.source, item.line, problems=({"path": None, "message": item.error},))
     case_id = None
+    doc: Document | None = None
     try:
         doc = item.read()
         if isinstance(doc.data, dict) and isinstance(doc.data.get("case_id"), str):
@@ -223,7 +215,7 @@ def _one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = 
         model = parse_case(doc)
         decision = engine.evaluate(model).to_dict()
     except EscalatorError as exc:
-        return Outcome(item.source, item.line, case_id, problems=_problem_dicts(exc.problems))
+        return Outcome(item.source, item.line, case_id, problems=_problem_dicts(place(exc.problems, doc) if doc else exc.problems))
     except Exception as exc:  # a bug must not stop a million-case run; report it in place
         message = f"internal error: {type(exc).__name__}: {exc}"
         return Outcome(item.source, item.line, case_id, problems=({"path": None, "message": message},))

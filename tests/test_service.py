@@ -268,3 +268,16 @@ def test_a_locale_is_passed_logged_and_replayed(served):
     assert unknown.status_code == 422 and unknown.json()["error"]["problems"][0]["path"] == "locale"
     explained = client.post("/v1/explain", json={"case": example(CASE), "locale": "nl"})
     assert explained.status_code == 200 and explained.json()["decision"] == json.loads(dutch.content)
+
+
+def test_serve_refuses_a_short_token_and_a_bad_log_url_before_listening(tmp_path):
+    from typer.testing import CliRunner
+
+    from escalator.cli import app as cli
+
+    (tmp_path / "token").write_text("short\n")
+    runner = CliRunner()
+    short = runner.invoke(cli, ["serve", "--token-file", str(tmp_path / "token")])
+    assert short.exit_code == 2 and "at least 16 characters" in short.output
+    bad_log = runner.invoke(cli, ["serve", "--log", "mysql://db/x"])
+    assert bad_log.exit_code == 2 and "unsupported log URL scheme" in bad_log.output

@@ -47,11 +47,11 @@ def serve(
     backend: BackendName = BACKEND,
     access_log: bool = typer.Option(False, "--access-log/--no-access-log", help="One line per request on stderr."),
 ) -> None:
-    from escalator.cli._render import bad_input, err, folders
+    from escalator.cli._render import bad_input, err, folder_pair
     from escalator.errors import EscalatorError
 
     with bad_input():
-        policy_dir, rule_dir = folders(policies, rules)
+        policy_dir, rule_dir = folder_pair(policies, rules)
         token = _token(token_file) if token_file is not None else None
         if token is None and host not in ("127.0.0.1", "localhost", "::1"):
             err(f"warning: listening on {host} without --token-file: anyone who reaches it can ask for decisions")

@@ -377,7 +377,8 @@ def check_folders(policies: Path | PolicySource | None, rules: Path | None = Non
     engine = Engine(compiled, backend)
     other = None
     if durable_available():
-        other = Engine(compiled, "compiled" if engine.backend == "durable" else "durable")
+        # "auto" for the other side: durable where it can run the policy (see runtime.backends)
+        other = Engine(compiled, "compiled" if engine.backend != "compiled" else "auto")
     fast = engine if engine.backend == "compiled" else (other if other and other.backend == "compiled" else None)
     fast = fast or Engine(compiled, "compiled")
     try:

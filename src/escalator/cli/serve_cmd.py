@@ -33,7 +33,7 @@ def serve(
     policies: Optional[Path] = POLICIES,
     rules: Optional[Path] = RULES,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: this machine only)."),
-    port: int = typer.Option(8080, "--port", min=0, max=65535, help="TCP port (0: any free port)."),
+    port: int = typer.Option(8080, "--port", min=1, max=65535, help="TCP port."),
     token_file: Optional[Path] = typer.Option(None, "--token-file", help="File holding the bearer token."),
     log: Optional[str] = typer.Option(None, "--log", help="Decision log URL: FILE, sqlite:///FILE or postgresql://..."),
     log_mode: LogMode = typer.Option(LogMode.strict, "--log-mode",

@@ -11,13 +11,14 @@ from escalator.cli._options import POLICIES, POLICY_ID, RULES
 
 HELP = """Print the durable_rules ruleset (JSON) each policy compiles to, for review. Rule names are the rule ids; money travels as integer cents; every rule carries the guards the durable backend adds (see docs).
 
-Examples:
+Exit codes: 0 ok, 2 bad input (a bad policy, an unknown --policy, or durable-rules missing).
+"""
+
+EXAMPLES = """Examples:
 
   escalator compile --policy nl
 
   escalator compile --policies my/policies --rules my/rules > rulesets.json
-
-Exit codes: 0 ok, 2 bad input (a bad policy, an unknown --policy, or durable-rules missing).
 """
 
 
@@ -41,7 +42,6 @@ def compile_(
     for policy_id in sorted(compiled):
         merged.update(json.loads(ruleset_json(compiled[policy_id])))
     sys.stdout.write(json.dumps(merged, indent=2, ensure_ascii=False) + "\n")
-
 
 def register(app: typer.Typer) -> None:
     app.command("compile", help=HELP, short_help="Print the durable_rules ruleset each policy compiles to.")(compile_)

@@ -20,12 +20,10 @@ if TYPE_CHECKING:
 
 PROGRESS_AFTER = 500  # cases: below this a progress bar is noise
 
-
 class Format(str, Enum):
     table = "table"
     json = "json"
     jsonl = "jsonl"
-
 
 HELP = """Decide cases: who handles each one, with what authority, and why.
 
@@ -37,17 +35,16 @@ Formats: table (for people); json (the decision JSON: one object for a single ca
 
 A bad case does not stop the run: its problems go to stderr (file:line: field.path: message) and, in json/jsonl output, an {"error": {...}} record takes its place, so output record N is always input case N (a single bad case file prints nothing on stdout). The exit code is then 2.
 
-Examples:
+Exit codes: 0 ok, 2 bad input (a bad case, policy, path or option).
+"""
+
+EXAMPLES = """Examples:
 
   escalator evaluate examples/cases
 
   escalator evaluate examples/cases/nl-bonus-loss-chasing.yaml --format json
 
   escalator evaluate - -f jsonl -w 4 < cases.jsonl > out.jsonl
-
-  escalator evaluate examples/cases --log decisions.db   (then: escalator replay decisions.db)
-
-Exit codes: 0 ok, 2 bad input (a bad case, policy, path or option).
 """
 
 
@@ -127,9 +124,7 @@ def evaluate(
         err(f"{bad} bad case{'s' if bad != 1 else ''}; exit code 2")
         raise typer.Exit(EXIT_BAD_INPUT)
 
-
 LOG_BATCH = 256  # decisions recorded per transaction by --log
-
 
 def _recorder(url: str, key_file: Optional[Path], compiled: dict[str, CompiledPolicy], policies: Optional[Path],
               rules: Optional[Path]) -> Recorder:
@@ -140,7 +135,6 @@ def _recorder(url: str, key_file: Optional[Path], compiled: dict[str, CompiledPo
 
     masker = Masker(read_key(key_file))
     return Recorder(DecisionLog(url), compiled, snapshot(*folder_pair(policies, rules)), masker)
-
 
 class _Writer:
     """Writes outcomes to stdout as they come, in the chosen format."""
@@ -182,13 +176,11 @@ class _Writer:
             self.out.write("[]\n" if self.count == 0 else "\n]\n")
         self.out.flush()
 
-
 def _silence_stdout() -> None:
     import os
 
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
-
 
 def register(app: typer.Typer) -> None:
     app.command("evaluate", help=HELP, short_help="Decide cases (files, folders, JSON Lines): who handles each, and why.",

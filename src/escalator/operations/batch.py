@@ -195,14 +195,15 @@ def _init(policies: dict, backend: str, render: str | None) -> None:
         _INIT_ERROR = exc
 
 
-def _problem_dicts(problems: Iterable[Any]) -> tuple[dict, ...]:
+def problem_dicts(problems: Iterable[Any]) -> tuple[dict, ...]:
     return tuple(
         {k: v for k, v in p.to_dict().items() if k in ("file", "line", "column", "path", "message")}
         for p in problems
     )
 
 
-def _one(item: CaseInput, engine: Any, render: str | None) -> Outcome:
+def evaluate_one(item: CaseInput, engine: Any, render: str | None) -> Outcome:
+    """One input through the Python engine: its decision, or its problems (never raises)."""
     if item.error is not None:
         return Outcome(item.source, item.line, problems=({"path": None, "message": item.error},))
     case_id = None
@@ -213,22 +214,27 @@ def _one(item: CaseInput, engine: Any, render: str | None) -> Outcome:
         model = parse_case(doc)
         decision = engine.evaluate(model).to_dict()
     except EscalatorError as exc:
-        return Outcome(item.source, item.line, case_id, problems=_problem_dicts(exc.problems))
+        return Outcome(item.source, item.line, case_id, problems=problem_dicts(exc.problems))
     except Exception as exc:  # a bug must not stop a million-case run; report it in place
         message = f"internal error: {type(exc).__name__}: {exc}"
         return Outcome(item.source, item.line, case_id, problems=({"path": None, "message": message},))
+    return decided(item.source, item.line, case_id, decision, render)
+
+
+def decided(source: str, line: int | None, case_id: str | None, decision: dict, render: str | None) -> Outcome:
+    """The Outcome of a decision (`Decision.to_dict()`), rendered as asked: one place for the bytes."""
     if render is None:
-        return Outcome(item.source, item.line, case_id, decision)
+        return Outcome(source, line, case_id, decision)
     indent = 2 if render == "json" else None
     separators = None if indent else (",", ":")
     text = json.dumps(decision, ensure_ascii=False, indent=indent, separators=separators)
-    return Outcome(item.source, item.line, case_id, None, text)
+    return Outcome(source, line, case_id, None, text)
 
 
 def _chunk(items: list[CaseInput]) -> list[Outcome]:
     if _INIT_ERROR is not None:
         raise _INIT_ERROR
-    return [_one(item, _ENGINE, _RENDER) for item in items]
+    return [evaluate_one(item, _ENGINE, _RENDER) for item in items]
 
 
 def chunks(inputs: Iterable[CaseInput], size: int) -> Iterator[list[CaseInput]]:
@@ -263,7 +269,7 @@ def evaluate_stream(
         engine = Engine(policies, backend)
         try:
             for item in inputs:
-                yield _one(item, engine, render)
+                yield evaluate_one(item, engine, render)
         finally:
             engine.close()
         return

@@ -123,11 +123,7 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
     escalate = handler.level > facts.levels[case.handled_by]
     situation = "complaint" if locked else "escalated" if escalate else "default"
     due = _due(facts.sla[situation], case)
-    constant, templates = facts.constant_reasons, facts.templates
-    reasons = tuple(
-        constant.get(r.index) or Reason(rule=r.id, message=_fill(templates[r.index], view))
-        for r in sorted(fired, key=_rule_id)
-    )
+    reasons = tuple(reason_for(facts, r, view) for r in sorted(fired, key=_rule_id))
     return Decision(
         case_id=case.case_id,
         policy=facts.ref,
@@ -142,6 +138,11 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
         deadlines=due,
         reasons=reasons,
     )
+
+
+def reason_for(facts: PolicyFacts, rule: Rule, view: dict[str, Any]) -> Reason:
+    """A fired rule's reason for this case (also used by the SQL path, which composes reasons in Python)."""
+    return facts.constant_reasons.get(rule.index) or Reason(rule=rule.id, message=_fill(facts.templates[rule.index], view))
 
 
 def _rule_id(rule: Rule) -> str:

@@ -45,3 +45,23 @@ def same(got: list[Outcome], want: list[Outcome]) -> list[tuple[Outcome, Outcome
 
 def is_decimal(value: Any) -> bool:
     return isinstance(value, Decimal)
+
+
+def draw_cases(n: int, engine: Any) -> list[dict[str, Any]]:
+    """n generated cases (escalator.authoring.strategies), one per hypothesis example, ids G-0..G-n."""
+    from hypothesis import HealthCheck, Phase, given, settings
+
+    from escalator.authoring.strategies import cases
+
+    drawn: list[dict[str, Any]] = []
+
+    @settings(max_examples=n, deadline=None, database=None, phases=[Phase.generate],
+              suppress_health_check=list(HealthCheck))
+    @given(cases(engine=engine))
+    def draw(case: dict[str, Any]) -> None:
+        drawn.append(case)
+
+    draw()
+    for i, case in enumerate(drawn):
+        case["case_id"] = f"G-{i}"
+    return drawn

@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from typing import Any
 
+from escalator.bulk.sql import split
 from escalator.bulk.schema import BY_PATH, INSTANT, INT, NUMBER, TEXTS, integral_column
 from escalator.language.ir import CompiledPolicy
 from escalator.language.models.decision import Deadlines, Decision
@@ -66,7 +67,7 @@ class Composer:
 
     def decision(self, row: dict[str, Any]) -> Decision:
         view = {p: _view_value(p, row.get(p), row) for p in self.quoted if not p.endswith(":integral")}
-        reasons = tuple(reason_for(self.facts, self.rule_by_id[rule_id], view) for rule_id in row["rules"])
+        reasons = tuple(reason_for(self.facts, self.rule_by_id[rule_id], view) for rule_id in split(row["rules"]))
         return Decision.model_construct(
             case_id=row["case_id"],
             policy=self.facts.ref,
@@ -76,8 +77,8 @@ class Composer:
             procedure=row["procedure"],
             locked=bool(row["locked"]),
             authority={a: row[f"authority.{a}"] for a in self.actions},
-            forward=tuple(row["forward"]),
-            flags=tuple(row["flags"]),
+            forward=split(row["forward"]),
+            flags=split(row["flags"]),
             deadlines=Deadlines.model_construct(acknowledge_by=_instant(row["deadlines.acknowledge_by"]),
                                                 resolve_by=_instant(row["deadlines.resolve_by"])),
             reasons=reasons,

@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute  # noqa: F401  (pa.compute)
 from sqlglot import exp
 
 from escalator.bulk.compose import Composer, quoted_fields, quotes_unknown_field
@@ -75,9 +76,13 @@ class Chunk:
     """One chunk's results: SQL-decided rows (Arrow) and the rows the Python engine took."""
 
     size: int
-    sources: list[tuple[str, int | None]]  # (file, line or row) per position
+    files: pa.Array  # where each row came from: file, and line (JSON Lines, CSV) or row (Parquet)
+    lines: pa.Array
     table: pa.Table | None
     fallback: dict[int, Outcome] = field(default_factory=dict)
+
+    def where(self, i: int) -> tuple[str, int | None]:
+        return self.files[i].as_py(), self.lines[i].as_py()
 
 
 @dataclass
@@ -165,92 +170,51 @@ class BulkRun:
         finally:
             self.con.unregister("_batch")
 
-    # -- chunks -----------------------------------------------------------------------------
-    def chunks(self, paths: Iterable[str]) -> Iterator[Chunk]:
-        started = time.perf_counter()
-        try:
-            for chunk in self._chunks(expand(paths)):
-                self.summary.cases += chunk.size
-                decided_here = chunk.table.num_rows if chunk.table is not None else 0
-                self.summary.sql += decided_here
-                for outcome in chunk.fallback.values():
-                    if outcome.ok:
-                        self.summary.python += 1
-                    else:
-                        self.summary.bad += 1
-                yield chunk
-        finally:
-            self.summary.seconds = time.perf_counter() - started
+    # -- deciding ---------------------------------------------------------------------------
+    def decide(self, raw: "Raw") -> Chunk:
+        """One chunk: SQL for the rows it reads exactly, the Python engine for the others."""
+        table = self._decide_sql(raw.table, raw.form)
+        done = _positions(table)
+        fallback: dict[int, Outcome] = {}
+        for i in range(raw.size):
+            if i not in done:
+                fallback[i] = self._python(raw, i)
+        return Chunk(raw.size, raw.files, raw.lines, table, fallback)
 
-    def _chunks(self, files: list[str]) -> Iterator[Chunk]:
-        pending: list[str] = []
-        for raw in files:
-            if raw != STDIN and is_flat(Path(raw)):
-                if pending:
-                    yield from self._json_chunks(pending)
-                    pending = []
-                yield from self._flat_chunks(raw)
-            else:
-                pending.append(raw)
-        if pending:
-            yield from self._json_chunks(pending)
-
-    def _json_chunks(self, paths: list[str]) -> Iterator[Chunk]:
-        items: list[CaseInput] = []
-        for item in iter_inputs(paths):
-            items.append(item)
-            if len(items) >= JSON_CHUNK_ROWS:
-                yield self._json_chunk(items)
-                items = []
-        if items:
-            yield self._json_chunk(items)
-
-    def _json_chunk(self, items: list[CaseInput]) -> Chunk:
-        texts: list[str | None] = []
-        for item in items:
-            text = None
-            if item.text is not None and item.error is None:
-                try:
-                    text = item.text.decode("utf-8")
-                except UnicodeDecodeError:
-                    text = None
-            texts.append(text)
-        table = pa.table({"_i": pa.array(range(len(items)), pa.int64()), "json": pa.array(texts, pa.string())})
-        decided_table = self._decide_sql(table, JSON)
-        done = _positions(decided_table)
-        fallback = {i: evaluate_one(item, self.python, self.render) for i, item in enumerate(items) if i not in done}
-        return Chunk(len(items), [(item.source, item.line) for item in items], decided_table, fallback)
-
-    def _flat_chunks(self, path: str) -> Iterator[Chunk]:
-        form = TEXT_CELLS if path.lower().endswith(".csv") else FLAT
-        offset = 0
-        for table in _read_flat(path, form):
-            n = table.num_rows
-            table = table.append_column("_i", pa.array(range(n), pa.int64()))
-            decided_table = self._decide_sql(table, form)
-            done = _positions(decided_table)
-            first_line = offset + (2 if form == TEXT_CELLS else 1)  # CSV: line 1 is the header
-            sources: list[tuple[str, int | None]] = [(path, first_line + i) for i in range(n)]
-            fallback: dict[int, Outcome] = {}
-            if len(done) < n:
-                rest = [i for i in range(n) if i not in done]
-                rows = table.take(pa.array(rest, pa.int64())).to_pylist()
-                for i, row in zip(rest, rows):
-                    fallback[i] = self._python_row(row, path, sources[i][1], form == TEXT_CELLS)
-            offset += n
-            yield Chunk(n, sources, decided_table, fallback)
-
-    def _python_row(self, row: dict[str, Any], source: str, line: int | None, text_cells: bool) -> Outcome:
+    def _python(self, raw: "Raw", i: int) -> Outcome:
+        if raw.form == JSON:
+            return evaluate_one(raw.items[i], self.python, self.render)
         from escalator.errors import EscalatorError
         from escalator.operations.batch import problem_dicts
 
-        case = row_to_case(row, text_cells)
+        source, line = raw.files[i].as_py(), raw.lines[i].as_py()
+        case = raw.case(i)
         case_id = case.get("case_id") if isinstance(case.get("case_id"), str) else None
         try:
             decision = self.python.evaluate(case).to_dict()
         except EscalatorError as exc:
             return Outcome(source, line, case_id, problems=problem_dicts(exc.problems))
         return decided(source, line, case_id, decision, self.render)
+
+    def chunks(self, paths: Iterable[str]) -> Iterator[Chunk]:
+        """Every chunk of the inputs, decided; `summary` counts them."""
+        started = time.perf_counter()
+        try:
+            for raw in read_chunks(paths):
+                chunk = self.decide(raw)
+                self.count(chunk)
+                yield chunk
+        finally:
+            self.summary.seconds = time.perf_counter() - started
+
+    def count(self, chunk: Chunk) -> None:
+        self.summary.cases += chunk.size
+        self.summary.sql += chunk.table.num_rows if chunk.table is not None else 0
+        for outcome in chunk.fallback.values():
+            if outcome.ok:
+                self.summary.python += 1
+            else:
+                self.summary.bad += 1
 
     # -- composing -----------------------------------------------------------------------
     def outcomes(self, chunk: Chunk) -> Iterator[Outcome]:
@@ -266,8 +230,91 @@ class BulkRun:
                 continue
             row = rows[i]
             decision = self.composers[row["policy"]].decision(row).to_dict()
-            source, line = chunk.sources[i]
+            source, line = chunk.where(i)
             yield decided(source, line, row["case_id"], decision, self.render)
+
+
+# -- reading ----------------------------------------------------------------------------------
+@dataclass
+class Raw:
+    """A chunk of input rows as read: an Arrow table with `_i`, where each row came from, and the raw rows."""
+
+    form: str  # stage.JSON, FLAT or TEXT_CELLS
+    table: pa.Table
+    files: pa.Array
+    lines: pa.Array
+    items: list[CaseInput] = field(default_factory=list)  # form JSON: the inputs themselves
+
+    @property
+    def size(self) -> int:
+        return len(self.lines)
+
+    def case(self, i: int) -> dict[str, Any]:
+        """Row i of a flat chunk as the case document the Python engine validates."""
+        row = self.table.slice(i, 1).to_pylist()[0]
+        return row_to_case(row, self.form == TEXT_CELLS)
+
+
+def read_chunks(paths: Iterable[str]) -> Iterator[Raw]:
+    """The inputs in chunks, in order: JSON Lines, case files and stdin as JSON text, Parquet and CSV as columns."""
+    pending: list[str] = []
+    for raw in expand(paths):
+        if raw != STDIN and is_flat(Path(raw)):
+            if pending:
+                yield from json_chunks(pending)
+                pending = []
+            yield from flat_chunks(raw)
+        else:
+            pending.append(raw)
+    if pending:
+        yield from json_chunks(pending)
+
+
+def json_chunks(paths: list[str]) -> Iterator[Raw]:
+    items: list[CaseInput] = []
+    for item in iter_inputs(paths):
+        items.append(item)
+        if len(items) >= JSON_CHUNK_ROWS:
+            yield _json_raw(items)
+            items = []
+    if items:
+        yield _json_raw(items)
+
+
+def _json_raw(items: list[CaseInput]) -> Raw:
+    texts: list[str | None] = []
+    for item in items:
+        text = None
+        if item.text is not None and item.error is None:
+            try:
+                text = item.text.decode("utf-8")
+            except UnicodeDecodeError:
+                text = None
+        texts.append(text)
+    table = pa.table({"_i": pa.array(range(len(items)), pa.int64()), "json": pa.array(texts, pa.string())})
+    files = pa.array([item.source for item in items], pa.string()).dictionary_encode()
+    return Raw(JSON, table, files, pa.array([item.line for item in items], pa.int64()), items)
+
+
+def flat_chunks(path: str, row_groups: list[int] | None = None, offset: int = 0) -> Iterator[Raw]:
+    """A Parquet or CSV file in chunks (Parquet: only `row_groups`, whose first row is row `offset` + 1)."""
+    form = TEXT_CELLS if path.lower().endswith(".csv") else FLAT
+    for table in _read_flat(path, form, row_groups):
+        n = table.num_rows
+        table = table.append_column("_i", pa.array(range(n), pa.int64()))
+        first_line = offset + (2 if form == TEXT_CELLS else 1)  # CSV: line 1 is the header
+        offset += n
+        files = pa.DictionaryArray.from_arrays(pa.nulls(n, pa.int32()).fill_null(0), pa.array([path], pa.string()))
+        lines = pa.compute.add(pa.array(range(n), pa.int64()), first_line)
+        yield Raw(form, table, files, lines)
+
+
+def _lists(column: Any) -> Any:
+    """Comma-joined text (see `escalator.bulk.sql.joined`) -> lists of text."""
+    import pyarrow.compute as pc
+
+    empty = pa.scalar([], pa.list_(pa.string()))
+    return pc.if_else(pc.equal(column, ""), empty, pc.split_pattern(column, ","))
 
 
 def _positions(table: pa.Table | None) -> set[int]:
@@ -282,7 +329,7 @@ def _duck_type(con: duckdb.DuckDBPyConnection, table: pa.Table, name: str) -> st
     return str(con.from_arrow(pa.table({name: pa.array([], arrow_type)})).types[0])
 
 
-def _read_flat(path: str, form: str) -> Iterator[pa.Table]:
+def _read_flat(path: str, form: str, row_groups: list[int] | None = None) -> Iterator[pa.Table]:
     if form == TEXT_CELLS:
         import pyarrow.csv as pacsv
 
@@ -296,7 +343,7 @@ def _read_flat(path: str, form: str) -> Iterator[pa.Table]:
     import pyarrow.parquet as pq
 
     file = pq.ParquetFile(path)
-    for batch in file.iter_batches(batch_size=CHUNK_ROWS):
+    for batch in file.iter_batches(batch_size=CHUNK_ROWS, row_groups=row_groups):
         yield pa.Table.from_batches([batch])
 
 
@@ -312,3 +359,42 @@ def _rebatch(reader: Any) -> Iterator[pa.Table]:
     if held:
         yield pa.Table.from_batches(held)
 
+
+
+def decision_table(chunk: Chunk, actions: tuple[str, ...]) -> pa.Table:
+    """The chunk's decisions in input order as a decision table (`escalator.bulk.io.decision_schema`).
+
+    Bad rows are left out (they are reported); Python-decided rows need `render=None`.
+    """
+    from escalator.bulk.io import decision_row, decision_schema
+
+    schema = decision_schema(actions)
+    parts: list[pa.Table] = []
+    if chunk.table is not None and chunk.table.num_rows:
+        t = chunk.table
+        positions = t.column("_i")
+        columns = {"_i": positions, "source": chunk.files.take(positions).cast(pa.string()),
+                   "line": chunk.lines.take(positions)}
+        for field_ in schema:
+            if field_.name in ("source", "line"):
+                continue
+            if field_.name in t.column_names:
+                column = t.column(field_.name)
+                if field_.name.startswith("deadlines."):
+                    column = column.cast(pa.int64()).cast(field_.type)
+                elif field_.name in ("forward", "flags", "rules"):
+                    column = _lists(column)
+                columns[field_.name] = column.cast(field_.type)
+            else:
+                columns[field_.name] = pa.nulls(t.num_rows, field_.type)
+        parts.append(pa.table(columns))
+    rows = [dict(decision_row(o.source, o.line, o.decision), _i=i) for i, o in sorted(chunk.fallback.items())
+            if o.ok and o.decision is not None]
+    if rows:
+        with_i = pa.schema([("_i", pa.int64()), *schema])
+        parts.append(pa.Table.from_pylist(rows, schema=with_i).select(parts[0].column_names if parts else
+                                                                       with_i.names))
+    if not parts:
+        return pa.Table.from_pylist([], schema=schema)
+    table = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+    return table.sort_by("_i").drop(["_i"])  # the union of the policies' queries has no order

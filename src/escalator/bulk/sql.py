@@ -89,14 +89,21 @@ def number(value: int) -> exp.Expr:
     return exp.Literal.number(value)
 
 
-def compact(items: Sequence[exp.Expr], dialect: str) -> exp.Expr:
-    """A list of the items that are not NULL (in order), as the dialect writes it."""
-    array = exp.Array(expressions=items) if items else cast(exp.Array(expressions=[]), "VARCHAR[]")
+def joined(items: Sequence[exp.Expr]) -> exp.Expr:
+    """The items that are not NULL, in order, joined by commas ('' for none): a list as cheap text.
+
+    Ids, tier names and flags never hold a comma; `split` turns the text back into a list.
+    """
     if not items:
-        return array
-    if dialect == "postgres":
-        return exp.func("ARRAY_REMOVE", array, exp.Null())
-    return exp.ArrayCompact(this=array)
+        return text("")
+    return exp.Anonymous(this="CONCAT_WS", expressions=[text(SEPARATOR), *items])  # NULLs are skipped
+
+
+SEPARATOR = ","
+
+
+def split(value: str | None) -> tuple[str, ...]:
+    return tuple(value.split(SEPARATOR)) if value else ()
 
 
 def contains(array: exp.Expr, item: exp.Expr) -> exp.Expr:
@@ -295,11 +302,11 @@ def decision_select(policy: CompiledPolicy, dialect: str, source: exp.Expr | Non
     # forward (policy tier order) and flags (sorted)
     forward = [exp.case().when(_any_fired(r for r in policy.rules if t.id in r.effects.forward), text(t.id), copy=False)
                .else_(exp.Null(), copy=False) for t in tiers if any(t.id in r.effects.forward for r in policy.rules)]
-    outputs.append(exp.alias_(compact(forward, dialect), "forward", quoted=True, copy=False))
+    outputs.append(exp.alias_(joined(forward), "forward", quoted=True, copy=False))
     names = sorted({f for r in policy.rules for f in r.effects.flags})
     flags = [exp.case().when(_any_fired(r for r in policy.rules if name in r.effects.flags), text(name), copy=False)
              .else_(exp.Null(), copy=False) for name in names]
-    outputs.append(exp.alias_(compact(flags, dialect), "flags", quoted=True, copy=False))
+    outputs.append(exp.alias_(joined(flags), "flags", quoted=True, copy=False))
     # deadlines: epoch seconds of opened_at + the SLA period of the situation
     sla = {s: policy.sla_for(s) for s in ("complaint", "escalated", "default")}
     for name in ("acknowledge", "resolve"):
@@ -311,7 +318,7 @@ def decision_select(policy: CompiledPolicy, dialect: str, source: exp.Expr | Non
     # fired rule ids, sorted by id (the order of reasons)
     rules = [exp.case().when(col(fired_column(r)), text(r.id), copy=False).else_(exp.Null(), copy=False)
              for r in sorted(policy.rules, key=lambda r: r.id)]
-    outputs.append(exp.alias_(compact(rules, dialect), "rules", quoted=True, copy=False))
+    outputs.append(exp.alias_(joined(rules), "rules", quoted=True, copy=False))
     return exp.select(*outputs, copy=False).from_(exp.alias_(exp.paren(staged3), "_decided", copy=False), copy=False)
 
 

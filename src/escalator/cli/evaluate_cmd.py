@@ -9,6 +9,7 @@ from typing import Optional
 
 import typer
 
+from escalator.cli._bulk import ENGINE, OUTPUT, SCHEDULER, EngineName
 from escalator.cli._options import BACKEND, POLICIES, RULES, BackendName
 
 PROGRESS_AFTER = 500  # cases: below this a progress bar is noise
@@ -22,7 +23,9 @@ class Format(str, Enum):
 
 HELP = """Decide cases: who handles each one, with what authority, and why.
 
-PATH is a case file (.yaml, .yml, .json), a folder of them (searched recursively, in name order), a JSON Lines file (.jsonl, .jsonl.gz), or - for JSON Lines on stdin. Input is read and output written case by case, so any number of cases runs in constant memory.
+PATH is a case file (.yaml, .yml, .json), a folder of them (searched recursively, in name order), a JSON Lines file (.jsonl, .jsonl.gz), a Parquet or CSV file of flattened cases (one column per field, e.g. player.vip_level; see docs/bulk.md), or - for JSON Lines on stdin. Input is read and output written case by case (or chunk by chunk), so any number of cases runs in constant memory.
+
+--engine duckdb decides chunks of cases with the policy compiled to one SQL query (in-process, byte-identical decisions); --engine dask runs that query per partition on a Dask cluster; rows SQL cannot read exactly, and policies it cannot express, go to the Python engine (said on stderr). --output FILE writes .jsonl (decision JSON), .csv or .parquet (decision tables), with a summary on stderr.
 
 With --workers 1 and --format jsonl each decision is written as soon as its line is read, so a program can pipe cases in and read answers one by one; --workers N reads ahead in chunks.
 
@@ -37,6 +40,8 @@ Examples:
   escalator evaluate examples/cases/nl-bonus-loss-chasing.yaml --format json
 
   escalator evaluate - -f jsonl -w 4 < cases.jsonl > out.jsonl
+
+  escalator evaluate cases.parquet --engine duckdb --output decisions.parquet
 
 Exit codes: 0 ok, 2 bad input (a bad case, policy, path or option).
 """
@@ -59,15 +64,40 @@ def evaluate(
         None, "--progress/--no-progress",
         help="Progress bar on stderr (default: only when stderr is a terminal, stdout is not, and there are many cases).",
     ),
+    engine: EngineName = ENGINE,
+    output: Optional[Path] = OUTPUT,
+    scheduler: Optional[str] = SCHEDULER,
 ) -> None:
     from escalator.operations.batch import check_paths, evaluate_stream, iter_inputs, single_case
     from escalator.cli import EXIT_BAD_INPUT
     from escalator.cli._render import Progress, bad_input, compiled_policies, err
 
+    from escalator.cli import _bulk
+
     with bad_input():
-        check_paths(paths)
         if paths.count("-") > 1:
             raise typer.BadParameter("- (stdin) may be given only once", param_hint="PATH")
+        chosen = _bulk.choose(engine, paths)
+        if _bulk.needs_bulk(chosen, paths, output):
+            from escalator.bulk.run import check_bulk_paths
+
+            check_bulk_paths(paths)
+            if output is not None:
+                from escalator.bulk.io import output_format
+
+                try:
+                    output_format(output)
+                except ValueError as exc:
+                    raise typer.BadParameter(str(exc), param_hint="--output") from None
+            compiled = compiled_policies(policies, rules)
+            bar = Progress(progress, "evaluating", PROGRESS_AFTER)
+            bad = _bulk.evaluate(paths, compiled, chosen, backend.value, output,
+                                 _Writer(fmt, False, interactive=False), bar, err, scheduler)
+            if bad:
+                err(f"{bad} bad case{'s' if bad != 1 else ''}; exit code 2")
+                raise typer.Exit(EXIT_BAD_INPUT)
+            return
+        check_paths(paths)
         compiled = compiled_policies(policies, rules)
         render = {Format.json: "json", Format.jsonl: "jsonl", Format.table: None}[fmt]
         outcomes = evaluate_stream(iter_inputs(paths), compiled, backend.value, workers, render)

@@ -17,12 +17,18 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from escalator.errors import EscalatorError, LoadError, Location, Problem
 from escalator.language.loading import yaml_files
 from escalator.money import format_money, parse_duration, to_decimal
-from escalator.language.yamlio import Document, load_file
+from escalator.language.yamlio import DocPath, Document, load_file
+
+if TYPE_CHECKING:
+    from escalator.language.models.case import Case
+    from escalator.language.models.decision import Decision
+    from escalator.runtime.engine import Engine
+    from escalator.runtime.explain import Explanation
 
 EXPECT_KEYS = (
     "handler", "escalate", "transfer", "locked", "procedure", "authority",
@@ -38,7 +44,7 @@ class PolicyTest:
     name: str
     file: Path
     location: Location
-    case: Any  # a Document (file or inline case) or a LoadError found while reading it
+    case: Document | LoadError  # the case (file or inline), or the error found while reading it
     expect: dict[str, Any]
     policy: str | None
     backend: str
@@ -53,8 +59,8 @@ class PolicyTest:
 @dataclass
 class Mismatch:
     key: str
-    expected: Any
-    actual: Any
+    expected: object
+    actual: object
     note: str | None = None
 
 
@@ -63,8 +69,8 @@ class PolicyTestResult:
     test: PolicyTest
     mismatches: list[Mismatch] = field(default_factory=list)
     error: str | None = None
-    decision: Any = None
-    explanation: Any = None
+    decision: Decision | None = None
+    explanation: Explanation | None = None
     fired: tuple[str, ...] = ()
     backend: str | None = None
 
@@ -99,7 +105,7 @@ def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line for line in text.splitlines())
 
 
-def show(value: Any) -> str:
+def show(value: object) -> str:
     if isinstance(value, Decimal):
         return format_money(value) or "null"
     if isinstance(value, (list, tuple)):
@@ -113,7 +119,7 @@ def show(value: Any) -> str:
     return str(value)
 
 
-def decisive_rules(explanation: Any, expect: dict[str, Any]) -> list[str]:
+def decisive_rules(explanation: Explanation, expect: dict[str, Any]) -> list[str]:
     """The fired rules and every rule a test names, each with its comparisons."""
     named = set(expect.get("reasons") or ()) | set(expect.get("not_reasons") or ())
     lines = []
@@ -134,15 +140,15 @@ def decisive_rules(explanation: Any, expect: dict[str, Any]) -> list[str]:
 # -- loading ------------------------------------------------------------------------------------
 
 
-def is_test_document(data: Any) -> bool:
+def is_test_document(data: object) -> bool:
     return isinstance(data, dict) and isinstance(data.get("tests"), list)
 
 
-def _fail(doc: Document, path: tuple, message: str) -> LoadError:
+def _fail(doc: Document, path: DocPath, message: str) -> LoadError:
     return LoadError(Problem(message, doc.location(path), code="E-TEST"))
 
 
-def _sub_document(doc: Document, prefix: tuple) -> Document:
+def _sub_document(doc: Document, prefix: DocPath) -> Document:
     data = doc.data
     for part in prefix:
         data = data[part]
@@ -194,7 +200,7 @@ def load_tests(path: str | Path, policies: Path | None = None, rules: Path | Non
     tests = []
     names: set[str] = set()
     for i, spec in enumerate(data["tests"]):
-        at = ("tests", i)
+        at: DocPath = ("tests", i)
         if not isinstance(spec, dict):
             raise _fail(doc, at, "a test is a mapping with name, case and expect")
         unknown = sorted(set(spec) - set(TEST_KEYS))
@@ -220,7 +226,7 @@ def load_tests(path: str | Path, policies: Path | None = None, rules: Path | Non
     return tests
 
 
-def _case_source(doc: Document, at: tuple, base: Path) -> Any:
+def _case_source(doc: Document, at: DocPath, base: Path) -> Document | LoadError:
     raw = _sub_document(doc, at)
     if isinstance(raw.data, dict):
         return raw
@@ -232,7 +238,7 @@ def _case_source(doc: Document, at: tuple, base: Path) -> Any:
     raise _fail(doc, at, "`case` is a mapping or a path to a case file")
 
 
-def _check_expect(doc: Document, at: tuple, expect: dict) -> None:
+def _check_expect(doc: Document, at: DocPath, expect: dict[str, Any]) -> None:
     for key, value in expect.items():
         where = at + (key,)
         if key not in EXPECT_KEYS:
@@ -282,11 +288,11 @@ class Runner:
     """Runs tests, sharing one engine per (policies, rules, backend); records rule coverage."""
 
     def __init__(self) -> None:
-        self._engines: dict[tuple, Any] = {}
+        self._engines: dict[tuple[Path | None, Path | None, str], Engine] = {}
         self.coverage: dict[str, int] = {}
         self.results: list[PolicyTestResult] = []
 
-    def engine(self, test: PolicyTest) -> Any:
+    def engine(self, test: PolicyTest) -> Engine:
         from escalator.runtime.engine import Engine
 
         key = (test.policies_dir, test.rules_dir, test.backend)
@@ -314,7 +320,7 @@ class Runner:
         return [self.run(t) for t in tests]
 
 
-def run_test(test: PolicyTest, engine: Any) -> PolicyTestResult:
+def run_test(test: PolicyTest, engine: Engine) -> PolicyTestResult:
     from escalator.language.cases import parse_case
 
     result = PolicyTestResult(test, backend=engine.backend)
@@ -333,7 +339,7 @@ def run_test(test: PolicyTest, engine: Any) -> PolicyTestResult:
     return result
 
 
-def compare(expect: dict[str, Any], decision: Any, case: Any, policy: str | None = None) -> list[Mismatch]:
+def compare(expect: dict[str, Any], decision: Decision, case: Case, policy: str | None = None) -> list[Mismatch]:
     """Every way the decision differs from the partial expectation."""
     out: list[Mismatch] = []
     if policy is not None and decision.policy.id != policy:

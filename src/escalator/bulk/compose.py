@@ -1,7 +1,7 @@
 """A row of the decision query -> the Decision the Python engine would return.
 
 The query gives every decision field; the reasons are rendered here with the
-runtime's own renderer (`escalator.runtime.decide.reason_for`) from the fired rule
+runtime's own messages (`escalator.runtime.messages.PolicyTexts`) from the fired rule
 ids and the case fields the reason texts quote, so the JSON is byte for byte the
 engine's.
 """
@@ -13,28 +13,29 @@ from decimal import Decimal
 from typing import Any
 
 from escalator.bulk.sql import split
-from escalator.bulk.schema import BY_PATH, INSTANT, INT, NUMBER, TEXTS, integral_column
+from escalator.bulk.schema import BY_PATH, INSTANT, INT, NUMBER, TEXTS, scale_column
 from escalator.language.ir import CompiledPolicy
 from escalator.language.models.decision import Deadlines, Decision
-from escalator.runtime.decide import PolicyFacts, reason_for
+from escalator.runtime.decide import PolicyFacts
 
 
 def quoted_fields(policy: CompiledPolicy) -> tuple[str, ...]:
     """The bulk-table columns the policy's reason texts quote (the query passes them through)."""
     paths: list[str] = []
     for rule in policy.rules:
-        for part in rule.reason:
+        for part in (p for _, template in rule.templates() for p in template):
             if part.field is not None and part.field.path in BY_PATH and part.field.path not in paths:
                 paths.append(part.field.path)
                 if BY_PATH[part.field.path].kind == NUMBER:
-                    paths.append(integral_column(part.field.path))
+                    paths.append(scale_column(part.field.path))
     return tuple(paths)
 
 
 def quotes_unknown_field(policy: CompiledPolicy) -> list[str]:
     """Reason placeholders the bulk table has no column for (the policy then runs on the Python engine)."""
-    return [f"rule {rule.id}: its reason quotes {part.field.path}" for rule in policy.rules for part in rule.reason
-            if part.field is not None and part.field.path not in BY_PATH]
+    return sorted({f"rule {rule.id}: its reason quotes {part.field.path}" for rule in policy.rules
+                   for _, template in rule.templates() for part in template
+                   if part.field is not None and part.field.path not in BY_PATH})
 
 
 def _view_value(path: str, value: Any, row: dict[str, Any]) -> Any:
@@ -44,8 +45,9 @@ def _view_value(path: str, value: Any, row: dict[str, Any]) -> Any:
     kind = BY_PATH[path].kind
     if kind in (INT, INSTANT):
         return Decimal(int(value))
-    if kind == NUMBER and row.get(integral_column(path)):
-        return Decimal(int(value))
+    if kind == NUMBER:
+        scale = row.get(scale_column(path))
+        return value if scale is None else value.quantize(Decimal(1).scaleb(-int(scale)))
     if kind == TEXTS:
         return tuple(value)
     return value
@@ -56,19 +58,20 @@ def _instant(epoch: int | None) -> datetime | None:
 
 
 class Composer:
-    """Decisions for one policy from its query rows."""
+    """Decisions for one policy from its query rows, with messages in `locale` (default: the policy's)."""
 
-    def __init__(self, policy: CompiledPolicy, facts: PolicyFacts | None = None):
+    def __init__(self, policy: CompiledPolicy, locale: str | None = None, facts: PolicyFacts | None = None):
         self.policy = policy
         self.facts = facts or PolicyFacts(policy)
+        self.texts = self.facts.texts[locale or policy.locale]
         self.quoted = quoted_fields(policy)
         self.rule_by_id = {r.id: r for r in policy.rules}
         self.actions = policy.actions
 
     def decision(self, row: dict[str, Any]) -> Decision:
-        view = {p: _view_value(p, row.get(p), row) for p in self.quoted if not p.endswith(":integral")}
-        reasons = tuple(reason_for(self.facts, self.rule_by_id[rule_id], view) for rule_id in split(row["rules"]))
-        return Decision.model_construct(
+        view = {p: _view_value(p, row.get(p), row) for p in self.quoted if not p.endswith(":scale")}
+        reasons = tuple(self.texts.reason(self.rule_by_id[rule_id], view) for rule_id in split(row["rules"]))
+        return self.texts.finish(Decision.model_construct(
             case_id=row["case_id"],
             policy=self.facts.ref,
             handler=row["handler"],
@@ -82,4 +85,4 @@ class Composer:
             deadlines=Deadlines.model_construct(acknowledge_by=_instant(row["deadlines.acknowledge_by"]),
                                                 resolve_by=_instant(row["deadlines.resolve_by"])),
             reasons=reasons,
-        )
+        ))

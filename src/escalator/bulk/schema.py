@@ -93,13 +93,16 @@ OBJECT_PRESENCE: dict[str, str | None] = {
 OBJECTS = {"request.withdrawal": ("request.withdrawal.amount", "request.withdrawal.pending_hours"),
            "request.forfeiture": ("request.forfeiture.winnings", "request.forfeiture.breach",
                                   "request.forfeiture.deliberate")}
-# numbers whose text form in a reason depends on how they were written (80 vs 80.0): see `integral_column`
+# numbers whose text in a reason depends on how they were written (80, 80.5, 80.50): see `scale_column`
 WRITTEN_NUMBERS = tuple(c.path for c in COLUMNS if c.kind == NUMBER)
 
 
-def integral_column(path: str) -> str:
-    """The companion column saying a NUMBER was written as an integer (it renders as "80", not "80.00")."""
-    return f"{path}:integral"
+def scale_column(path: str) -> str:
+    """The companion column of a NUMBER: how many decimals it was written with (0, 1 or 2).
+
+    The engine keeps a number as written (Decimal("80.5") is not Decimal("80.50"), which reads as money),
+    so the SQL path carries the scale beside the DECIMAL(18,2) value to quote it the same way."""
+    return f"{path}:scale"
 
 
 def sql_path_kind(path: str) -> str | None:
@@ -120,7 +123,7 @@ def row_to_case(row: dict[str, Any], text_cells: bool = False) -> dict[str, Any]
     """
     case: dict[str, Any] = {}
     for key, value in row.items():
-        if value is None or key.startswith("_") or key.endswith(":integral"):
+        if value is None or key.startswith("_") or key.endswith(":scale"):
             continue
         if text_cells and isinstance(value, str):
             value = _from_text(BY_PATH.get(key), value)
@@ -170,5 +173,6 @@ def case_to_row(case: Case) -> dict[str, Any]:
         row[column.path] = value
     for path in WRITTEN_NUMBERS:
         value = view.get(path)
-        row[integral_column(path)] = None if value is None else isinstance(value.as_tuple().exponent, int) and value.as_tuple().exponent >= 0
+        exponent = value.as_tuple().exponent if value is not None else None
+        row[scale_column(path)] = None if not isinstance(exponent, int) else max(0, -exponent)
     return row

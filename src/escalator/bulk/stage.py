@@ -19,7 +19,7 @@ from decimal import Decimal
 from sqlglot import exp
 
 from escalator.bulk.schema import (
-    BOOL, COLUMNS, INSTANT, INT, MONEY, NUMBER, OBJECTS, SIGNED_MONEY, TEXT, TEXTS, Column, MONEY_SQL, integral_column,
+    BOOL, COLUMNS, INSTANT, INT, MONEY, NUMBER, OBJECTS, SIGNED_MONEY, TEXT, TEXTS, Column, MONEY_SQL, scale_column,
 )
 from escalator.bulk.sql import cast, col, dtype, number, text
 from escalator.language.ir import CompiledPolicy
@@ -131,6 +131,13 @@ def _decimal_text(column: Column, raw: exp.Expr) -> tuple[exp.Expr, exp.Expr]:
     return value, ok
 
 
+def _decimals(raw: exp.Expr) -> exp.Expr:
+    """How many decimals a decimal text has ("80" 0, "80.5" 1, "80.50" 2)."""
+    dot = fn("STRPOS", raw, lit("."))
+    return exp.case().when(exp.EQ(this=dot, expression=number(0)), number(0), copy=False).else_(
+        exp.Sub(this=fn("LENGTH", raw.copy()), expression=dot.copy()), copy=False)
+
+
 def _default(column: Column) -> exp.Expr:
     d = column.default
     if d is None:
@@ -183,10 +190,12 @@ def _json_column(column: Column) -> tuple[exp.Expr, exp.Expr, exp.Expr | None]:
                   _between(value, number(column.low or 0), number(column.high or 10**9)))
     elif column.kind in (MONEY, SIGNED_MONEY, NUMBER):  # a JSON number, or decimal text (the model reads both)
         value, ok = _decimal_text(column, string)
-        ok = _and(_in(kind_of, ("BIGINT", "UBIGINT", "DOUBLE", "VARCHAR")), ok)
-        integral = _or(_in(kind_of, ("BIGINT", "UBIGINT")),
-                       _and(exp.EQ(this=kind_of, expression=lit("VARCHAR")),
-                            exp.EQ(this=fn("STRPOS", string, lit(".")), expression=number(0))))
+        # a plain number (not money) keeps how it was written; JSON re-reads a double's digits, so
+        # a NUMBER written with a fraction is only read from text (else the Python engine takes the row)
+        kinds = ("BIGINT", "UBIGINT", "VARCHAR") if column.kind == NUMBER else ("BIGINT", "UBIGINT", "DOUBLE", "VARCHAR")
+        ok = _and(_in(kind_of, kinds), ok)
+        integral = exp.case().when(exp.EQ(this=kind_of, expression=lit("VARCHAR")), _decimals(string),
+                                   copy=False).else_(number(0), copy=False)
     elif column.kind == BOOL:
         value = exp.EQ(this=string, expression=lit("true"))
         ok = exp.EQ(this=kind_of, expression=lit("BOOLEAN"))
@@ -215,10 +224,11 @@ def _absent_or(column: Column, missing_test: exp.Expr, null_test: exp.Expr | Non
     checks = checks.else_(fn("COALESCE", exp.paren(ok, copy=False), exp.false()), copy=False)
     typed = exp.case().when(present, cast(value, column.sql_type), copy=False).else_(_default(column), copy=False)
     flag = None
-    if integral is not None:
+    if integral is not None:  # the scale as written; the default's own when absent
+        default = column.default
+        exponent = default.as_tuple().exponent if isinstance(default, Decimal) else None
         flag = exp.case().when(present, integral, copy=False).else_(
-            exp.true() if isinstance(column.default, Decimal) and column.default == column.default.to_integral_value()
-            and column.default.as_tuple().exponent >= 0 else exp.Null(), copy=False)  # type: ignore[operator]
+            number(max(0, -exponent)) if isinstance(exponent, int) else exp.Null(), copy=False)
     return typed, checks, flag
 
 
@@ -267,17 +277,19 @@ def _flat_column(column: Column, types: Mapping[str, str], all_text: bool) -> tu
     elif column.kind in (MONEY, SIGNED_MONEY, NUMBER):
         if is_text:
             value, ok = _decimal_text(column, raw)
-            integral = exp.EQ(this=fn("STRPOS", raw, lit(".")), expression=number(0))
+            integral = _decimals(raw)
         elif base in INTEGER_TYPES or (base.startswith("DECIMAL") and _scale(base) <= 2):
             value = exp.TryCast(this=raw, to=dtype(MONEY_SQL))
             ok = _and(_not_null(value), _number_checks(column, value))
-            integral = exp.true() if base in INTEGER_TYPES or _scale(base) == 0 else exp.false()
+            integral = number(0 if base in INTEGER_TYPES else _scale(base))
         elif base in ("DOUBLE", "FLOAT"):
             value = exp.TryCast(this=raw, to=dtype(MONEY_SQL))
             same = exp.EQ(this=cast(value, "DOUBLE"), expression=cast(raw, "DOUBLE"))
             negative_zero = _and(exp.EQ(this=raw, expression=number(0)), fn("SIGNBIT", cast(raw, "DOUBLE")))
             ok = _and(_not_null(value), same, exp.not_(exp.paren(negative_zero, copy=False), copy=False), _number_checks(column, value))
-            integral = exp.false()
+            if column.kind == NUMBER:  # a double's written decimals are unknown here: the Python engine reads it
+                ok = exp.false()
+            integral = number(2)
         else:
             value, ok = exp.Null(), exp.false()
     elif column.kind == BOOL:
@@ -396,8 +408,8 @@ def stage_select(form: str, source: str, policies: Mapping[str, CompiledPolicy],
         inner = inner.select(exp.alias_(value, column.path, quoted=True, copy=False), copy=False)
         checks.append(ok)
         if column.kind == NUMBER:
-            inner = inner.select(exp.alias_(integral if integral is not None else exp.Null(),
-                                            integral_column(column.path), quoted=True, copy=False), copy=False)
+            inner = inner.select(exp.alias_(cast(integral, "INTEGER") if integral is not None else exp.Null(),
+                                            scale_column(column.path), quoted=True, copy=False), copy=False)
     inner = inner.select(exp.alias_(_and(*checks), "_valid", quoted=True, copy=False), copy=False)
     chosen = exp.select(exp.Star(), exp.alias_(policy_choice(policies), "_policy", quoted=True, copy=False), copy=False).from_(
         exp.alias_(exp.paren(inner), "_typed", copy=False), copy=False)

@@ -19,18 +19,25 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
 from escalator.language.cases import parse_case
 from escalator.errors import EscalatorError, LoadError, Location, Problem
 from escalator.language.yamlio import Document, load_file, parse_json
+
+if TYPE_CHECKING:
+    from escalator.language.ir import CompiledPolicy
+    from escalator.runtime.engine import Engine
 
 CASE_SUFFIXES = (".yaml", ".yml", ".json")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
 MAX_LINE_BYTES = 5 * 1024 * 1024
 STDIN = "-"
 RENDERS = (None, "json", "jsonl")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -56,9 +63,10 @@ class Outcome:
     source: str
     line: int | None
     case_id: str | None = None
-    decision: dict | None = None  # Decision.to_dict(), unless a render was asked for
+    decision: dict[str, Any] | None = None  # Decision.to_dict(), unless a render was asked for
     text: str | None = None  # the rendered decision ("json": indent=2, "jsonl": compact)
-    problems: tuple[dict, ...] = field(default_factory=tuple)
+    problems: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    case: dict[str, Any] | None = None  # the validated case as JSON data, when asked for (the decision log)
 
     @property
     def ok(self) -> bool:
@@ -67,7 +75,7 @@ class Outcome:
     def where(self) -> str:
         return self.source if self.line is None else f"{self.source}:{self.line}"
 
-    def error_record(self) -> dict:
+    def error_record(self) -> dict[str, Any]:
         """The machine-readable error record that stands in for a bad case's decision."""
         return {"error": {"source": self.source, "line": self.line, "case_id": self.case_id,
                           "problems": list(self.problems)}}
@@ -138,7 +146,13 @@ def single_case(paths: list[str]) -> bool:
     return path.is_file() and not is_jsonl(path)
 
 
-def read_lines(stream: IO[bytes], source: str) -> Iterator[CaseInput]:
+class LineReader(Protocol):
+    """A binary stream read line by line (an open file, a GzipFile, stdin's buffer)."""
+
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+def read_lines(stream: LineReader, source: str) -> Iterator[CaseInput]:
     """JSON Lines from a binary stream; blank lines are skipped but counted."""
     number = 0
     while True:
@@ -178,15 +192,16 @@ def iter_inputs(paths: Iterable[str], stdin: IO[bytes] | None = None) -> Iterato
 
 
 # -- evaluating -----------------------------------------------------------------------
-_ENGINE: Any = None  # the engine of this process (set in each worker by _init)
+_ENGINE: Engine | None = None  # the engine of this process (set in each worker by _init)
 _RENDER: str | None = None
+_KEEP_CASE = False
 _INIT_ERROR: BaseException | None = None
 
 
-def _init(policies: dict, backend: str, render: str | None) -> None:
+def _init(policies: dict[str, CompiledPolicy], backend: str, render: str | None, keep_case: bool = False) -> None:
     """Pool initializer. It must not raise: a failing initializer makes Pool respawn forever."""
-    global _ENGINE, _RENDER, _INIT_ERROR
-    _RENDER = render
+    global _ENGINE, _RENDER, _KEEP_CASE, _INIT_ERROR
+    _RENDER, _KEEP_CASE = render, keep_case
     try:
         from escalator.runtime.engine import Engine
 
@@ -195,14 +210,14 @@ def _init(policies: dict, backend: str, render: str | None) -> None:
         _INIT_ERROR = exc
 
 
-def problem_dicts(problems: Iterable[Any]) -> tuple[dict, ...]:
+def problem_dicts(problems: Iterable[Problem]) -> tuple[dict[str, Any], ...]:
     return tuple(
         {k: v for k, v in p.to_dict().items() if k in ("file", "line", "column", "path", "message")}
         for p in problems
     )
 
 
-def evaluate_one(item: CaseInput, engine: Any, render: str | None) -> Outcome:
+def evaluate_one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = False) -> Outcome:
     """One input through the Python engine: its decision, or its problems (never raises)."""
     if item.error is not None:
         return Outcome(item.source, item.line, problems=({"path": None, "message": item.error},))
@@ -218,27 +233,32 @@ def evaluate_one(item: CaseInput, engine: Any, render: str | None) -> Outcome:
     except Exception as exc:  # a bug must not stop a million-case run; report it in place
         message = f"internal error: {type(exc).__name__}: {exc}"
         return Outcome(item.source, item.line, case_id, problems=({"path": None, "message": message},))
-    return decided(item.source, item.line, case_id, decision, render)
+    case = model.model_dump(mode="json") if keep_case else None
+    return decided(item.source, item.line, case_id, decision, render, case)
 
 
-def decided(source: str, line: int | None, case_id: str | None, decision: dict, render: str | None) -> Outcome:
+def decided(source: str, line: int | None, case_id: str | None, decision: dict[str, Any], render: str | None,
+            case: dict[str, Any] | None = None) -> Outcome:
     """The Outcome of a decision (`Decision.to_dict()`), rendered as asked: one place for the bytes."""
     if render is None:
-        return Outcome(source, line, case_id, decision)
+        return Outcome(source, line, case_id, decision, case=case)
     indent = 2 if render == "json" else None
     separators = None if indent else (",", ":")
     text = json.dumps(decision, ensure_ascii=False, indent=indent, separators=separators)
-    return Outcome(source, line, case_id, None, text)
+    return Outcome(source, line, case_id, decision if case is not None else None, text, case=case)
 
 
 def _chunk(items: list[CaseInput]) -> list[Outcome]:
     if _INIT_ERROR is not None:
         raise _INIT_ERROR
-    return [evaluate_one(item, _ENGINE, _RENDER) for item in items]
+    assert _ENGINE is not None, "a pool worker without _init"
+    engine = _ENGINE
+    return [evaluate_one(item, engine, _RENDER, _KEEP_CASE) for item in items]
 
 
-def chunks(inputs: Iterable[CaseInput], size: int) -> Iterator[list[CaseInput]]:
-    batch: list[CaseInput] = []
+def chunks(inputs: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of `size` items (the last one shorter), read lazily."""
+    batch: list[T] = []
     for item in inputs:
         batch.append(item)
         if len(batch) >= size:
@@ -250,16 +270,18 @@ def chunks(inputs: Iterable[CaseInput], size: int) -> Iterator[list[CaseInput]]:
 
 def evaluate_stream(
     inputs: Iterable[CaseInput],
-    policies: dict,
+    policies: dict[str, CompiledPolicy],
     backend: str = "auto",
     workers: int = 1,
     render: str | None = None,
     chunksize: int = 1024,  # large enough that handing chunks to workers costs little (1.8x on 2 cores)
+    keep_case: bool = False,
 ) -> Iterator[Outcome]:
     """Evaluate inputs in order; `policies` is `compile_folders(...)` output (validated already).
 
     `render` "jsonl" / "json" makes each Outcome carry the decision as JSON text (built
     in the worker, so the parent only writes bytes); None keeps the decision dict.
+    `keep_case` also keeps the validated case (JSON data) and the decision dict, for the log.
     """
     if render not in RENDERS:
         raise ValueError(f"render must be one of {RENDERS}")
@@ -269,24 +291,25 @@ def evaluate_stream(
         engine = Engine(policies, backend)
         try:
             for item in inputs:
-                yield evaluate_one(item, engine, render)
+                yield evaluate_one(item, engine, render, keep_case)
         finally:
             engine.close()
         return
-    yield from _parallel(inputs, policies, backend, workers, render, chunksize)
+    yield from _parallel(inputs, policies, backend, workers, render, chunksize, keep_case)
 
 
-def _parallel(inputs: Iterable[CaseInput], policies: dict, backend: str, workers: int,
-              render: str | None, chunksize: int) -> Iterator[Outcome]:
+def _parallel(inputs: Iterable[CaseInput], policies: dict[str, CompiledPolicy], backend: str, workers: int,
+              render: str | None, chunksize: int, keep_case: bool = False) -> Iterator[Outcome]:
     from escalator.runtime.backends import check_backend
 
     check_backend(backend)  # fail here, not once per worker
-    for outcomes in ordered_pool(chunks(inputs, chunksize), _chunk, workers, _init, (policies, backend, render)):
+    initargs = (policies, backend, render, keep_case)
+    for outcomes in ordered_pool(chunks(inputs, chunksize), _chunk, workers, _init, initargs):
         yield from outcomes
 
 
-def ordered_pool(work: Iterable[list], task: Callable[..., Any], workers: int, initializer: Callable[..., None],
-                 initargs: tuple, extra: Callable[[], tuple] = tuple) -> Iterator[Any]:
+def ordered_pool(work: Iterable[T], task: Callable[..., R], workers: int, initializer: Callable[..., None],
+                 initargs: tuple[object, ...], extra: Callable[[], tuple[object, ...]] = tuple) -> Iterator[R]:
     """`task(chunk, *extra())` for each chunk in `workers` processes; results in input order.
 
     At most a few chunks per worker are in flight (Pool.imap would read all input ahead),
@@ -300,7 +323,7 @@ def ordered_pool(work: Iterable[list], task: Callable[..., Any], workers: int, i
     context = multiprocessing.get_context(method)
     window = workers * 3
     with context.Pool(workers, initializer=initializer, initargs=initargs) as pool:
-        pending: deque = deque()
+        pending: deque[AsyncResult[R]] = deque()
         for chunk in work:
             pending.append(pool.apply_async(task, (chunk, *extra())))
             if len(pending) >= window:

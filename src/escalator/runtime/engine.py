@@ -16,6 +16,7 @@ from escalator.language.cases import parse_case
 from escalator.runtime.decide import FAILED_RULE, PolicyFacts, decide, failsafe_decision
 from escalator.errors import CaseError, EscalatorError, NoPolicyError, Problem
 from escalator.runtime.explain import Explanation, trace_rules
+from escalator.runtime.messages import check_locale
 from escalator.language.fields import flat_view
 from escalator.language.ir import CompiledPolicy
 from escalator.language.models.case import Case
@@ -97,35 +98,43 @@ class Engine:
             raise CaseError(problems)
         return model, policy
 
-    def evaluate(self, case: Case | dict[str, Any]) -> Decision:
-        """Decide a case. Invalid input raises CaseError; a backend failure fails closed."""
-        model, policy = self.prepare(case)
-        return self._decide(model, policy)
+    def evaluate(self, case: Case | dict[str, Any], *, locale: str | None = None) -> Decision:
+        """Decide a case. Invalid input raises CaseError; a backend failure fails closed.
 
-    def _decide(self, model: Case, policy: CompiledPolicy) -> Decision:
+        Messages (reasons, summary, agent note) are in `locale`, else in the policy's own locale."""
+        if locale is not None:
+            check_locale(locale)
+        model, policy = self.prepare(case)
+        return self._decide(model, policy, locale)
+
+    def _decide(self, model: Case, policy: CompiledPolicy, locale: str | None = None) -> Decision:
         if self._closed:
             raise EscalatorError("this Engine is closed")
+        facts = self._facts[policy.id]
         try:
             view = flat_view(model)
             fired = self._backend.fired(policy, view)
-            return decide(policy, model, [policy.rules[i] for i in fired], view, self._facts[policy.id])
+            return decide(policy, model, [policy.rules[i] for i in fired], view, facts, locale)
         except Exception as error:  # fail closed: never partial authority
-            return failsafe_decision(policy, model, error)
+            return failsafe_decision(policy, model, error, texts=facts.texts.get(locale or policy.locale))
 
-    def evaluate_many(self, cases: Iterable[Case | dict[str, Any]]) -> list[Decision | EscalatorError]:
+    def evaluate_many(self, cases: Iterable[Case | dict[str, Any]], *,
+                      locale: str | None = None) -> list[Decision | EscalatorError]:
         """Evaluate a batch; a bad case yields its error in place and the others go on."""
         results: list[Decision | EscalatorError] = []
         for case in cases:
             try:
-                results.append(self.evaluate(case))
+                results.append(self.evaluate(case, locale=locale))
             except EscalatorError as error:
                 results.append(error)
         return results
 
-    def explain(self, case: Case | dict[str, Any]) -> Explanation:
+    def explain(self, case: Case | dict[str, Any], *, locale: str | None = None) -> Explanation:
         """The decision plus, for every rule, whether it fired and each comparison's values."""
+        if locale is not None:
+            check_locale(locale)
         model, policy = self.prepare(case)
         view = flat_view(model)
-        decision = self._decide(model, policy)
+        decision = self._decide(model, policy, locale)
         fired = {policy.rule(rule_id).index for rule_id in decision.fired if rule_id != FAILED_RULE}
         return Explanation(decision, trace_rules(policy, view, fired))

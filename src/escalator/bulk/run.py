@@ -104,7 +104,7 @@ class BulkRun:
     """Decides chunks of cases with DuckDB (engine "duckdb") or row by row in Python ("python")."""
 
     def __init__(self, policies: dict[str, CompiledPolicy], engine: str = "duckdb", backend: str = "auto",
-                 render: str | None = "jsonl", threads: int | None = None):
+                 render: str | None = "jsonl", threads: int | None = None, reasons: bool = True):
         from escalator.runtime.engine import Engine
 
         if engine not in ("python", "duckdb"):
@@ -112,6 +112,7 @@ class BulkRun:
         self.policies = policies
         self.engine_name = engine
         self.render = render
+        self.reasons = reasons  # False: decision tables only (the query need not pass the quoted fields through)
         self.python = Engine(policies, backend)
         self.summary = Summary()
         self.sql_policies: dict[str, CompiledPolicy] = {}
@@ -143,7 +144,7 @@ class BulkRun:
         staged = stage_select(form, "_batch", self.policies, set(self.sql_policies), types)
         parts: list[exp.Expr] = []
         for pid, policy in self.sql_policies.items():
-            keep = ("_i",) + (quoted_fields(policy) if self.render is not None else ())
+            keep = ("_i",) + (quoted_fields(policy) if self.reasons else ())
             rows = exp.select(exp.Star(), copy=False).from_("_staged", copy=False).where(
                 exp.and_(exp.column("_ok", quoted=True), exp.EQ(this=exp.column("_policy", quoted=True),
                                                                   expression=exp.Literal.string(pid)), copy=False), copy=False)

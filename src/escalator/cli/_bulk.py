@@ -87,7 +87,7 @@ def evaluate(paths: list[str], policies: dict[str, Any], engine: str, backend: s
 
         run: Any = DaskRun(policies, backend=backend, render=render, scheduler=scheduler)
     else:
-        run = BulkRun(policies, engine, backend=backend, render=render)
+        run = BulkRun(policies, engine, backend=backend, render=render, reasons=not table_output)
     report_policies(run.summary, err)
     writer = DecisionWriter(output, run.actions) if output is not None else None
     bad = 0

@@ -256,6 +256,9 @@ def decision_select(policy: CompiledPolicy, dialect: str, source: exp.Expr | Non
     if problems:
         raise Unsupported("; ".join(problems))
     source = source if source is not None else exp.to_table(TABLE)
+    inner = source.this if isinstance(source, (exp.Paren, exp.Subquery)) and not source.alias else source
+    if isinstance(inner, exp.Select):  # PostgreSQL wants every subquery in FROM named
+        source = inner.subquery("_cases", copy=False)
     # step 1: every rule's condition, once
     fired = exp.select(exp.Star(), copy=False).from_(source, copy=False)
     for rule in policy.rules:

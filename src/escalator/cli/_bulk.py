@@ -12,9 +12,9 @@ from typing import Any, Callable
 
 import typer
 
-# Measured (benchmarks/README.md, "Choosing the engine"): DuckDB's fixed cost (building and
+# Measured (benchmarks/README.md, bulk section): DuckDB's fixed cost (building and
 # planning the query, about 1-2 s) is paid back from about this many cases on.
-AUTO_THRESHOLD = 20_000
+AUTO_THRESHOLD = 5_000
 BYTES_PER_JSON_CASE = 450  # a typical case as one JSON line
 
 

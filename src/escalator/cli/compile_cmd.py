@@ -24,7 +24,7 @@ class Dialect(str, Enum):  # only the dialects the tests execute (escalator.bulk
 
 HELP = """Print what each policy compiles to, for review: the durable_rules ruleset (JSON; rule names are the rule ids; money travels as integer cents; every rule carries the guards the durable backend adds), or with --target sql the one SQL query that decides a table of flattened cases (`cases`, one column per case field; see docs/bulk.md).
 
-Exit codes: 0 ok, 2 bad input (a bad policy, an unknown --policy, or durable-rules missing).
+Exit codes: 0 ok, 2 bad input (a bad policy, an unknown --policy, or a policy the SQL path cannot express).
 """
 
 EXAMPLES = """Examples:
@@ -32,13 +32,8 @@ EXAMPLES = """Examples:
   escalator compile --policy nl
 
   escalator compile --policies my/policies --rules my/rules > rulesets.json
-<<<<<<< HEAD
-=======
 
   escalator compile --policy nl --target sql --dialect postgres
-
-Exit codes: 0 ok, 2 bad input (a bad policy, an unknown --policy, or a policy the SQL path cannot express).
->>>>>>> bulk
 """
 
 
@@ -68,14 +63,12 @@ def compile_(
         merged.update(json.loads(ruleset_json(compiled[policy_id])))
     sys.stdout.write(json.dumps(merged, indent=2, ensure_ascii=False) + "\n")
 
-<<<<<<< HEAD
-=======
 
 def _sql(compiled: dict[str, Any], dialect: str) -> None:
     import sys
 
     from escalator.bulk.sql import Unsupported, decision_query
-    from escalator.cli._render import bad_input
+    from escalator.cli._console import bad_input
     from escalator.errors import EscalatorError
 
     with bad_input():
@@ -86,8 +79,5 @@ def _sql(compiled: dict[str, Any], dialect: str) -> None:
                 raise EscalatorError(f"policy {policy_id}: the SQL path cannot express it ({exc}); "
                                   "bulk runs decide it with the Python engine") from None
             sys.stdout.write(f"-- policy {policy_id} {compiled[policy_id].version} ({dialect})\n{query};\n\n")
-
-
->>>>>>> bulk
 def register(app: typer.Typer) -> None:
     app.command("compile", help=HELP, short_help="Print the durable_rules ruleset or the SQL query each policy compiles to.")(compile_)

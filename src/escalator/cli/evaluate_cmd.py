@@ -48,15 +48,10 @@ EXAMPLES = """Examples:
   escalator evaluate examples/cases/nl-bonus-loss-chasing.yaml --format json
 
   escalator evaluate - -f jsonl -w 4 < cases.jsonl > out.jsonl
-<<<<<<< HEAD
-=======
 
   escalator evaluate examples/cases --log decisions.db   (then: escalator replay decisions.db)
 
   escalator evaluate cases.parquet --engine duckdb --output decisions.parquet
-
-Exit codes: 0 ok, 2 bad input (a bad case, policy, path or option).
->>>>>>> bulk
 """
 
 

@@ -88,10 +88,17 @@ def compiled_policies(policies: Path | None, rules: Path | None, only: str | Non
 
 
 def console(stderr: bool = False) -> Console:
-    """A console that does not invent a width in pipes (wide tables stay readable in files)."""
+    """A console as wide as the terminal; in a pipe $COLUMNS, else 80 columns (tables wrap, never cut)."""
+    import shutil
+
     stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else 140
+    width = None if stream.isatty() else shutil.get_terminal_size((80, 24)).columns
     return Console(file=stream, width=width, highlight=False, soft_wrap=False)
+
+
+def table_box(stream: Any = None) -> box.Box | None:
+    """Box drawing on a terminal; none in a pipe or a file (plain text that greps and diffs well)."""
+    return box.SIMPLE_HEAD if (stream or sys.stdout).isatty() else None
 
 
 def print_json(data: Any) -> None:
@@ -108,22 +115,25 @@ def _yes(value: bool) -> str:
     return "yes" if value else "no"
 
 
-def decision_table(decision: dict[str, Any]) -> Table:
+def decision_table(decision: dict[str, Any], currency: str = "EUR") -> Table:
     """One decision for people; the fields and values are those of the decision JSON."""
     policy = decision["policy"]
     table = Table(
         title=f"{decision['case_id']}  ·  policy {policy['id']} {policy['version']}",
-        title_justify="left", show_header=False, box=box.SIMPLE_HEAD, pad_edge=False,
+        title_justify="left", show_header=False, box=table_box(), pad_edge=False,
     )
     table.add_column("field", style="bold", no_wrap=True)
     table.add_column("value", overflow="fold")
+    table.add_row("summary", decision["summary"])
+    if decision["agent_note"]:
+        table.add_row("agent note", decision["agent_note"])
     table.add_row("handler", Text(decision["handler"], style="bold"))
     table.add_row("escalate", _yes(decision["escalate"]))
     table.add_row("transfer", decision["transfer"])
     table.add_row("procedure", decision["procedure"] or "-")
     table.add_row("locked", _yes(decision["locked"]))
     for action, cap in decision["authority"].items():
-        table.add_row(f"authority.{action}", f"{_pretty(cap)} EUR")
+        table.add_row(f"authority.{action}", f"{_pretty(cap)} {currency}")
     table.add_row("forward", ", ".join(decision["forward"]) or "-")
     table.add_row("flags", ", ".join(decision["flags"]) or "-")
     deadlines = decision["deadlines"]
@@ -134,53 +144,6 @@ def decision_table(decision: dict[str, Any]) -> Table:
     for i, reason in enumerate(decision["reasons"]):
         table.add_row("reasons" if i == 0 else "", Text.assemble((reason["rule"], "cyan"), ": ", reason["message"]))
     return table
-
-
-def explanation_tables(explanation: dict[str, Any]) -> list[Table]:
-    """The decision, then one row per rule with its comparisons and margin notes."""
-    rules = Table(title="Rules", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_lines=False)
-    rules.add_column("rule", no_wrap=True)
-    rules.add_column("fired", no_wrap=True)
-    rules.add_column("comparison")
-    rules.add_column("value")
-    rules.add_column("result", no_wrap=True)
-    results = {True: "true", False: "false", None: "unknown"}
-    for rule in explanation["rules"]:
-        fired = Text("FIRED", style="bold green") if rule["fired"] else Text("no", style="dim")
-        comparisons = rule["comparisons"] or [None]
-        for i, comparison in enumerate(comparisons):
-            head = (Text(rule["rule"], style="cyan"), fired) if i == 0 else ("", "")
-            if comparison is None:
-                rules.add_row(*head, "-", "", results[rule["result"]])
-                continue
-            value = _shown(comparison["value"])
-            text = Text(comparison["comparison"])
-            if comparison.get("note"):
-                text.append(f"\n{comparison['note']}", style="italic yellow")
-            rules.add_row(*head, text, value, results[comparison["result"]])
-        rules.add_section()
-    return [decision_table(explanation["decision"]), rules]
-
-
-def margin_notes(explanation: dict[str, Any]) -> list[str]:
-    """Threshold notes of the comparisons that decided the outcome (fired rules first)."""
-    notes: list[str] = []
-    for rule in sorted(explanation["rules"], key=lambda r: not r["fired"]):
-        for comparison in rule["comparisons"]:
-            note = comparison.get("note")
-            if note and comparison.get("against_source") and note not in notes:
-                notes.append(f"{rule['rule']}: {note}" if rule["fired"] else f"{rule['rule']} (not fired): {note}")
-    return notes
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return "(missing)"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + ", ".join(_shown(v) for v in value) + "]"
-    return str(value)
 
 
 # -- the authority matrix -------------------------------------------------------------
@@ -195,6 +158,7 @@ def matrix_data(policy: Any) -> dict[str, Any]:
         "name": policy.name,
         "jurisdictions": list(policy.jurisdictions),
         "complaints_tier": policy.complaints_tier,
+        "currency": policy.currency,
         "actions": list(policy.actions),
         "tiers": [
             {
@@ -224,20 +188,20 @@ def _header(action: str) -> str:
 def matrix_table(data: dict[str, Any]) -> Table:
     table = Table(
         title=f"{data['policy']} {data['version']}  ·  {data['name']}  ·  {', '.join(data['jurisdictions'])}"
-              "  ·  caps in EUR",
-        title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+              f"  ·  caps in {data['currency']}",
+        title_justify="left", box=table_box(), pad_edge=False,
     )
-    table.add_column("tier", no_wrap=True)
-    table.add_column("name", overflow="fold")
+    # Narrow enough for 80 columns with three actions: the display name under the id, headers
+    # that wrap at their spaces, how players reach a tier in one column; wider cells wrap.
+    table.add_column("tier", overflow="fold", min_width=20)
     table.add_column("level", justify="right")
-    table.add_column("reachable")
-    table.add_column("fallback")
+    table.add_column("contact")
     for action in data["actions"]:
-        table.add_column(action, justify="right", no_wrap=True)
+        table.add_column(_header(action), justify="right", overflow="fold", max_width=12)
     for tier in data["tiers"]:
         table.add_row(
-            tier["id"], tier["name"], str(tier["level"]), _yes(tier["player_reachable"]),
-            tier["fallback"] if tier["player_reachable"] else "-",
+            Text.assemble((tier["id"], "bold"), "\n", tier["name"]), str(tier["level"]),
+            tier["fallback"] if tier["player_reachable"] else "internal",
             *(_pretty(tier["authority"][a]) for a in data["actions"]),
         )
     return table
@@ -254,7 +218,7 @@ def matrix_markdown(data: dict[str, Any]) -> str:
         f"### {md(data['name'])} ({data['policy']} {data['version']}; {', '.join(data['jurisdictions'])})",
         "",
         "| Tier | Level | Player reachable | Fallback | "
-        + " | ".join(f"{_header(a).capitalize()} (EUR)" for a in data["actions"]) + " |",
+        + " | ".join(f"{_header(a).capitalize()} ({data['currency']})" for a in data["actions"]) + " |",
         "|---|---:|---|---|" + "---:|" * len(data["actions"]),
     ]
     for tier in data["tiers"]:

@@ -86,7 +86,7 @@ def evaluate(engine: Engine, case: Case | dict[str, Any], at: datetime | None = 
              locale: str | None = None) -> Decision:
     """`engine.evaluate` with the instant and locale, refusing the ones it cannot honour."""
     accepted = engine_keywords(engine)
-    given = {name: value for name, value in (("at", at), ("locale", locale)) if value is not None}
+    given: dict[str, Any] = {name: value for name, value in (("at", at), ("locale", locale)) if value is not None}
     refused = [Problem(f"this escalator cannot evaluate with {name!r} yet", path=name)
                for name in given if name not in accepted]
     if refused:

@@ -195,13 +195,15 @@ def iter_inputs(paths: Iterable[str], stdin: IO[bytes] | None = None) -> Iterato
 _ENGINE: Engine | None = None  # the engine of this process (set in each worker by _init)
 _RENDER: str | None = None
 _KEEP_CASE = False
+_LOCALE: str | None = None
 _INIT_ERROR: BaseException | None = None
 
 
-def _init(policies: dict[str, CompiledPolicy], backend: str, render: str | None, keep_case: bool = False) -> None:
+def _init(policies: dict[str, CompiledPolicy], backend: str, render: str | None, keep_case: bool = False,
+          locale: str | None = None) -> None:
     """Pool initializer. It must not raise: a failing initializer makes Pool respawn forever."""
-    global _ENGINE, _RENDER, _KEEP_CASE, _INIT_ERROR
-    _RENDER, _KEEP_CASE = render, keep_case
+    global _ENGINE, _RENDER, _KEEP_CASE, _LOCALE, _INIT_ERROR
+    _RENDER, _KEEP_CASE, _LOCALE = render, keep_case, locale
     try:
         from escalator.runtime.engine import Engine
 
@@ -217,7 +219,8 @@ def _problem_dicts(problems: Iterable[Problem]) -> tuple[dict[str, Any], ...]:
     )
 
 
-def _one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = False) -> Outcome:
+def _one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = False,
+         locale: str | None = None) -> Outcome:
     if item.error is not None:
         return Outcome(item.source, item.line, problems=({"path": None, "message": item.error},))
     case_id = None
@@ -226,7 +229,7 @@ def _one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = 
         if isinstance(doc.data, dict) and isinstance(doc.data.get("case_id"), str):
             case_id = doc.data["case_id"]
         model = parse_case(doc)
-        decision = engine.evaluate(model).to_dict()
+        decision = engine.evaluate(model, locale=locale).to_dict()
     except EscalatorError as exc:
         return Outcome(item.source, item.line, case_id, problems=_problem_dicts(exc.problems))
     except Exception as exc:  # a bug must not stop a million-case run; report it in place
@@ -246,7 +249,7 @@ def _chunk(items: list[CaseInput]) -> list[Outcome]:
         raise _INIT_ERROR
     assert _ENGINE is not None, "a pool worker without _init"
     engine = _ENGINE
-    return [_one(item, engine, _RENDER, _KEEP_CASE) for item in items]
+    return [_one(item, engine, _RENDER, _KEEP_CASE, _LOCALE) for item in items]
 
 
 def chunks(inputs: Iterable[T], size: int) -> Iterator[list[T]]:
@@ -269,12 +272,14 @@ def evaluate_stream(
     render: str | None = None,
     chunksize: int = 1024,  # large enough that handing chunks to workers costs little (1.8x on 2 cores)
     keep_case: bool = False,
+    locale: str | None = None,
 ) -> Iterator[Outcome]:
     """Evaluate inputs in order; `policies` is `compile_folders(...)` output (validated already).
 
     `render` "jsonl" / "json" makes each Outcome carry the decision as JSON text (built
     in the worker, so the parent only writes bytes); None keeps the decision dict.
     `keep_case` also keeps the validated case (JSON data) and the decision dict, for the log.
+    `locale` is the language of the decisions' messages (default: each policy's own).
     """
     if render not in RENDERS:
         raise ValueError(f"render must be one of {RENDERS}")
@@ -284,19 +289,20 @@ def evaluate_stream(
         engine = Engine(policies, backend)
         try:
             for item in inputs:
-                yield _one(item, engine, render, keep_case)
+                yield _one(item, engine, render, keep_case, locale)
         finally:
             engine.close()
         return
-    yield from _parallel(inputs, policies, backend, workers, render, chunksize, keep_case)
+    yield from _parallel(inputs, policies, backend, workers, render, chunksize, keep_case, locale)
 
 
 def _parallel(inputs: Iterable[CaseInput], policies: dict[str, CompiledPolicy], backend: str, workers: int,
-              render: str | None, chunksize: int, keep_case: bool = False) -> Iterator[Outcome]:
+              render: str | None, chunksize: int, keep_case: bool = False,
+              locale: str | None = None) -> Iterator[Outcome]:
     from escalator.runtime.backends import check_backend
 
     check_backend(backend)  # fail here, not once per worker
-    initargs = (policies, backend, render, keep_case)
+    initargs = (policies, backend, render, keep_case, locale)
     for outcomes in ordered_pool(chunks(inputs, chunksize), _chunk, workers, _init, initargs):
         yield from outcomes
 

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from hypothesis import strategies as st
 
+from escalator.language.fields import MONEY_FIELDS
 from escalator.language.ir import CompiledPolicy, Compare, Const, walk
 from escalator.language.models.case import REQUEST_KINDS
 from escalator.money import CENT
@@ -37,7 +38,6 @@ Policies = Union["Engine", dict[str, CompiledPolicy], CompiledPolicy, None]  # w
 
 ASKED_FOR = ("manager", "vip_manager", "supervisor", "finance", "director")
 RG_MARKERS = ("loss_chasing", "self_reported", "limit_changes", "night_play")
-MONEY_FIELDS = ("request.amount", "request.withdrawal.amount", "request.forfeiture.winnings", "player.net_loss_30d")
 
 
 _CONSTANTS: dict[str, list[Decimal]] = {}

@@ -20,6 +20,7 @@ from escalator.language.fields import TOP_LEVEL_FIELDS
 from escalator.language.conditions import At, Scope, compile_condition, word_operand
 from escalator.language.typecheck import ConditionError
 from escalator.errors import Location, PolicyError, Problem
+from escalator.language.invariants import compile_invariants
 from escalator.language.ir import Cap, CompiledPolicy, Const, Effects, Field, Param, Rule, Sla, TemplatePart, Tier
 from escalator.language.loading import ResolvedPolicy, Source
 from escalator.language.masks import mask_problems
@@ -79,6 +80,8 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
     scope = Scope(params={p.name: p for p in params}, tiers=tier_map, actions=actions, used_params=used)
     rules = _compile_rules(resolved, selected, scope, problems)
     sla = _compile_sla(resolved, problems)
+    invariants, opt_outs, invariant_problems = compile_invariants(resolved.invariants, scope)
+    problems.items.extend(invariant_problems)
     problems.items.extend(mask_problems(resolved.log_mask, rules))
 
     if problems.items:
@@ -103,6 +106,8 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
         log_mask=tuple(resolved.log_mask),
         locale=resolved.locale or DEFAULT_LOCALE,
         currency=resolved.currency or DEFAULT_CURRENCY,
+        invariants=tuple(invariants),
+        opt_outs=tuple(opt_outs),
     )
     return _with_digest(policy)
 
@@ -348,8 +353,9 @@ def _compile_sla(resolved: ResolvedPolicy, problems: _Problems) -> dict[str, Sla
 
 # -- digest -------------------------------------------------------------------
 
-# log_mask changes what the decision log stores, never a decision (masks.py makes sure)
-_NOT_HASHED = {"location", "source", "digest", "index", "log_mask"}
+# log_mask changes what the decision log stores, never a decision (masks.py makes sure);
+# invariants and opt-outs are claims about decisions, checked by `escalator check`
+_NOT_HASHED = {"location", "source", "digest", "index", "log_mask", "invariants", "opt_outs"}
 
 
 def _canonical(value: Any) -> Any:

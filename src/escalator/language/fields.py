@@ -62,6 +62,7 @@ CASE_FIELDS: dict[str, FieldInfo] = {
         _f("request.forfeiture.deliberate", BOOLEAN, optional=True),
     )
 }
+MONEY_FIELDS = ("request.amount", "request.withdrawal.amount", "request.forfeiture.winnings", "player.net_loss_30d")
 TOP_LEVEL_FIELDS = frozenset(p for p in CASE_FIELDS if "." not in p) | {"attributes"}
 ATTRIBUTES_PREFIX = "attributes."
 

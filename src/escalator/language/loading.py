@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from escalator.errors import EscalatorError, LoadError, Location, PolicyError, Problem
 from escalator.language.models.policy import PolicyFile, RulePackFile
 from escalator.language.validation import validate
-from escalator.language.yamlio import Document, load_file
+from escalator.language.yamlio import DocPath, Document, load_file
 
 
 @dataclass
@@ -24,6 +24,14 @@ class Source:
 
     model: Any
     doc: Document
+
+
+@dataclass(frozen=True)
+class InvariantSource:
+    """One entry of a policy file's `invariants:` (compiled by language.invariants)."""
+
+    spec: dict[str, Any]
+    at: Callable[[DocPath], Location]  # the location of a part of it, by its path inside the entry
 
 
 @dataclass
@@ -49,7 +57,7 @@ class ResolvedPolicy:
     sla: dict[str, dict[str, Any]] = field(default_factory=dict)
     packs: list[str] = field(default_factory=list)
     disabled: dict[str, Location] = field(default_factory=dict)
-    invariants: list[dict[str, Any]] = field(default_factory=list)
+    invariants: list[InvariantSource] = field(default_factory=list)  # the ancestors' first
     log_mask: dict[str, Location] = field(default_factory=dict)  # path -> where it was listed (inherited too)
 
 
@@ -153,7 +161,8 @@ def _merge(target: ResolvedPolicy, source: Source) -> None:
             target.disabled[rule_id] = doc.location(("rules", "disable", i))
         for rule_id in spec.rules.enable:
             target.disabled.pop(rule_id, None)
-    target.invariants.extend(spec.invariants)
+    target.invariants.extend(InvariantSource(entry, doc.locator(("invariants", i)))
+                             for i, entry in enumerate(spec.invariants))
     if spec.log is not None:  # masks accumulate down the extends chain: a child never unmasks
         for i, path in enumerate(spec.log.mask):
             target.log_mask.setdefault(path, doc.location(("log", "mask", i)))

@@ -35,9 +35,14 @@ class RunStats:
         self.locked += bool(decision["locked"])
 
     def line(self) -> str:
-        seconds = time.perf_counter() - self.started
-        return (f"{self.cases} case{'s' if self.cases != 1 else ''}: {self.escalated} escalated, "
-                f"{self.locked} locked, {self.errors} error{'s' if self.errors != 1 else ''} in {seconds:.2f} s")
+        return run_line(self.cases, [f"{self.escalated} escalated", f"{self.locked} locked"], self.errors,
+                        time.perf_counter() - self.started)
+
+
+def run_line(cases: int, counts: list[str], errors: int, seconds: float) -> str:
+    """`46 cases: 30 escalated, 6 locked, 0 errors in 0.41 s`: the last line of every batch command."""
+    parts = ", ".join([*counts, f"{errors} error{'s' if errors != 1 else ''}"])
+    return f"{cases} case{'s' if cases != 1 else ''}: {parts} in {seconds:.2f} s"
 
 
 class DecisionCsv:

@@ -163,3 +163,12 @@ def test_explain_json_keeps_its_shape_and_speaks_the_locale():
     assert set(data["rules"][0]["comparisons"][0]) == {
         "comparison", "field", "value", "against", "against_source", "result", "note"}
     assert data["decision"]["summary"].startswith("Your case is being passed to")
+
+
+def test_policy_test_report_wraps_at_80_columns():
+    result = run("test", str(ROOT / "policies" / "tests"), "--coverage")
+    assert result.exit_code == 0, result.stdout
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert any(line.startswith("    ") for line in lines)  # a long test name went on under its PASS line
+    assert sum(line.startswith("PASS ") for line in lines) == 46

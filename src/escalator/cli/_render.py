@@ -89,10 +89,10 @@ def compiled_policies(policies: Path | None, rules: Path | None, only: str | Non
 
 def console(stderr: bool = False) -> Console:
     """A console as wide as the terminal; in a pipe $COLUMNS, else 80 columns (tables wrap, never cut)."""
-    import shutil
+    from escalator.cli._text import width as pipe_width
 
     stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else shutil.get_terminal_size((80, 24)).columns
+    width = None if stream.isatty() else pipe_width()
     return Console(file=stream, width=width, highlight=False, soft_wrap=False)
 
 

@@ -40,9 +40,8 @@ def explain(
     fmt: Format = typer.Option(Format.text, "--format", "-f", help="text (a tree, for people) or json."),
     locale: Optional[str] = LOCALE,
 ) -> None:
-    import shutil
-
     from escalator.cli._render import bad_input, compiled_policies, print_json
+    from escalator.cli._text import width
 
     with bad_input():
         document = _read(case)
@@ -56,8 +55,7 @@ def explain(
         print_json(explanation.to_dict())
         return
     # wrapped to the terminal (or $COLUMNS, else 80 columns); box drawing only on a terminal
-    width = shutil.get_terminal_size((80, 24)).columns
-    sys.stdout.write(render(explanation, policy, width=width, boxes=sys.stdout.isatty()))
+    sys.stdout.write(render(explanation, policy, width=width(), boxes=sys.stdout.isatty()))
 
 
 def _read(case: str):  # type: ignore[no-untyped-def]

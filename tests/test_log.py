@@ -222,3 +222,17 @@ def test_replay_in_process_with_the_library(tmp_path):
         assert "holds no files for policy set" in report.impact.bad_cases[0].problems[0]
         log.store_policy_set(policy_set_digest(engine.policies), snapshot(ROOT / "policies", ROOT / "rules"))
         assert replay(log).reproduced == 1
+
+
+def test_evaluate_log_records_the_locale_so_replay_reproduces_it(tmp_path):
+    db = tmp_path / "d.db"
+    case = ROOT / "examples" / "cases" / "nl-withdrawal-big-win-waiting.yaml"  # the NL policy speaks Dutch
+    run = _cli("evaluate", str(case), "-f", "json", "--locale", "en", "--log", str(db), env={KEY_ENV: KEY})
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["summary"].startswith("Your case is being passed to")
+    with DecisionLog(str(db)) as log:
+        [row] = list(log.records())
+    assert row.locale == "en"
+    again = _cli("replay", str(db), "--format", "json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["reproduced"] == 1

@@ -98,7 +98,7 @@ def evaluate(
         if paths.count("-") > 1:
             raise typer.BadParameter("- (stdin) may be given only once", param_hint="PATH")
         compiled = compiled_policies(policies, rules)
-        recorder = _recorder(log, mask_key_file, compiled, policies, rules) if log is not None else None
+        recorder = _recorder(log, mask_key_file, compiled, policies, rules, locale) if log is not None else None
         render = {Format.json: "json", Format.jsonl: "jsonl", Format.table: None, Format.csv: None}[fmt]
         outcomes = evaluate_stream(iter_inputs(paths), compiled, backend.value, workers, render,
                                    keep_case=recorder is not None, locale=locale)
@@ -147,14 +147,14 @@ LOG_BATCH = 256  # decisions recorded per transaction by --log
 
 
 def _recorder(url: str, key_file: Optional[Path], compiled: dict[str, CompiledPolicy], policies: Optional[Path],
-              rules: Optional[Path]) -> Recorder:
+              rules: Optional[Path], locale: str | None = None) -> Recorder:
     from escalator.cli._render import folders
     from escalator.log.masking import Masker, read_key
     from escalator.log.record import Recorder, snapshot
     from escalator.log.store import DecisionLog
 
     masker = Masker(read_key(key_file))
-    return Recorder(DecisionLog(url), compiled, snapshot(*folders(policies, rules)), masker)
+    return Recorder(DecisionLog(url), compiled, snapshot(*folders(policies, rules)), masker, locale)
 
 
 class _Writer:

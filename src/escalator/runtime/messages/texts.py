@@ -17,8 +17,8 @@ from escalator.language.models.decision import FAILED_FLAG, Deadlines, Decision,
 from escalator.runtime.messages.catalog import catalog
 from escalator.runtime.messages.formatting import Formatter
 
-# fields the time issue adds to the decision; read when this version of the model has them
-_HAS_CONTACT_AT = "contact_at" in Decision.model_fields
+# `deadlines.paused` comes with the time issue; read only when this version of the model has it
+# (a missing attribute on a pydantic model is a slow path). `contact_at` is read from the fields.
 _HAS_PAUSED = "paused" in Deadlines.model_fields
 
 class Routing(Protocol):
@@ -113,7 +113,7 @@ class PolicyTexts:
     def summary(self, decision: Routing) -> str:
         """One or two sentences an agent can read to the player, from the final decision only."""
         situation = "locked" if decision.locked else "escalate" if decision.escalate else "stay"
-        contact_at = getattr(decision, "contact_at", None) if _HAS_CONTACT_AT else None
+        contact_at = getattr(decision, "contact_at", None)  # set by the time issue's calendars
         if contact_at is None or decision.transfer == "live":
             first = self.first[(decision.handler, situation, decision.transfer)]
         else:

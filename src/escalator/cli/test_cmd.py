@@ -13,12 +13,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _default_paths() -> list[Path]:
-    local = Path("policies/tests")
-    if local.is_dir():
-        return [local]
-    from escalator.language.bundled import bundled_dir
+    from escalator.language.sources import bundled_dir, default_source
 
-    return [bundled_dir("policies") / "tests"]
+    local = default_source().policies / "tests"
+    return [local if local.is_dir() else bundled_dir("policies") / "tests"]
 
 
 def test(
@@ -55,7 +53,9 @@ def test(
         for t in tests:
             result = runner.run(t)
             if not result.passed or not quiet:
-                typer.echo(fit(result.report()))
+                # a passing test's line wraps to the width; failures and errors stay whole
+                # (their file:line:column: message lines are read by editors and CI)
+                typer.echo(fit(result.report()) if result.passed else result.report())
     except EscalatorError as exc:
         for problem in exc.problems:
             typer.echo(f"error: {problem}", err=True)

@@ -22,13 +22,14 @@ HELP = """Explain one case's decision: every rule, whether it fired, each compar
 
 CASE is a case file (.yaml, .yml, .json) or - to read one case (YAML or JSON) from stdin.
 
-Examples:
+Exit codes: 0 ok, 2 bad input (a bad case, policy or path).
+"""
+
+EXAMPLES = """Examples:
 
   escalator explain examples/cases/nl-bonus-loss-chasing.yaml
 
   escalator explain examples/cases/uk-withdrawal-big-win-waiting.yaml --format json
-
-Exit codes: 0 ok, 2 bad input (a bad case, policy or path).
 """
 
 
@@ -40,7 +41,8 @@ def explain(
     fmt: Format = typer.Option(Format.text, "--format", "-f", help="text (a tree, for people) or json."),
     locale: Optional[str] = LOCALE,
 ) -> None:
-    from escalator.cli._render import bad_input, compiled_policies, print_json
+    from escalator.cli._console import bad_input, print_json
+    from escalator.cli._folders import compiled_policies
     from escalator.cli._text import width
 
     with bad_input():
@@ -74,7 +76,6 @@ def _read(case: str):  # type: ignore[no-untyped-def]
     if not is_case_file(path) or path.name.lower().endswith((".jsonl", ".jsonl.gz", ".ndjson")):
         raise InputError(f"{case}: not a case file (expected .yaml, .yml or .json)")
     return load_file(path)
-
 
 def register(app: typer.Typer) -> None:
     app.command("explain", help=HELP, short_help="Explain one decision, rule by rule, with the compared values.",

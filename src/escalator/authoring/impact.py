@@ -12,6 +12,7 @@ the report does not depend on the number of workers.
 
 from __future__ import annotations
 
+from datetime import datetime
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from escalator.operations.batch import chunks, ordered_pool
+from escalator.operations.batch import case_instant, chunks, ordered_pool, run_instant
 
 DECISION_FIELDS = ("handler", "escalate", "transfer", "locked", "procedure")
 LIST_FIELDS = ("forward", "flags")
@@ -199,6 +200,7 @@ class Tally:
 # -- evaluating chunks (in this process or in a worker) -----------------------------
 _PAIR: Any = None  # (base Engine, candidate Engine, authority actions) of this process
 _INIT_ERROR: BaseException | None = None
+_AT: Any = None  # (instant, forced) of the run: see operations.batch.run_instant
 
 
 def _make_pair(base: tuple[dict, str], cand: tuple[dict, str]) -> tuple[Any, Any, tuple[str, ...]]:
@@ -216,9 +218,10 @@ def _actions(*engines: Any) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def _init(base: tuple[dict, str], cand: tuple[dict, str]) -> None:
+def _init(base: tuple[dict, str], cand: tuple[dict, str], at: Any = None) -> None:
     """Pool initializer; must not raise (Pool would respawn it forever): errors surface per chunk."""
-    global _PAIR, _INIT_ERROR
+    global _PAIR, _INIT_ERROR, _AT
+    _AT = at
     try:
         _PAIR = _make_pair(base, cand)
     except BaseException as exc:
@@ -243,7 +246,7 @@ def _read(item: Any) -> Any:
     return item.read() if hasattr(item, "source") else item
 
 
-def _one(tally: Tally, item: Any, engines: tuple[Any, Any], actions: tuple[str, ...]) -> None:
+def _one(tally: Tally, item: Any, engines: tuple[Any, Any], actions: tuple[str, ...], at: Any = None) -> None:
     from escalator.language.cases import parse_case
 
     tally.cases += 1
@@ -260,7 +263,7 @@ def _one(tally: Tally, item: Any, engines: tuple[Any, Any], actions: tuple[str, 
     results: list[Any] = []
     for engine in engines:
         try:
-            results.append(engine.evaluate(case))
+            results.append(engine.evaluate(case, case_instant(case, at)))
         except Exception as exc:  # CaseError (e.g. no policy for the jurisdiction) or a bug
             results.append(exc)
     failed = [isinstance(r, Exception) for r in results]
@@ -275,14 +278,17 @@ def _one(tally: Tally, item: Any, engines: tuple[Any, Any], actions: tuple[str, 
 
 def _run_chunk(items: list[Any], sample_limit: int, bad_limit: int, record: bool, pair: Any = None) -> Tally:
     """Decide a chunk under both engines: `pair` in this process, or the worker's own `_PAIR`."""
+    at = _AT
     if pair is None:
         if _INIT_ERROR is not None:
             raise _INIT_ERROR
         pair = _PAIR
+    else:
+        pair, at = pair[:3], pair[3]
     base_engine, cand_engine, actions = pair
     tally = Tally(sample_limit, bad_limit, record)
     for item in items:
-        _one(tally, item, (base_engine, cand_engine), actions)
+        _one(tally, item, (base_engine, cand_engine), actions, at)
     return tally
 
 
@@ -319,9 +325,11 @@ def analyse(
     chunksize: int = 1024,
     progress: Callable[[int], None] | None = None,
     on_change: Callable[[dict[str, Any]], None] | None = None,
+    at: datetime | None = None,
 ) -> ImpactReport:
     """Decide every case under both policy sets and count what changed.
 
+    Both sides decide a case at the same instant: `at`, else the case's as_of, else the run's start.
     `base`/`candidate`: an Engine, a `PolicySource`, or a source spec (folder, `POLICIES,RULES`,
     `bundled`, `git:REV` of `repo`). `cases`: dicts, Case models or `batch.CaseInput`s (from
     `batch.iter_inputs`). Invalid policies raise PolicyError/LoadError before any case is read.
@@ -343,7 +351,7 @@ def analyse(
     owned = [e for e, given in ((base_engine, base), (cand_engine, candidate)) if not isinstance(given, Engine)]
     try:
         return _analyse(base_engine, base_side, cand_engine, cand_side, cases, workers, sample, max_bad,
-                        chunksize, progress, on_change)
+                        chunksize, progress, on_change, run_instant(at))
     finally:
         for engine in owned:
             engine.close()
@@ -352,7 +360,7 @@ def analyse(
 def _analyse(base_engine: Any, base_side: PolicySide, cand_engine: Any, cand_side: PolicySide,
              cases: Iterable[Any], workers: int, sample: int, max_bad: int, chunksize: int,
              progress: Callable[[int], None] | None,
-             on_change: Callable[[dict[str, Any]], None] | None) -> ImpactReport:
+             on_change: Callable[[dict[str, Any]], None] | None, at: Any = None) -> ImpactReport:
     actions = _actions(base_engine, cand_engine)
     total = Tally(sample, max_bad)
 
@@ -370,19 +378,20 @@ def _analyse(base_engine: Any, base_side: PolicySide, cand_engine: Any, cand_sid
         return sample - len(total.sample), max_bad - len(total.bad_cases), on_change is not None
 
     if workers == 1:  # the engines are passed along: concurrent analyses share no state
-        pair = (base_engine, cand_engine, actions)
+        pair = (base_engine, cand_engine, actions, at)
         for batch in chunks(cases, chunksize):
             chunk_done(_run_chunk(batch, *limits(), pair))
     else:
         _parallel(cases, (base_engine.policies, base_engine.backend),
-                  (cand_engine.policies, cand_engine.backend), workers, chunksize, limits, chunk_done)
+                  (cand_engine.policies, cand_engine.backend), workers, chunksize, limits, chunk_done, at)
     return _report(total, base_side, cand_side, actions)
 
 
 def _parallel(cases: Iterable[Any], base: tuple[dict, str], cand: tuple[dict, str], workers: int,
-              chunksize: int, limits: Callable[[], tuple[int, int, bool]], done: Callable[[Tally], None]) -> None:
+              chunksize: int, limits: Callable[[], tuple[int, int, bool]], done: Callable[[Tally], None],
+              at: Any = None) -> None:
     """Chunks to worker processes (each rebuilds both engines in `_init`); tallies in input order."""
-    for tally in ordered_pool(chunks(cases, chunksize), _run_chunk, workers, _init, (base, cand), limits):
+    for tally in ordered_pool(chunks(cases, chunksize), _run_chunk, workers, _init, (base, cand, at), limits):
         done(tally)
 
 

@@ -7,14 +7,16 @@ the facts it is about (format: docs/policy-authoring.md, "Policy tests").
 
 Optional top-level keys: `policies:` / `rules:` (folders, relative to the test
 file; by default the policy folder the test file sits in, else the bundled
-one) and `backend:` (auto | compiled | durable). A test may also say
-`policy: ID` (the policy that must decide the case) and `backend:`.
+one), `backend:` (auto | compiled | durable) and `at:` (the instant every test
+decides at, e.g. 2026-11-23T10:00:00Z). A test may also say `policy: ID` (the
+policy that must decide the case), `backend:` and its own `at:`. Without any
+`at`, a case is decided at its `as_of` (a test without either is not reproducible).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
@@ -27,10 +29,12 @@ from escalator.language.yamlio import Document, load_file
 EXPECT_KEYS = (
     "handler", "escalate", "transfer", "locked", "procedure", "authority",
     "forward", "flags", "deadlines", "reasons", "not_reasons", "policy",
+    "evaluated_at", "contact_at", "next_review_at",
 )
-TEST_KEYS = ("name", "case", "expect", "policy", "backend", "description")
-FILE_KEYS = ("tests", "policies", "rules", "backend", "description")
-DEADLINE_KEYS = ("acknowledge_by", "resolve_by", "acknowledge", "resolve")
+INSTANT_KEYS = ("evaluated_at", "contact_at", "next_review_at")
+TEST_KEYS = ("name", "case", "expect", "policy", "backend", "description", "at")
+FILE_KEYS = ("tests", "policies", "rules", "backend", "description", "at")
+DEADLINE_KEYS = ("acknowledge_by", "resolve_by", "acknowledge", "resolve", "paused")
 
 
 @dataclass
@@ -44,6 +48,7 @@ class PolicyTest:
     backend: str
     policies_dir: Path | None
     rules_dir: Path | None
+    at: datetime | None = None
 
     @property
     def id(self) -> str:
@@ -163,9 +168,21 @@ def find_policy_folders(test_file: Path) -> tuple[Path | None, Path | None]:
     return None, None
 
 
+def _instant(doc: Document, at: tuple, value: Any) -> datetime:
+    from escalator.language.time import parse_instant
+
+    try:
+        return parse_instant(value if isinstance(value, str) else "")
+    except ValueError as exc:
+        raise _fail(doc, at, f"`at` is an instant with a time zone, e.g. 2026-11-23T10:00:00Z: {exc}") from None
+
+
 def load_tests(path: str | Path, policies: Path | None = None, rules: Path | None = None,
-               backend: str | None = None) -> list[PolicyTest]:
-    """Read one test file; a malformed file raises LoadError naming file, line and column."""
+               backend: str | None = None, at: datetime | None = None) -> list[PolicyTest]:
+    """Read one test file; a malformed file raises LoadError naming file, line and column.
+
+    `at` (the CLI's --at) overrides every `at:` in the file.
+    """
     path = Path(path)
     doc = load_file(path)
     data = doc.data
@@ -191,10 +208,12 @@ def load_tests(path: str | Path, policies: Path | None = None, rules: Path | Non
     if rules is not None:
         rul = Path(rules)
     file_backend = data.get("backend", "auto")
+    file_at = _instant(doc, ("at",), data["at"]) if "at" in data else None
+    forced = at
     tests = []
     names: set[str] = set()
     for i, spec in enumerate(data["tests"]):
-        at = ("tests", i)
+        at = at_key = ("tests", i)
         if not isinstance(spec, dict):
             raise _fail(doc, at, "a test is a mapping with name, case and expect")
         unknown = sorted(set(spec) - set(TEST_KEYS))
@@ -216,6 +235,7 @@ def load_tests(path: str | Path, policies: Path | None = None, rules: Path | Non
             name=name, file=path, location=doc.location(at), case=_case_source(doc, at + ("case",), base),
             expect=expect, policy=spec.get("policy", expect.get("policy")),
             backend=backend or spec.get("backend") or file_backend, policies_dir=pol, rules_dir=rul,
+            at=forced or (_instant(doc, at_key + ("at",), spec["at"]) if "at" in spec else file_at),
         ))
     return tests
 
@@ -250,9 +270,13 @@ def _check_expect(doc: Document, at: tuple, expect: dict) -> None:
                     to_decimal(amount)
                 except ValueError as exc:
                     raise _fail(doc, where + (action,), f"authority {action}: {exc}") from None
+        if key in INSTANT_KEYS and value is not None:
+            _instant(doc, where, value)
         if key == "deadlines":
             if not isinstance(value, dict) or set(value) - set(DEADLINE_KEYS):
                 raise _fail(doc, where, f"`deadlines` takes {', '.join(DEADLINE_KEYS)}")
+            if "paused" in value and not isinstance(value["paused"], bool):
+                raise _fail(doc, where + ("paused",), "`paused` is true or false")
             for name in ("acknowledge", "resolve"):
                 if value.get(name) is not None:
                     try:
@@ -323,7 +347,7 @@ def run_test(test: PolicyTest, engine: Any) -> PolicyTestResult:
         return result
     try:
         case = parse_case(test.case)
-        explanation = engine.explain(case)
+        explanation = engine.explain(case, test.at)
     except EscalatorError as exc:
         result.error = str(exc)
         return result
@@ -356,7 +380,22 @@ def compare(expect: dict[str, Any], decision: Any, case: Any, policy: str | None
     unwanted = [r for r in expect.get("not_reasons") or () if r in fired]
     if unwanted:
         out.append(Mismatch("not_reasons", [], unwanted, "these rules fired but must not"))
+    for key in INSTANT_KEYS:
+        if key in expect:
+            actual_at = getattr(decision, key)
+            shown_at = actual_at.strftime("%Y-%m-%dT%H:%M:%SZ") if actual_at else None
+            wanted_at = expect[key]
+            if wanted_at is not None:
+                from escalator.language.time import format_instant, parse_instant
+
+                wanted_at = format_instant(parse_instant(wanted_at))
+            if wanted_at != shown_at:
+                out.append(Mismatch(key, expect[key], shown_at))
     for key, value in (expect.get("deadlines") or {}).items():
+        if key == "paused":
+            if value != decision.deadlines.paused:
+                out.append(Mismatch("deadlines.paused", value, decision.deadlines.paused))
+            continue
         actual_dt = getattr(decision.deadlines, key if key.endswith("_by") else f"{key}_by")
         if key.endswith("_by"):
             actual = actual_dt.strftime("%Y-%m-%dT%H:%M:%SZ") if actual_dt else None

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from escalator.cli._options import BACKEND, POLICIES, RULES, BackendName
+from escalator.cli._options import AT, BACKEND, POLICIES, RULES, BackendName, parse_at
 
 PROGRESS_AFTER = 500  # cases: below this a progress bar is noise
 
@@ -59,6 +59,7 @@ def evaluate(
         None, "--progress/--no-progress",
         help="Progress bar on stderr (default: only when stderr is a terminal, stdout is not, and there are many cases).",
     ),
+    at: Optional[str] = AT,
 ) -> None:
     from escalator.operations.batch import check_paths, evaluate_stream, iter_inputs, single_case
     from escalator.cli import EXIT_BAD_INPUT
@@ -70,7 +71,7 @@ def evaluate(
             raise typer.BadParameter("- (stdin) may be given only once", param_hint="PATH")
         compiled = compiled_policies(policies, rules)
         render = {Format.json: "json", Format.jsonl: "jsonl", Format.table: None}[fmt]
-        outcomes = evaluate_stream(iter_inputs(paths), compiled, backend.value, workers, render)
+        outcomes = evaluate_stream(iter_inputs(paths), compiled, backend.value, workers, render, at=parse_at(at))
         writer = _Writer(fmt, single_case(paths), interactive="-" in paths)
         bar = Progress(progress, "evaluating", PROGRESS_AFTER)
         bad = 0

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from escalator.cli._options import BACKEND, POLICIES, RULES, BackendName
+from escalator.cli._options import AT, BACKEND, POLICIES, RULES, BackendName, parse_at
 
 
 class Format(str, Enum):
@@ -37,6 +37,7 @@ def explain(
     rules: Optional[Path] = RULES,
     backend: BackendName = BACKEND,
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table or json."),
+    at: Optional[str] = AT,
 ) -> None:
     from escalator.cli._render import (
         bad_input,
@@ -52,7 +53,7 @@ def explain(
         from escalator.runtime.engine import Engine
 
         with Engine(compiled_policies(policies, rules), backend.value) as engine:
-            data = engine.explain(document).to_dict()
+            data = engine.explain(document, parse_at(at)).to_dict()
     if fmt is Format.json:
         print_json(data)
         return

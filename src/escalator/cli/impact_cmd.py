@@ -13,7 +13,7 @@ from typing import Any, Optional
 
 import typer
 
-from escalator.cli._options import BACKEND, BackendName
+from escalator.cli._options import AT, BACKEND, BackendName, parse_at
 
 PROGRESS_AFTER = 2000  # cases: below this a progress bar is noise
 STATIC_FIELDS = ("handler", "escalate", "transfer", "locked", "procedure", "forward", "flags",
@@ -70,6 +70,7 @@ def impact(
     repo: Optional[Path] = typer.Option(None, "--repo", help="The git repository git:REV refers to (default: the current folder)."),
     backend: BackendName = BACKEND,
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar on stderr (default: when stderr is a terminal and stdout is not)."),
+    at: Optional[str] = AT,
 ) -> None:
     from escalator.operations.batch import check_paths, iter_inputs
     from escalator.authoring.impact import analyse
@@ -85,6 +86,7 @@ def impact(
         sink = _Changes(changes)
         try:
             report = analyse(base, candidate, iter_inputs(cases), workers=workers, sample=sample, max_bad=max_bad,
+                             at=parse_at(at),
                              backend=backend.value, repo=repo, progress=bar.advance,
                              on_change=sink.write if changes is not None else None)
         finally:

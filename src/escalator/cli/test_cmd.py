@@ -32,6 +32,8 @@ def test(
     policies: Optional[Path] = typer.Option(None, "--policies", help="Policy folder for every test file."),
     rules: Optional[Path] = typer.Option(None, "--rules", help="Rule-pack folder for every test file."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print failures and the summary only."),
+    at: Optional[str] = typer.Option(
+        None, "--at", metavar="INSTANT", help="Decide every test at this instant (overrides the files' `at:`)."),
 ) -> None:
     """Run policy tests (test_*.yaml).
 
@@ -44,10 +46,13 @@ def test(
     from escalator.authoring import report as report
     from escalator.errors import EscalatorError
 
+    from escalator.cli._options import parse_at
+
+    instant = parse_at(at)
     runner = pt.Runner()
     try:
         files = pt.collect(paths or _default_paths())
-        tests = [t for f in files for t in pt.load_tests(f, policies, rules, backend)]
+        tests = [t for f in files for t in pt.load_tests(f, policies, rules, backend, instant)]
         if not tests:
             typer.echo("no policy tests found", err=True)
             raise typer.Exit(EXIT_BAD_INPUT)

@@ -12,7 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from escalator.language.models.case import REQUEST_KINDS, Case
+from escalator.language.models.case import REQUEST_KINDS, STATUSES, Case
 
 NUMBER, STRING, BOOLEAN, DATETIME, STRINGS, OBJECT, ANY = (
     "number", "string", "boolean", "datetime", "strings", "object", "any",
@@ -39,7 +39,7 @@ CASE_FIELDS: dict[str, FieldInfo] = {
         _f("opened_at", DATETIME),
         _f("channel", STRING, ("live_chat", "email", "phone")),
         _f("handled_by", STRING),
-        _f("status", STRING, ("open", "escalated", "complaint", "closed")),
+        _f("status", STRING, STATUSES),
         _f("on_duty", STRINGS, optional=True),
         _f("player", OBJECT),
         _f("player.id", STRING),
@@ -62,6 +62,26 @@ CASE_FIELDS: dict[str, FieldInfo] = {
         _f("request.forfeiture.deliberate", BOOLEAN, optional=True),
     )
 }
+
+# -- derived fields: computed per evaluation from the case and the instant (spec section 8) -----
+# Not in the case document: the engine adds them to the flat view, and only for policies whose
+# rules read them (see escalator.runtime.clock). Ages are whole seconds; a duration literal in a
+# condition (`time.case_age > 72h`) compiles to seconds, so backends see plain numbers.
+TIME_FIELDS: dict[str, FieldInfo] = {
+    f.path: f
+    for f in (
+        _f("time.case_age", NUMBER),                 # seconds since opened_at
+        _f("time.status_age", NUMBER),               # seconds since the last history entry (else opened_at)
+        _f("time.acknowledge_overdue", BOOLEAN),     # the case's current situation's deadlines, at the instant
+        _f("time.resolve_overdue", BOOLEAN),
+        _f("time.sla_used", NUMBER, optional=True),  # fraction of the resolve window used (absent: no window)
+        _f("time.working", BOOLEAN, optional=True),  # the working calendar is open (absent: no working calendar)
+        _f("history.statuses", STRINGS, STATUSES),   # every status the case has had, the current one included
+    )
+}
+DURATION_FIELDS = frozenset({"time.case_age", "time.status_age"})
+"""Fields compared with elapsed durations (30m, 72h, 3d, 8w)."""
+
 TOP_LEVEL_FIELDS = frozenset(p for p in CASE_FIELDS if "." not in p) | {"attributes"}
 ATTRIBUTES_PREFIX = "attributes."
 
@@ -82,7 +102,7 @@ def field_info(path: str) -> FieldInfo | None:
     """The field at `path`, or None if no such case field exists."""
     if path.startswith(ATTRIBUTES_PREFIX) and len(path) > len(ATTRIBUTES_PREFIX):
         return FieldInfo(path, ANY, None, False)
-    return CASE_FIELDS.get(path)
+    return CASE_FIELDS.get(path) or TIME_FIELDS.get(path)
 
 
 def value_kind(value: Any) -> str | None:

@@ -12,6 +12,8 @@ it becomes an `Outcome` with error records (source, line, field path, message).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import gzip
 import json
 import sys
@@ -180,13 +182,15 @@ def iter_inputs(paths: Iterable[str], stdin: IO[bytes] | None = None) -> Iterato
 # -- evaluating -----------------------------------------------------------------------
 _ENGINE: Any = None  # the engine of this process (set in each worker by _init)
 _RENDER: str | None = None
+_AT: datetime | None = None  # the run's instant: --at, else (for cases without as_of) when the run started
 _INIT_ERROR: BaseException | None = None
 
 
-def _init(policies: dict, backend: str, render: str | None) -> None:
+def _init(policies: dict, backend: str, render: str | None, at: tuple[datetime, bool] | None = None) -> None:
     """Pool initializer. It must not raise: a failing initializer makes Pool respawn forever."""
-    global _ENGINE, _RENDER, _INIT_ERROR
+    global _ENGINE, _RENDER, _INIT_ERROR, _AT
     _RENDER = render
+    _AT = at  # type: ignore[assignment]
     try:
         from escalator.runtime.engine import Engine
 
@@ -202,7 +206,22 @@ def _problem_dicts(problems: Iterable[Any]) -> tuple[dict, ...]:
     )
 
 
-def _one(item: CaseInput, engine: Any, render: str | None) -> Outcome:
+def run_instant(at: datetime | None) -> tuple[datetime, bool]:
+    """(instant, forced): an explicit `at` overrides every case's as_of; else now, fixed once for the run."""
+    from datetime import timezone
+
+    return (at, True) if at is not None else (datetime.now(timezone.utc), False)
+
+
+def case_instant(model: Any, at: tuple[datetime, bool] | None) -> datetime | None:
+    """The instant to decide one case of a run at (spec section 8: --at, else as_of, else now)."""
+    if at is None:
+        return None
+    instant, forced = at
+    return instant if forced or model.as_of is None else model.as_of
+
+
+def _one(item: CaseInput, engine: Any, render: str | None, at: tuple[datetime, bool] | None = None) -> Outcome:
     if item.error is not None:
         return Outcome(item.source, item.line, problems=({"path": None, "message": item.error},))
     case_id = None
@@ -211,7 +230,7 @@ def _one(item: CaseInput, engine: Any, render: str | None) -> Outcome:
         if isinstance(doc.data, dict) and isinstance(doc.data.get("case_id"), str):
             case_id = doc.data["case_id"]
         model = parse_case(doc)
-        decision = engine.evaluate(model).to_dict()
+        decision = engine.evaluate(model, case_instant(model, at)).to_dict()
     except EscalatorError as exc:
         return Outcome(item.source, item.line, case_id, problems=_problem_dicts(exc.problems))
     except Exception as exc:  # a bug must not stop a million-case run; report it in place
@@ -228,7 +247,7 @@ def _one(item: CaseInput, engine: Any, render: str | None) -> Outcome:
 def _chunk(items: list[CaseInput]) -> list[Outcome]:
     if _INIT_ERROR is not None:
         raise _INIT_ERROR
-    return [_one(item, _ENGINE, _RENDER) for item in items]
+    return [_one(item, _ENGINE, _RENDER, _AT) for item in items]
 
 
 def chunks(inputs: Iterable[CaseInput], size: int) -> Iterator[list[CaseInput]]:
@@ -249,33 +268,37 @@ def evaluate_stream(
     workers: int = 1,
     render: str | None = None,
     chunksize: int = 1024,  # large enough that handing chunks to workers costs little (1.8x on 2 cores)
+    at: datetime | None = None,
 ) -> Iterator[Outcome]:
     """Evaluate inputs in order; `policies` is `compile_folders(...)` output (validated already).
 
     `render` "jsonl" / "json" makes each Outcome carry the decision as JSON text (built
     in the worker, so the parent only writes bytes); None keeps the decision dict.
+    `at` decides every case at that instant; without it a case is decided at its `as_of`, else
+    at the instant the run started (one instant for the whole run, whatever the workers).
     """
     if render not in RENDERS:
         raise ValueError(f"render must be one of {RENDERS}")
+    instant = run_instant(at)
     if workers <= 1:
         from escalator.runtime.engine import Engine
 
         engine = Engine(policies, backend)
         try:
             for item in inputs:
-                yield _one(item, engine, render)
+                yield _one(item, engine, render, instant)
         finally:
             engine.close()
         return
-    yield from _parallel(inputs, policies, backend, workers, render, chunksize)
+    yield from _parallel(inputs, policies, backend, workers, render, chunksize, instant)
 
 
 def _parallel(inputs: Iterable[CaseInput], policies: dict, backend: str, workers: int,
-              render: str | None, chunksize: int) -> Iterator[Outcome]:
+              render: str | None, chunksize: int, at: tuple[datetime, bool]) -> Iterator[Outcome]:
     from escalator.runtime.backends import check_backend
 
     check_backend(backend)  # fail here, not once per worker
-    for outcomes in ordered_pool(chunks(inputs, chunksize), _chunk, workers, _init, (policies, backend, render)):
+    for outcomes in ordered_pool(chunks(inputs, chunksize), _chunk, workers, _init, (policies, backend, render, at)):
         yield from outcomes
 
 

@@ -16,6 +16,7 @@ from escalator.language.ir import CompiledPolicy, Rule, Tier
 from escalator.language.models.case import Case
 from escalator.language.models.decision import Deadlines, Decision, PolicyRef, Reason
 from escalator.money import pretty_money
+from escalator.runtime.clock import TimeFacts
 
 log = logging.getLogger("escalator")
 
@@ -26,7 +27,7 @@ FAILED_FLAG = "evaluation_failed"
 class PolicyFacts:
     """What `decide` needs from a policy, looked up once instead of per case (policies are immutable)."""
 
-    __slots__ = ("policy", "ref", "tiers", "levels", "lowest", "complaints", "limits", "sla", "constant_reasons",
+    __slots__ = ("policy", "ref", "tiers", "levels", "lowest", "complaints", "limits", "time", "constant_reasons",
                  "templates")
 
     def __init__(self, policy: CompiledPolicy):
@@ -37,10 +38,7 @@ class PolicyFacts:
         self.lowest = policy.lowest_tier
         self.complaints = policy.tier(policy.complaints_tier)
         self.limits = {t.id: {a: t.limit(a) for a in policy.actions} for t in policy.tiers}
-        self.sla = {}
-        for situation in ("complaint", "escalated", "default"):
-            sla = policy.sla_for(situation)
-            self.sla[situation] = (sla.acknowledge, sla.resolve)
+        self.time = TimeFacts(policy)
         # a reason without case placeholders is the same text for every case: build its Reason once
         self.constant_reasons = {
             r.index: Reason(rule=r.id, message=render(r, {}))
@@ -77,17 +75,22 @@ def _fill(template: tuple[str | tuple[str, bool], ...], view: dict[str, Any]) ->
     return "".join(out)
 
 
-_NO_DEADLINES = Deadlines(acknowledge_by=None, resolve_by=None)
+_NO_DEADLINES = Deadlines(acknowledge_by=None, resolve_by=None, paused=False)
 _ZERO = Decimal("0.00")
 
 
 def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str, Any],
-           facts: PolicyFacts | None = None) -> Decision:
-    """The decision for the fired rules; `facts` are the policy's precomputed lookups (the Engine keeps them)."""
+           facts: PolicyFacts | None = None, at: datetime | None = None) -> Decision:
+    """The decision for the fired rules at instant `at` (default: the case's as_of, else now).
+
+    `facts` are the policy's precomputed lookups (the Engine keeps them).
+    """
     # Everything below depends on the set of fired rules only: reasons are listed by rule id,
     # so neither firing order nor the order of rules in their packs can change a decision.
     if facts is None:
         facts = PolicyFacts(policy)
+    if at is None:
+        at = evaluation_instant(case)
     handler = choose_handler(policy, fired, facts.tiers) if fired else facts.lowest
     procedure = "complaint" if case.status == "complaint" else None
     forwarded: set[str] = set()
@@ -122,7 +125,9 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
     flags = tuple(sorted(flag_set)) if flag_set else ()
     escalate = handler.level > facts.levels[case.handled_by]
     situation = "complaint" if locked else "escalated" if escalate else "default"
-    due = _due(facts.sla[situation], case)
+    due = deadlines(facts.time, case, situation)
+    duty = facts.time.on_duty(case, handler, at)
+    transfer = "live" if duty is not False else handler.fallback
     constant, templates = facts.constant_reasons, facts.templates
     reasons = tuple(
         constant.get(r.index) or Reason(rule=r.id, message=_fill(templates[r.index], view))
@@ -133,7 +138,7 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
         policy=facts.ref,
         handler=handler.id,
         escalate=escalate,
-        transfer=transfer_mode(handler, case),
+        transfer=transfer,
         procedure=procedure,
         locked=locked,
         authority=authority,
@@ -141,6 +146,8 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
         flags=flags,
         deadlines=due,
         reasons=reasons,
+        evaluated_at=at,
+        contact_at=facts.time.contact_at(handler, at) if transfer != "live" else None,
     )
 
 
@@ -162,21 +169,28 @@ def choose_handler(policy: CompiledPolicy, fired: list[Rule], tiers: dict[str, T
 
 
 def transfer_mode(handler: Tier, case: Case) -> str:
+    """By the case's roster alone (no calendars): live unless the roster leaves the handler out."""
     if case.on_duty is None or handler.id in case.on_duty:
         return "live"
     return handler.fallback
 
 
-def _due(periods: tuple, case: Case) -> Deadlines:
-    """Deadlines from an SLA's (acknowledge, resolve) periods; a zero period is due at once."""
-    acknowledge, resolve = periods
-    if acknowledge is None and resolve is None:
+def evaluation_instant(case: Case, at: datetime | None = None) -> datetime:
+    """`at` if given, else the case's `as_of`, else now; in UTC, whole seconds (spec section 8)."""
+    from datetime import timezone
+
+    from escalator.language.time import utc_seconds
+
+    moment = at if at is not None else case.as_of if case.as_of is not None else datetime.now(timezone.utc)
+    return utc_seconds(moment)
+
+
+def deadlines(time: TimeFacts, case: Case, situation: str) -> Deadlines:
+    """The situation's SLA deadlines from its clock (a zero period is due at once)."""
+    due = time.due(case, situation)
+    if due.acknowledge_by is None and due.resolve_by is None and not due.paused:
         return _NO_DEADLINES
-    start = case.opened_at
-    return Deadlines(
-        acknowledge_by=start + acknowledge if acknowledge is not None else None,
-        resolve_by=start + resolve if resolve is not None else None,
-    )
+    return Deadlines(acknowledge_by=due.acknowledge_by, resolve_by=due.resolve_by, paused=due.paused)
 
 
 def render(rule: Rule, view: dict[str, Any]) -> str:
@@ -214,13 +228,13 @@ def failsafe_tier(policy: CompiledPolicy) -> Tier:
 def _safe_due(policy: CompiledPolicy, case: Case, situation: str) -> Deadlines:
     """The failsafe's deadlines; the failsafe itself must never raise, so none if they cannot be computed."""
     try:
-        sla = policy.sla_for(situation)
-        return _due((sla.acknowledge, sla.resolve), case)
+        return deadlines(TimeFacts(policy), case, situation)
     except Exception:
         return _NO_DEADLINES
 
 
-def failsafe_decision(policy: CompiledPolicy, case: Case, error: BaseException) -> Decision:
+def failsafe_decision(policy: CompiledPolicy, case: Case, error: BaseException,
+                      at: datetime | None = None) -> Decision:
     """Fail closed: a senior human looks at the case and nobody may give anything away."""
     log.error("evaluation of case %s under policy %s failed", case.case_id, policy.id, exc_info=error)
     handler = failsafe_tier(policy)
@@ -245,6 +259,14 @@ def failsafe_decision(policy: CompiledPolicy, case: Case, error: BaseException) 
             message=f"Automatic evaluation failed ({type(error).__name__}); a {handler.name} must review "
             "this case by hand. No authority is granted until then.",
         ),),
+        evaluated_at=_safe_instant(case, at),
     )
+
+
+def _safe_instant(case: Case, at: datetime | None) -> datetime | None:
+    try:
+        return evaluation_instant(case, at)
+    except Exception:
+        return None
 
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 from escalator.runtime.backends import Backend, make_backend
 from escalator.language.cases import parse_case
-from escalator.runtime.decide import FAILED_RULE, PolicyFacts, decide, failsafe_decision
+from escalator.runtime.decide import FAILED_RULE, PolicyFacts, decide, evaluation_instant, failsafe_decision
 from escalator.errors import CaseError, EscalatorError, NoPolicyError, Problem
 from escalator.runtime.explain import Explanation, trace_rules
 from escalator.language.fields import flat_view
@@ -24,6 +25,16 @@ from escalator.language.policyset import compile_folders
 from escalator.language.bundled import bundled_dir
 
 log = logging.getLogger("escalator")
+
+REVIEW_HORIZON = timedelta(days=366)
+"""next_review_at looks this far ahead; a change further away is found by evaluating again later."""
+
+
+def _instant(model: Case, at: datetime | None) -> datetime:
+    try:
+        return evaluation_instant(model, at)
+    except ValueError as exc:
+        raise CaseError(Problem(str(exc), path="at")) from None
 
 
 class Engine:
@@ -97,35 +108,79 @@ class Engine:
             raise CaseError(problems)
         return model, policy
 
-    def evaluate(self, case: Case | dict[str, Any]) -> Decision:
-        """Decide a case. Invalid input raises CaseError; a backend failure fails closed."""
-        model, policy = self.prepare(case)
-        return self._decide(model, policy)
+    def evaluate(self, case: Case | dict[str, Any], at: datetime | None = None) -> Decision:
+        """Decide a case at instant `at` (else the case's `as_of`, else now).
 
-    def _decide(self, model: Case, policy: CompiledPolicy) -> Decision:
+        Invalid input raises CaseError; a backend failure fails closed.
+        """
+        model, policy = self.prepare(case)
+        return self._decide(model, policy, _instant(model, at))
+
+    def view(self, model: Case, policy: CompiledPolicy, at: datetime) -> dict[str, Any]:
+        """The flat view the rules read at `at`: the case's fields plus the time fields its policy uses."""
+        view = flat_view(model)
+        time = self._facts[policy.id].time
+        if time.used:
+            view.update(time.view(model, at))
+        return view
+
+    def _decide(self, model: Case, policy: CompiledPolicy, at: datetime) -> Decision:
         if self._closed:
             raise EscalatorError("this Engine is closed")
         try:
-            view = flat_view(model)
+            facts = self._facts[policy.id]
+            view = self.view(model, policy, at)
             fired = self._backend.fired(policy, view)
-            return decide(policy, model, [policy.rules[i] for i in fired], view, self._facts[policy.id])
+            decision = decide(policy, model, [policy.rules[i] for i in fired], view, facts, at)
+            if facts.time.timed:
+                review = self._next_review(model, policy, view, fired, decision, at)
+                if review is not None:
+                    decision = decision.model_copy(update={"next_review_at": review})
+            return decision
         except Exception as error:  # fail closed: never partial authority
-            return failsafe_decision(policy, model, error)
+            return failsafe_decision(policy, model, error, at)
 
-    def evaluate_many(self, cases: Iterable[Case | dict[str, Any]]) -> list[Decision | EscalatorError]:
+    def _next_review(self, model: Case, policy: CompiledPolicy, view: dict[str, Any], fired: list[int],
+                     decision: Decision, at: datetime) -> datetime | None:
+        """The first instant after `at` at which time alone changes the decision (spec section 8).
+
+        Between the candidates (a time field's threshold, a deadline, a calendar change) nothing the
+        decision depends on moves. A change of the handler's calendar always changes the decision
+        (transfer or contact_at flip); at any earlier candidate the decision changes exactly when the
+        set of fired rules does (reasons list every fired rule; no reason quotes a time field).
+        """
+        time = self._facts[policy.id].time
+        calendar = time.tier_calendar.get(decision.handler)
+        relevant = calendar is not None and (model.on_duty is None or decision.transfer != "live")
+        change = calendar.next_change(at) if relevant and calendar is not None else None
+        limit = change if change is not None else at + REVIEW_HORIZON
+        if time.used:
+            fired_set = set(fired)
+            for moment in time.field_changes(model, at, limit):
+                if moment == change:
+                    break
+                later = dict(view)
+                later.update(time.view(model, moment))
+                if set(self._backend.fired(policy, later)) != fired_set:
+                    return moment
+        return change
+
+    def evaluate_many(self, cases: Iterable[Case | dict[str, Any]],
+                      at: datetime | None = None) -> list[Decision | EscalatorError]:
         """Evaluate a batch; a bad case yields its error in place and the others go on."""
         results: list[Decision | EscalatorError] = []
         for case in cases:
             try:
-                results.append(self.evaluate(case))
+                results.append(self.evaluate(case, at))
             except EscalatorError as error:
                 results.append(error)
         return results
 
-    def explain(self, case: Case | dict[str, Any]) -> Explanation:
-        """The decision plus, for every rule, whether it fired and each comparison's values."""
+    def explain(self, case: Case | dict[str, Any], at: datetime | None = None) -> Explanation:
+        """The decision plus, for every rule, whether it fired and each comparison's values (time fields too)."""
         model, policy = self.prepare(case)
-        view = flat_view(model)
-        decision = self._decide(model, policy)
+        instant = _instant(model, at)
+        view = self.view(model, policy, instant)
+        decision = self._decide(model, policy, instant)
         fired = {policy.rule(rule_id).index for rule_id in decision.fired if rule_id != FAILED_RULE}
         return Explanation(decision, trace_rules(policy, view, fired))

@@ -13,7 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictInt, StrictStr, model_validator
 
-from escalator.money import parse_duration, to_money
+from escalator.money import to_money
+from escalator.language.time import CalendarSpec, parse_calendar, parse_duration
 from escalator.language.models.scalars import STRICT, Name
 
 TierId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -25,6 +26,8 @@ PolicyId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
 FlagName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Jurisdiction = Annotated[str, Field(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")]
 Duration = Annotated[str, BeforeValidator(lambda v: (parse_duration(v), v)[1])]
+CalendarName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+Calendar = Annotated[CalendarSpec, BeforeValidator(lambda v: v if isinstance(v, CalendarSpec) else parse_calendar("", v))]
 CapMoney = Annotated[Decimal, BeforeValidator(to_money)]
 
 
@@ -40,6 +43,8 @@ class TierSpec(BaseModel):
     authority: dict[ActionName, CapMoney] | None = None
     fallback: Literal["callback", "email"] | None = None
     player_reachable: StrictBool | None = None
+    calendar: CalendarName | None = None
+    """The policy calendar that says when this tier is on duty (absent: availability unknown)."""
 
 
 class SlaWindow(BaseModel):
@@ -47,6 +52,8 @@ class SlaWindow(BaseModel):
 
     acknowledge: Duration | None = None
     resolve: Duration | None = None
+    pause_in: list[Literal["open", "escalated", "awaiting_player", "complaint", "closed"]] | None = None
+    """Statuses during which this window's clock stops (e.g. awaiting_player)."""
 
 
 class Effective(BaseModel):
@@ -91,6 +98,10 @@ class PolicyFile(BaseModel):
     tiers: list[TierSpec] = []
     params: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], Any] = {}
     sla: dict[Literal["default", "escalated", "complaint"], SlaWindow] = {}
+    calendars: dict[CalendarName, Calendar] = {}
+    """Named calendars (time zone, weekly hours, holidays); a child's calendar replaces the parent's by name."""
+    working_calendar: CalendarName | None = None
+    """The calendar working-time durations (wh, wd) run on."""
     rules: RuleSelection | None = None
     invariants: list[dict[str, Any]] = []
     """Policy-specific property checks for `escalator check` (see the author toolkit)."""

@@ -18,7 +18,7 @@ from escalator.authoring.impact import ImpactReport, analyse
 from escalator.language.sources import open_source, resolve_source
 from escalator.language.bundled import bundled_dir
 
-AT = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)  # both runs decide at one pinned instant
+AT = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)  # both runs decide at one pinned instant (as_of)
 
 OLD_HOURS, NEW_HOURS = 48, 72  # NL max_pending_hours, raised in the candidate
 RULE = "withdrawal.pending-too-long"
@@ -40,7 +40,7 @@ def raise_nl_threshold(root: Path, hours: int = NEW_HOURS) -> None:
 
 
 def withdrawal_case(i: int, jurisdiction: str, amount: str, hours: int) -> dict:
-    return {"case_id": f"{jurisdiction}-{i:04d}", "jurisdiction": jurisdiction, "opened_at": "2026-11-20T10:00:00Z",
+    return {"case_id": f"{jurisdiction}-{i:04d}", "jurisdiction": jurisdiction, "opened_at": "2026-11-20T10:00:00Z", "as_of": "2026-11-20T10:00:00Z",
             "channel": "live_chat", "handled_by": "agent",
             "player": {"id": f"P-{i}", "kyc": "verified"},
             "request": {"kind": "withdrawal_delay", "withdrawal": {"amount": amount, "pending_hours": hours}}}

@@ -309,7 +309,7 @@ class Checker:
         return None
 
     def _disagree(self, model: Any, decision: Any) -> str | None:
-        other = self.other.evaluate(model)
+        other = self.other.evaluate(model, decision.evaluated_at)  # the same instant: only the backend differs
         if other.to_dict() != decision.to_dict():
             return (f"{self.engine.backend}: handler {decision.handler}, rules {list(decision.fired)}; "
                     f"{self.other.backend}: handler {other.handler}, rules {list(other.fired)}")

@@ -156,6 +156,11 @@ def _param_value(spec: ParamSpec, value: Any) -> Any:
         if not isinstance(value, str):
             raise ValueError(f"expected text, got {value!r}")
         return value
+    if spec.type == "duration":  # elapsed only (compared with time.case_age / time.status_age): seconds
+        duration = parse_duration(value)
+        if duration.working:
+            raise ValueError(f"{value!r}: a duration parameter is elapsed time (m, h, d, w)")
+        return Decimal(duration.seconds)
     if spec.type == "strings":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValueError(f"expected a list of text values, got {value!r}")

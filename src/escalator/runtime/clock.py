@@ -197,13 +197,11 @@ class TimeFacts:
             due = self.due(case, situation)
             found.update(d for d in (due.acknowledge_by, due.resolve_by) if d is not None and at < d <= until)
         if "time.working" in used and self.working is not None:
-            moment: datetime | None = at
-            while moment is not None and moment <= until:
-                moment = self.working.next_change(moment)
-                if moment is not None and moment <= until:
-                    found.add(moment)
-                    if len(found) > 2000:
-                        break
+            change: datetime | None = at
+            while change is not None and change <= until and len(found) <= 2000:
+                change = self.working.next_change(change)
+                if change is not None and change <= until:
+                    found.add(change)
         return sorted(found)
 
     def _sla_crossings(self, case: Case, situation: str, at: datetime, until: datetime,

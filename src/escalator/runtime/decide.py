@@ -124,7 +124,7 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
     forward = tuple(t.id for t in policy.tiers if t.id in forwarded) if forwarded else ()
     flags = tuple(sorted(flag_set)) if flag_set else ()
     escalate = handler.level > facts.levels[case.handled_by]
-    situation = "complaint" if locked else "escalated" if escalate else "default"
+    situation = "complaint" if locked else "escalated" if escalate or case.status == "escalated" else "default"
     due = deadlines(facts.time, case, situation)
     duty = facts.time.on_duty(case, handler, at)
     transfer = "live" if duty is not False else handler.fallback

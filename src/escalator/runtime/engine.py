@@ -145,14 +145,18 @@ class Engine:
         """The first instant after `at` at which time alone changes the decision (spec section 8).
 
         Between the candidates (a time field's threshold, a deadline, a calendar change) nothing the
-        decision depends on moves. A change of the handler's calendar always changes the decision
-        (transfer or contact_at flip); at any earlier candidate the decision changes exactly when the
-        set of fired rules does (reasons list every fired rule; no reason quotes a time field).
+        decision depends on moves. The handler's calendar changing always changes the decision
+        (transfer flips, or for a handler off the roster contact_at moves on at the next opening);
+        at any earlier candidate the decision changes exactly when the set of fired rules does
+        (reasons list every fired rule; no reason quotes a time field).
         """
         time = self._facts[policy.id].time
         calendar = time.tier_calendar.get(decision.handler)
-        relevant = calendar is not None and (model.on_duty is None or decision.transfer != "live")
-        change = calendar.next_change(at) if relevant and calendar is not None else None
+        change: datetime | None = None
+        if calendar is not None and model.on_duty is None:
+            change = calendar.next_change(at)  # on duty by the calendar: transfer flips when it opens or closes
+        elif calendar is not None and decision.transfer != "live":
+            change = decision.contact_at  # off the roster: contact_at moves on when the calendar opens
         limit = change if change is not None else at + REVIEW_HORIZON
         if time.used:
             fired_set = set(fired)
@@ -164,6 +168,20 @@ class Engine:
                 if set(self._backend.fired(policy, later)) != fired_set:
                     return moment
         return change
+
+    def timeline(self, case: Case | dict[str, Any], at: datetime | None = None,
+                 until: timedelta = timedelta(weeks=12), limit: int = 1000) -> list[Decision]:
+        """The decision at `at`, then at each next_review_at up to `at + until`: how time alone changes it."""
+        model, policy = self.prepare(case)
+        moment = _instant(model, at)
+        end = moment + until
+        steps = [self._decide(model, policy, moment)]
+        while len(steps) < limit:
+            review = steps[-1].next_review_at
+            if review is None or review > end:
+                break
+            steps.append(self._decide(model, policy, review))
+        return steps
 
     def evaluate_many(self, cases: Iterable[Case | dict[str, Any]],
                       at: datetime | None = None) -> list[Decision | EscalatorError]:

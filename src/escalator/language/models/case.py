@@ -12,7 +12,7 @@ from decimal import Decimal
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, StrictInt, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, StrictInt, field_validator, model_validator
 
 from escalator.money import to_number
 from escalator.language.models.scalars import STRICT, Identifier, Money, Name, NonNegativeInt, Number, SignedMoney
@@ -144,16 +144,21 @@ class Case(BaseModel):
     request: Request
     attributes: Annotated[dict[str, Any], BeforeValidator(_check_attributes)] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _history_in_order(self) -> "Case":
+    @field_validator("history")
+    @classmethod
+    def _history_in_order(cls, history: tuple[HistoryEntry, ...]) -> tuple[HistoryEntry, ...]:
         # A history that goes back in time would make every clock meaningless.
-        previous = self.opened_at
-        for i, entry in enumerate(self.history):
-            if entry.at < previous:
-                what = "opened_at" if i == 0 else f"history[{i - 1}]"
-                raise ValueError(f"history[{i}] ({_stamp(entry.at)}) is before {what} ({_stamp(previous)}): "
-                                 "history lists status changes oldest first")
-            previous = entry.at
+        for i in range(1, len(history)):
+            if history[i].at < history[i - 1].at:
+                raise ValueError(f"history[{i}] ({_stamp(history[i].at)}) is before history[{i - 1}] "
+                                 f"({_stamp(history[i - 1].at)}): history lists status changes oldest first")
+        return history
+
+    @model_validator(mode="after")
+    def _history_fits_the_case(self) -> "Case":
+        if self.history and self.history[0].at < self.opened_at:
+            raise ValueError(f"history[0] ({_stamp(self.history[0].at)}) is before opened_at "
+                             f"({_stamp(self.opened_at)})")
         if self.history and self.history[-1].status != self.status:
             raise ValueError(f"the last history entry has status {self.history[-1].status!r} but the case's "
                              f"status is {self.status!r}")

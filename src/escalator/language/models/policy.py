@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictInt, StrictStr, WithJsonSchema, model_validator
 
 from escalator.money import to_money
 from escalator.language.time import CalendarSpec, parse_calendar, parse_duration
@@ -27,7 +27,21 @@ FlagName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Jurisdiction = Annotated[str, Field(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")]
 Duration = Annotated[str, BeforeValidator(lambda v: (parse_duration(v), v)[1])]
 CalendarName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
-Calendar = Annotated[CalendarSpec, BeforeValidator(lambda v: v if isinstance(v, CalendarSpec) else parse_calendar("", v))]
+CALENDAR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An IANA timezone, weekly opening hours (local, half-open) and holidays (local dates)",
+    "properties": {
+        "timezone": {"type": "string", "description": "IANA name, e.g. Europe/Amsterdam"},
+        "hours": {"type": "object", "description": "weekday or range (mon-fri) -> \"09:00-17:30\" or a list of them",
+                  "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}},
+        "holidays": {"type": "array", "items": {"type": "string", "format": "date"}},
+        "public_holidays": {"type": "string", "description": "a country (-subdivision) code: NL, MT, GB-ENG"},
+    },
+    "required": ["timezone", "hours"],
+    "additionalProperties": False,
+}
+Calendar = Annotated[CalendarSpec, BeforeValidator(lambda v: v if isinstance(v, CalendarSpec) else parse_calendar("", v)),
+                     WithJsonSchema(CALENDAR_SCHEMA)]
 CapMoney = Annotated[Decimal, BeforeValidator(to_money)]
 
 
@@ -112,7 +126,7 @@ class ParamSpec(BaseModel):
 
     model_config = STRICT
 
-    type: Literal["money", "integer", "number", "string", "strings", "boolean"]
+    type: Literal["money", "integer", "number", "string", "strings", "boolean", "duration"]
     description: StrictStr | None = None
     default: Any = None
 

@@ -47,7 +47,7 @@ class Problem:
             text = f"{text} [{self.code}]"
         return text
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, str | int | None]:
         loc = self.location or Location()
         return {
             "file": loc.file,

@@ -43,11 +43,11 @@ def to_decimal(value: object) -> Decimal:
 def to_money(value: object, *, allow_negative: bool = False) -> Decimal:
     """A money amount in EUR: finite, at most two decimals, within +-1e9."""
     amount = value if value.__class__ is Decimal else to_decimal(value)
-    if not amount.is_finite():  # type: ignore[union-attr]
+    if not amount.is_finite():
         raise ValueError("expected a finite number")
     if amount.adjusted() >= 10 or abs(amount) > MAX_AMOUNT:  # first: arithmetic on a huge number overflows
         raise ValueError(f"{amount} is larger than the maximum of {MAX_AMOUNT:,} EUR")
-    cents = amount.quantize(CENT)  # type: ignore[union-attr]
+    cents = amount.quantize(CENT)
     if cents != amount:
         raise ValueError(f"{amount} has more than two decimal places (cents)")
     if amount < 0 and not allow_negative:

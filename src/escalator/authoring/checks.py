@@ -16,7 +16,13 @@ Two sources of findings, each with a stable code, file:line and a fix hint:
                      that action", e.g. a responsible-gambling team and goodwill);
   W-UNHANDLED-KIND   a request kind no rule handles (a rule handles kind K when
                      it reads the request and can fire with request.kind == K);
-  W-UNUSED-PARAM     a parameter no enabled rule uses, or that no pack declares.
+  W-UNUSED-PARAM     a parameter no enabled rule uses, or that no pack declares;
+  W-REASON-TIER      a rule's reason names a tier (its id or display name): a
+                     reason says what the rule found, routing is said once by
+                     the decision's summary (spec section 9);
+  W-UNTRANSLATED     a rule's reason has no text in the policy's locale, or in
+                     a locale that other rules of its pack are written in: it
+                     is shown in English there.
 
 Errors always fail validation; warnings fail it only with --strict.
 """
@@ -24,21 +30,29 @@ Errors always fail validation; warnings fail it only with --strict.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from escalator.errors import Location, Problem
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from itertools import product
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from escalator.language import fields as F
-from escalator.language.ir import NEGATED_OP, AnyOf, Compare, CompiledPolicy, Condition, Const, Field, Rule, push_negations, walk
+from escalator.language.locales import DEFAULT_LOCALE
+from escalator.language.ir import (NEGATED_OP, AnyOf, Compare, CompiledPolicy, Condition, Const, Effects, Field, Rule,
+                                   push_negations, walk)
 from escalator.language.models.case import REQUEST_KINDS
+from escalator.money import CENT
+
+if TYPE_CHECKING:
+    from escalator.language.loading import ResolvedPolicy, Source
 
 CODES = {
     "E-NEVER-FIRES": "error", "W-SHADOWED": "warning", "W-TIER-MONOTONE": "warning",
-    "W-UNHANDLED-KIND": "warning", "W-UNUSED-PARAM": "warning",
+    "W-UNHANDLED-KIND": "warning", "W-UNUSED-PARAM": "warning", "W-REASON-TIER": "warning",
+    "W-UNTRANSLATED": "warning",
 }
 
 
@@ -59,7 +73,7 @@ class Finding:
         text = f"{where}{self.severity}: {self.message}{scope} [{self.code}]"
         return f"{text}\n    hint: {self.hint}" if self.hint else text
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         loc = self.location or Location()
         return {"code": self.code, "severity": self.severity, "message": self.message, "file": loc.file,
                 "line": loc.line, "column": loc.column, "hint": self.hint, "policies": self.policies}
@@ -119,19 +133,22 @@ def validate_folders(policies: str | Path, rules: str | Path) -> Report:
     return report
 
 
-def check_policy(policy: CompiledPolicy, resolved=None, packs=None) -> list[Finding]:
+def check_policy(policy: CompiledPolicy, resolved: ResolvedPolicy | None = None,
+                 packs: dict[str, Source] | None = None) -> list[Finding]:
     """The IR checks for one compiled policy (see the module docstring)."""
     forms = {rule.id: dnf(push_negations(rule.condition)) for rule in policy.rules}
     out = _never_fires(policy, forms)
-    dead = {f.rule for f in out}
+    dead = {f.rule for f in out if f.rule is not None}
     out += _shadowed(policy, forms, dead)
     out += _tier_monotone(policy, resolved)
     out += _unhandled_kinds(policy, forms, resolved)
     out += _unused_params(policy, resolved, packs)
+    out += _reason_names_tier(policy)
+    out += _untranslated(policy)
     return out
 
 
-def _never_fires(policy: CompiledPolicy, forms: dict) -> list[Finding]:
+def _never_fires(policy: CompiledPolicy, forms: dict[str, list[Conjunct] | None]) -> list[Finding]:
     out = []
     for rule in policy.rules:
         conjuncts = forms[rule.id]
@@ -147,9 +164,12 @@ def _same_effects(a: Rule, b: Rule) -> bool:
     ea, eb = a.effects, b.effects
     if ea.require and a.priority != b.priority:
         return False
-    key = lambda e: (e.require, sorted((c.action, c.amount) for c in e.caps), sorted(e.deny), e.procedure,
-                     sorted(e.forward), sorted(e.flags))
-    return key(ea) == key(eb)
+    return _effects_key(ea) == _effects_key(eb)
+
+
+def _effects_key(e: Effects) -> tuple[object, ...]:
+    return (e.require, sorted((c.action, c.amount) for c in e.caps), sorted(e.deny), e.procedure,
+            sorted(e.forward), sorted(e.flags))
 
 
 def _has_effect(rule: Rule) -> bool:
@@ -157,7 +177,7 @@ def _has_effect(rule: Rule) -> bool:
     return any([e.require, e.caps, e.deny, e.procedure, e.forward, e.flags])
 
 
-def _shadowed(policy: CompiledPolicy, forms: dict, dead: set[str]) -> list[Finding]:
+def _shadowed(policy: CompiledPolicy, forms: dict[str, list[Conjunct] | None], dead: set[str]) -> list[Finding]:
     out = []
     rules = [r for r in policy.rules if _has_effect(r) and r.id not in dead and forms[r.id] is not None]
     for a in rules:
@@ -175,7 +195,7 @@ def _shadowed(policy: CompiledPolicy, forms: dict, dead: set[str]) -> list[Findi
     return out
 
 
-def _tier_monotone(policy: CompiledPolicy, resolved) -> list[Finding]:
+def _tier_monotone(policy: CompiledPolicy, resolved: ResolvedPolicy | None) -> list[Finding]:
     out = []
     reachable = [t for t in policy.tiers if t.player_reachable]
     for action in policy.actions:
@@ -196,11 +216,59 @@ def _tier_monotone(policy: CompiledPolicy, resolved) -> list[Finding]:
     return out
 
 
+def tier_mentions(text: str, policy: CompiledPolicy) -> list[str]:
+    """Ids of the tiers a text names, by id (`vip_manager` or "vip manager") or display name, as whole words."""
+    low = text.lower()
+    found = []
+    for tier in policy.tiers:
+        words = {tier.id, tier.id.replace("_", " "), tier.id.replace("_", "-"), tier.name.lower()}
+        if any(re.search(r"(?<![\w-])" + re.escape(w) + r"(?![\w-])", low) for w in words):
+            found.append(tier.id)
+    return found
+
+
+def _reason_names_tier(policy: CompiledPolicy) -> list[Finding]:
+    out = []
+    for rule in policy.rules:
+        for locale, template in rule.templates():
+            # only the author's own words: a {placeholder} quotes the case or the policy, not a route
+            text = " … ".join(part.text for part in template if part.field is None and part.const is None)
+            named = tier_mentions(text, policy)
+            if named:
+                where = f" ({locale})" if locale != "en" else ""
+                out.append(Finding(
+                    "W-REASON-TIER", "warning", f"rule {rule.id}: its reason{where} names tier "
+                    f"{', '.join(named)}; another rule may make a different tier the handler",
+                    rule.location, "say what the rule found (with the case's values), not where the case goes: "
+                    "the decision's summary names the handler", rule=rule.id))
+    return out
+
+
+def _untranslated(policy: CompiledPolicy) -> list[Finding]:
+    pack_locales: dict[str, set[str]] = {}
+    for rule in policy.rules:
+        pack_locales.setdefault(rule.pack, set()).update(locale for locale, _ in rule.translations)
+    out = []
+    for rule in policy.rules:
+        if not rule.reason:
+            continue  # no reason at all: its description stands in, in English
+        wanted = pack_locales[rule.pack] | ({policy.locale} if policy.locale != DEFAULT_LOCALE else set())
+        missing = sorted(wanted - {locale for locale, _ in rule.templates()})
+        if missing:
+            out.append(Finding(
+                "W-UNTRANSLATED", "warning", f"rule {rule.id}: its reason has no {', '.join(missing)} text; "
+                f"it is shown in {DEFAULT_LOCALE} there", rule.location,
+                "give the reason per locale: reason: {en: ..., " + ", ".join(f"{m}: ..." for m in missing) + "}",
+                rule=rule.id))
+    return out
+
+
 def _reads_request(conjunct: Conjunct) -> bool:
     return any(atom.left.path.startswith("request.") for atom in conjunct)
 
 
-def _unhandled_kinds(policy: CompiledPolicy, forms: dict, resolved) -> list[Finding]:
+def _unhandled_kinds(policy: CompiledPolicy, forms: dict[str, list[Conjunct] | None],
+                     resolved: ResolvedPolicy | None) -> list[Finding]:
     kind_field = F.CASE_FIELDS["request.kind"]
     out = []
     for kind in REQUEST_KINDS:
@@ -233,7 +301,8 @@ def _used_params(policy: CompiledPolicy) -> set[str]:
     return used
 
 
-def _unused_params(policy: CompiledPolicy, resolved, packs) -> list[Finding]:
+def _unused_params(policy: CompiledPolicy, resolved: ResolvedPolicy | None,
+                   packs: dict[str, Source] | None) -> list[Finding]:
     used = _used_params(policy)
     declared = {p.name for p in policy.params}
     out = []
@@ -267,7 +336,7 @@ def _unused_params(policy: CompiledPolicy, resolved, packs) -> list[Finding]:
 
 Conjunct = tuple[Compare, ...]
 MAX_TERMS = 256
-CENT, ONE = Decimal("0.01"), Decimal(1)
+ONE = Decimal(1)
 _DOMAINS: dict[str, tuple[Decimal | None, Decimal | None, Decimal]] = {
     "player.vip_level": (Decimal(0), Decimal(5), ONE),
     "player.account_age_days": (Decimal(0), None, ONE),
@@ -299,7 +368,7 @@ def dnf(node: Condition) -> list[Conjunct] | None:
     return terms if len(terms) <= MAX_TERMS else None
 
 
-def _key(value: Any) -> tuple:
+def _key(value: object) -> tuple[str, object]:
     return ("b" if isinstance(value, bool) else "n" if isinstance(value, Decimal) else "s", value)
 
 
@@ -307,11 +376,11 @@ class _State:
     def __init__(self, path: str, kind: str):
         self.path, self.kind = path, kind
         self.lo, self.hi, self.step = _DOMAINS.get(path, (None, None, CENT))
-        self.allowed: set | None = None
-        self.excluded: set = set()
+        self.allowed: set[tuple[str, object]] | None = None
+        self.excluded: set[tuple[str, object]] = set()
         self.present = self.absent = self.nonempty = self.empty = False
-        self.contains: set = set()
-        self.not_contains: set = set()
+        self.contains: set[object] = set()
+        self.not_contains: set[object] = set()
 
     def bound(self, op: str, v: Decimal) -> None:
         s = self.step
@@ -352,11 +421,12 @@ class _State:
         elif isinstance(v, Decimal) and not isinstance(v, bool):
             self.bound(op, v)
 
-    def fits(self, key: tuple) -> bool:
+    def fits(self, key: tuple[str, object]) -> bool:
         kind, value = key
         if key in self.excluded:
             return False
         if kind == "n":
+            assert isinstance(value, Decimal)
             if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
                 return False
             return value % self.step == 0

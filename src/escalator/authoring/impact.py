@@ -12,15 +12,28 @@ the report does not depend on the number of workers.
 
 from __future__ import annotations
 
-from datetime import datetime
 from collections import Counter
+from datetime import datetime
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 from pydantic import BaseModel, Field
 
-from escalator.operations.batch import case_instant, chunks, ordered_pool, run_instant
+from escalator.operations.batch import CaseInput, RunInstant, case_instant, chunks, ordered_pool, run_instant
+
+if TYPE_CHECKING:
+    from escalator.language.ir import CompiledPolicy
+    from escalator.language.models.case import Case
+    from escalator.language.models.decision import Decision
+    from escalator.language.sources import PolicySource
+    from escalator.language.yamlio import Document
+    from escalator.runtime.engine import Engine
+
+CaseItem = Union[CaseInput, "Case", dict[str, Any]]  # what analyse() reads: a batch input, a Case or a dict
+Side = Union["Engine", "PolicySource", str]  # one policy set: an Engine, a PolicySource or a source spec
+EngineSpec = tuple[dict[str, "CompiledPolicy"], str]  # what a worker rebuilds an Engine from: policies, backend
+Pair = tuple["Engine", "Engine", tuple[str, ...]]  # base, candidate, the authority actions of both
 
 DECISION_FIELDS = ("handler", "escalate", "transfer", "locked", "procedure")
 LIST_FIELDS = ("forward", "flags")
@@ -122,7 +135,7 @@ class ImpactReport(BaseModel):
 
 
 # -- per-case comparison --------------------------------------------------------------
-def _diff(base: Any, cand: Any, actions: tuple[str, ...]) -> list[str]:
+def _diff(base: Decision, cand: Decision, actions: tuple[str, ...]) -> list[str]:
     """The decision fields that differ between two Decisions, in report order."""
     changed = [name for name in DECISION_FIELDS if getattr(base, name) != getattr(cand, name)]
     for action in actions:
@@ -161,7 +174,7 @@ class Tally:
         if len(self.bad_cases) < self.bad_limit:
             self.bad_cases.append(bad)
 
-    def add_pair(self, source: str, base: Any, cand: Any, actions: tuple[str, ...]) -> None:
+    def add_pair(self, source: str, base: Decision, cand: Decision, actions: tuple[str, ...]) -> None:
         self.evaluated += 1
         changed = _diff(base, cand, actions)
         before, after = set(base.fired), set(cand.fired)
@@ -198,19 +211,18 @@ class Tally:
 
 
 # -- evaluating chunks (in this process or in a worker) -----------------------------
-_PAIR: Any = None  # (base Engine, candidate Engine, authority actions) of this process
+_PAIR: Pair | None = None  # the engines of this worker process
 _INIT_ERROR: BaseException | None = None
-_AT: Any = None  # (instant, forced) of the run: see operations.batch.run_instant
 
 
-def _make_pair(base: tuple[dict, str], cand: tuple[dict, str]) -> tuple[Any, Any, tuple[str, ...]]:
+def _make_pair(base: EngineSpec, cand: EngineSpec) -> Pair:
     from escalator.runtime.engine import Engine
 
     b, c = Engine(*base), Engine(*cand)
     return b, c, _actions(b, c)
 
 
-def _actions(*engines: Any) -> tuple[str, ...]:
+def _actions(*engines: Engine) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for engine in engines:
         for policy in engine.policies.values():
@@ -218,35 +230,35 @@ def _actions(*engines: Any) -> tuple[str, ...]:
     return tuple(seen)
 
 
-def _init(base: tuple[dict, str], cand: tuple[dict, str], at: Any = None) -> None:
+def _init(base: EngineSpec, cand: EngineSpec) -> None:
     """Pool initializer; must not raise (Pool would respawn it forever): errors surface per chunk."""
-    global _PAIR, _INIT_ERROR, _AT
-    _AT = at
+    global _PAIR, _INIT_ERROR
     try:
         _PAIR = _make_pair(base, cand)
     except BaseException as exc:
         _INIT_ERROR = exc
 
 
-def _problems(exc: Any) -> list[str]:
+def _problems(exc: BaseException) -> list[str]:
     return [str(p) for p in getattr(exc, "problems", ())] or [f"{type(exc).__name__}: {exc}"]
 
 
-def _label(item: Any) -> str:
+def _label(item: CaseItem) -> str:
     """Where a case came from: file, file:line, or #case_id for in-memory cases."""
     if isinstance(item, dict):
         return f"#{item.get('case_id', '?')}"
-    if not hasattr(item, "source"):
-        return f"#{getattr(item, 'case_id', '?')}"  # a Case
+    if not isinstance(item, CaseInput):
+        return f"#{item.case_id}"  # a Case
     return item.source if item.line is None else f"{item.source}:{item.line}"
 
 
-def _read(item: Any) -> Any:
+def _read(item: CaseItem) -> Case | Document | dict[str, Any]:
     """Case data (a dict, a Case or a parsed Document) from a batch.CaseInput, a Case or a dict."""
-    return item.read() if hasattr(item, "source") else item
+    return item.read() if isinstance(item, CaseInput) else item
 
 
-def _one(tally: Tally, item: Any, engines: tuple[Any, Any], actions: tuple[str, ...], at: Any = None) -> None:
+def _one(tally: Tally, item: CaseItem, engines: tuple[Engine, Engine], actions: tuple[str, ...],
+         at: RunInstant | None = None) -> None:
     from escalator.language.cases import parse_case
 
     tally.cases += 1
@@ -260,10 +272,10 @@ def _one(tally: Tally, item: Any, engines: tuple[Any, Any], actions: tuple[str, 
     except Exception as exc:  # EscalatorError, or a bug: reported in place, the run goes on
         tally.add_bad(BadCase(source=source, case_id=case_id, side="input", problems=_problems(exc)))
         return
-    results: list[Any] = []
+    results: list[Decision | Exception] = []
     for engine in engines:
         try:
-            results.append(engine.evaluate(case, case_instant(case, at)))
+            results.append(engine.evaluate(case, case_instant(case, at)))  # both sides: one instant
         except Exception as exc:  # CaseError (e.g. no policy for the jurisdiction) or a bug
             results.append(exc)
     failed = [isinstance(r, Exception) for r in results]
@@ -273,18 +285,19 @@ def _one(tally: Tally, item: Any, engines: tuple[Any, Any], actions: tuple[str, 
                     if isinstance(r, Exception) for p in _problems(r)]
         tally.add_bad(BadCase(source=source, case_id=case.case_id, side=side, problems=problems))
         return
-    tally.add_pair(source, results[0], results[1], actions)
+    base, cand = results
+    assert not isinstance(base, Exception) and not isinstance(cand, Exception)
+    tally.add_pair(source, base, cand, actions)
 
 
-def _run_chunk(items: list[Any], sample_limit: int, bad_limit: int, record: bool, pair: Any = None) -> Tally:
+def _run_chunk(items: list[CaseItem], sample_limit: int, bad_limit: int, record: bool, at: RunInstant | None = None,
+               pair: Pair | None = None) -> Tally:
     """Decide a chunk under both engines: `pair` in this process, or the worker's own `_PAIR`."""
-    at = _AT
     if pair is None:
         if _INIT_ERROR is not None:
             raise _INIT_ERROR
         pair = _PAIR
-    else:
-        pair, at = pair[:3], pair[3]
+        assert pair is not None, "a pool worker without _init"
     base_engine, cand_engine, actions = pair
     tally = Tally(sample_limit, bad_limit, record)
     for item in items:
@@ -293,7 +306,7 @@ def _run_chunk(items: list[Any], sample_limit: int, bad_limit: int, record: bool
 
 
 # -- the entry point ------------------------------------------------------------------
-def _engine(side: Any, repo: str | Path | None, backend: str) -> tuple[Any, PolicySide]:
+def _engine(side: Side, repo: str | Path | None, backend: str) -> tuple[Engine, PolicySide]:
     from escalator.runtime.engine import Engine
     from escalator.language.sources import PolicySource, open_source
 
@@ -307,15 +320,15 @@ def _engine(side: Any, repo: str | Path | None, backend: str) -> tuple[Any, Poli
         return engine, PolicySide(source=source.label, revision=source.revision, policies=_refs(engine))
 
 
-def _refs(engine: Any) -> list[dict[str, str]]:
+def _refs(engine: Engine) -> list[dict[str, str]]:
     return [{"id": p.id, "version": p.version, "digest": p.digest}
             for p in sorted(engine.policies.values(), key=lambda p: p.id)]
 
 
 def analyse(
-    base: Any,
-    candidate: Any,
-    cases: Iterable[Any],
+    base: Side,
+    candidate: Side,
+    cases: Iterable[CaseItem],
     *,
     workers: int = 1,
     sample: int = 20,
@@ -357,10 +370,10 @@ def analyse(
             engine.close()
 
 
-def _analyse(base_engine: Any, base_side: PolicySide, cand_engine: Any, cand_side: PolicySide,
-             cases: Iterable[Any], workers: int, sample: int, max_bad: int, chunksize: int,
+def _analyse(base_engine: Engine, base_side: PolicySide, cand_engine: Engine, cand_side: PolicySide,
+             cases: Iterable[CaseItem], workers: int, sample: int, max_bad: int, chunksize: int,
              progress: Callable[[int], None] | None,
-             on_change: Callable[[dict[str, Any]], None] | None, at: Any = None) -> ImpactReport:
+             on_change: Callable[[dict[str, Any]], None] | None, at: RunInstant | None = None) -> ImpactReport:
     actions = _actions(base_engine, cand_engine)
     total = Tally(sample, max_bad)
 
@@ -372,30 +385,30 @@ def _analyse(base_engine: Any, base_side: PolicySide, cand_engine: Any, cand_sid
         if progress is not None:
             progress(tally.cases)
 
-    def limits() -> tuple[int, int, bool]:
+    def limits() -> tuple[int, int, bool, RunInstant | None]:
         # a chunk need not keep more samples than are still missing when it is handed out:
         # merging keeps the first ones in input order, so the report stays the same
-        return sample - len(total.sample), max_bad - len(total.bad_cases), on_change is not None
+        return sample - len(total.sample), max_bad - len(total.bad_cases), on_change is not None, at
 
     if workers == 1:  # the engines are passed along: concurrent analyses share no state
-        pair = (base_engine, cand_engine, actions, at)
+        pair = (base_engine, cand_engine, actions)
         for batch in chunks(cases, chunksize):
             chunk_done(_run_chunk(batch, *limits(), pair))
     else:
         _parallel(cases, (base_engine.policies, base_engine.backend),
-                  (cand_engine.policies, cand_engine.backend), workers, chunksize, limits, chunk_done, at)
-    return _report(total, base_side, cand_side, actions)
+                  (cand_engine.policies, cand_engine.backend), workers, chunksize, limits, chunk_done)
+    return build_report(total, base_side, cand_side, actions)
 
 
-def _parallel(cases: Iterable[Any], base: tuple[dict, str], cand: tuple[dict, str], workers: int,
-              chunksize: int, limits: Callable[[], tuple[int, int, bool]], done: Callable[[Tally], None],
-              at: Any = None) -> None:
+def _parallel(cases: Iterable[CaseItem], base: EngineSpec, cand: EngineSpec, workers: int,
+              chunksize: int, limits: Callable[[], tuple[int, int, bool, RunInstant | None]], done: Callable[[Tally], None]) -> None:
     """Chunks to worker processes (each rebuilds both engines in `_init`); tallies in input order."""
-    for tally in ordered_pool(chunks(cases, chunksize), _run_chunk, workers, _init, (base, cand, at), limits):
+    for tally in ordered_pool(chunks(cases, chunksize), _run_chunk, workers, _init, (base, cand), limits):
         done(tally)
 
 
-def _report(t: Tally, base: PolicySide, cand: PolicySide, actions: tuple[str, ...]) -> ImpactReport:
+def build_report(t: Tally, base: PolicySide, cand: PolicySide, actions: tuple[str, ...]) -> ImpactReport:
+    """The report from a finished tally (also used by `escalator.log.replay`)."""
     def rules(counter: Counter[tuple[str, str]]) -> list[RuleChange]:
         items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0][1], kv[0][0]))
         return [RuleChange(rule=rule, policy=policy, cases=n) for (policy, rule), n in items]

@@ -19,12 +19,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from escalator.errors import EscalatorError, LoadError, Location, Problem
 from escalator.language.loading import yaml_files
 from escalator.money import format_money, parse_duration, to_decimal
-from escalator.language.yamlio import Document, load_file
+from escalator.language.yamlio import DocPath, Document, load_file
+
+if TYPE_CHECKING:
+    from escalator.language.models.case import Case
+    from escalator.language.models.decision import Decision
+    from escalator.runtime.engine import Engine
+    from escalator.runtime.explain import Explanation
 
 EXPECT_KEYS = (
     "handler", "escalate", "transfer", "locked", "procedure", "authority",
@@ -42,7 +48,7 @@ class PolicyTest:
     name: str
     file: Path
     location: Location
-    case: Any  # a Document (file or inline case) or a LoadError found while reading it
+    case: Document | LoadError  # the case (file or inline), or the error found while reading it
     expect: dict[str, Any]
     policy: str | None
     backend: str
@@ -58,8 +64,8 @@ class PolicyTest:
 @dataclass
 class Mismatch:
     key: str
-    expected: Any
-    actual: Any
+    expected: object
+    actual: object
     note: str | None = None
 
 
@@ -68,8 +74,8 @@ class PolicyTestResult:
     test: PolicyTest
     mismatches: list[Mismatch] = field(default_factory=list)
     error: str | None = None
-    decision: Any = None
-    explanation: Any = None
+    decision: Decision | None = None
+    explanation: Explanation | None = None
     fired: tuple[str, ...] = ()
     backend: str | None = None
 
@@ -104,7 +110,7 @@ def _indent(text: str, prefix: str) -> str:
     return "\n".join(prefix + line for line in text.splitlines())
 
 
-def show(value: Any) -> str:
+def show(value: object) -> str:
     if isinstance(value, Decimal):
         return format_money(value) or "null"
     if isinstance(value, (list, tuple)):
@@ -118,7 +124,7 @@ def show(value: Any) -> str:
     return str(value)
 
 
-def decisive_rules(explanation: Any, expect: dict[str, Any]) -> list[str]:
+def decisive_rules(explanation: Explanation, expect: dict[str, Any]) -> list[str]:
     """The fired rules and every rule a test names, each with its comparisons."""
     named = set(expect.get("reasons") or ()) | set(expect.get("not_reasons") or ())
     lines = []
@@ -139,15 +145,15 @@ def decisive_rules(explanation: Any, expect: dict[str, Any]) -> list[str]:
 # -- loading ------------------------------------------------------------------------------------
 
 
-def is_test_document(data: Any) -> bool:
+def is_test_document(data: object) -> bool:
     return isinstance(data, dict) and isinstance(data.get("tests"), list)
 
 
-def _fail(doc: Document, path: tuple, message: str) -> LoadError:
+def _fail(doc: Document, path: DocPath, message: str) -> LoadError:
     return LoadError(Problem(message, doc.location(path), code="E-TEST"))
 
 
-def _sub_document(doc: Document, prefix: tuple) -> Document:
+def _sub_document(doc: Document, prefix: DocPath) -> Document:
     data = doc.data
     for part in prefix:
         data = data[part]
@@ -168,7 +174,7 @@ def find_policy_folders(test_file: Path) -> tuple[Path | None, Path | None]:
     return None, None
 
 
-def _instant(doc: Document, at: tuple, value: Any) -> datetime:
+def _instant(doc: Document, at: DocPath, value: Any) -> datetime:
     from escalator.language.time import parse_instant
 
     try:
@@ -213,34 +219,34 @@ def load_tests(path: str | Path, policies: Path | None = None, rules: Path | Non
     tests = []
     names: set[str] = set()
     for i, spec in enumerate(data["tests"]):
-        at = at_key = ("tests", i)
+        where: DocPath = ("tests", i)
         if not isinstance(spec, dict):
-            raise _fail(doc, at, "a test is a mapping with name, case and expect")
+            raise _fail(doc, where, "a test is a mapping with name, case and expect")
         unknown = sorted(set(spec) - set(TEST_KEYS))
         if unknown:
-            raise _fail(doc, at + (unknown[0],), f"unknown key {unknown[0]!r} in a test (allowed: {', '.join(TEST_KEYS)})")
+            raise _fail(doc, where + (unknown[0],), f"unknown key {unknown[0]!r} in a test (allowed: {', '.join(TEST_KEYS)})")
         name = spec.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise _fail(doc, at, "every test needs a `name`")
+            raise _fail(doc, where, "every test needs a `name`")
         if name in names:
-            raise _fail(doc, at + ("name",), f"two tests are named {name!r}")
+            raise _fail(doc, where + ("name",), f"two tests are named {name!r}")
         names.add(name)
         if "case" not in spec:
-            raise _fail(doc, at, f"test {name!r} has no `case` (a mapping, or a path relative to the test file)")
+            raise _fail(doc, where, f"test {name!r} has no `case` (a mapping, or a path relative to the test file)")
         expect = spec.get("expect") or {}
         if not isinstance(expect, dict):
-            raise _fail(doc, at + ("expect",), "`expect` is a mapping")
-        _check_expect(doc, at + ("expect",), expect)
+            raise _fail(doc, where + ("expect",), "`expect` is a mapping")
+        _check_expect(doc, where + ("expect",), expect)
         tests.append(PolicyTest(
-            name=name, file=path, location=doc.location(at), case=_case_source(doc, at + ("case",), base),
+            name=name, file=path, location=doc.location(where), case=_case_source(doc, where + ("case",), base),
             expect=expect, policy=spec.get("policy", expect.get("policy")),
             backend=backend or spec.get("backend") or file_backend, policies_dir=pol, rules_dir=rul,
-            at=forced or (_instant(doc, at_key + ("at",), spec["at"]) if "at" in spec else file_at),
+            at=forced or (_instant(doc, where + ("at",), spec["at"]) if "at" in spec else file_at),
         ))
     return tests
 
 
-def _case_source(doc: Document, at: tuple, base: Path) -> Any:
+def _case_source(doc: Document, at: DocPath, base: Path) -> Document | LoadError:
     raw = _sub_document(doc, at)
     if isinstance(raw.data, dict):
         return raw
@@ -252,7 +258,7 @@ def _case_source(doc: Document, at: tuple, base: Path) -> Any:
     raise _fail(doc, at, "`case` is a mapping or a path to a case file")
 
 
-def _check_expect(doc: Document, at: tuple, expect: dict) -> None:
+def _check_expect(doc: Document, at: DocPath, expect: dict[str, Any]) -> None:
     for key, value in expect.items():
         where = at + (key,)
         if key not in EXPECT_KEYS:
@@ -306,11 +312,11 @@ class Runner:
     """Runs tests, sharing one engine per (policies, rules, backend); records rule coverage."""
 
     def __init__(self) -> None:
-        self._engines: dict[tuple, Any] = {}
+        self._engines: dict[tuple[Path | None, Path | None, str], Engine] = {}
         self.coverage: dict[str, int] = {}
         self.results: list[PolicyTestResult] = []
 
-    def engine(self, test: PolicyTest) -> Any:
+    def engine(self, test: PolicyTest) -> Engine:
         from escalator.runtime.engine import Engine
 
         key = (test.policies_dir, test.rules_dir, test.backend)
@@ -338,7 +344,7 @@ class Runner:
         return [self.run(t) for t in tests]
 
 
-def run_test(test: PolicyTest, engine: Any) -> PolicyTestResult:
+def run_test(test: PolicyTest, engine: Engine) -> PolicyTestResult:
     from escalator.language.cases import parse_case
 
     result = PolicyTestResult(test, backend=engine.backend)
@@ -357,7 +363,7 @@ def run_test(test: PolicyTest, engine: Any) -> PolicyTestResult:
     return result
 
 
-def compare(expect: dict[str, Any], decision: Any, case: Any, policy: str | None = None) -> list[Mismatch]:
+def compare(expect: dict[str, Any], decision: Decision, case: Case, policy: str | None = None) -> list[Mismatch]:
     """Every way the decision differs from the partial expectation."""
     out: list[Mismatch] = []
     if policy is not None and decision.policy.id != policy:

@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr, TracebackStyle
+
+    from escalator.authoring.policytest import PolicyTest, Runner
 
 _TESTS_KEY = re.compile(rb"^tests\s*:", re.MULTILINE)
 
@@ -32,7 +38,7 @@ def _looks_like_policy_tests(path: Path) -> bool:
     return bool(_TESTS_KEY.search(head))
 
 
-def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> PolicyTestFile | None:
     if _looks_like_policy_tests(file_path):
         return PolicyTestFile.from_parent(parent, path=file_path)
     return None
@@ -43,7 +49,7 @@ class PolicyTestFailure(Exception):
 
 
 class PolicyTestFile(pytest.File):
-    def collect(self):
+    def collect(self) -> Iterator[PolicyTestItem]:
         from escalator.authoring import policytest
 
         backend = self.config.getoption("--policy-backend")
@@ -52,12 +58,12 @@ class PolicyTestFile(pytest.File):
 
 
 class PolicyTestItem(pytest.Item):
-    def __init__(self, *, test: Any, **kwargs: Any) -> None:
+    def __init__(self, *, test: PolicyTest, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.test = test
 
-    def _runner(self) -> Any:
-        runner = getattr(self.config, "_escalator_runner", None)
+    def _runner(self) -> Runner:
+        runner: Runner | None = getattr(self.config, "_escalator_runner", None)
         if runner is None:
             from escalator.authoring.policytest import Runner
 
@@ -71,10 +77,11 @@ class PolicyTestItem(pytest.Item):
         if not result.passed:
             raise PolicyTestFailure(result.diff())
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
+                     style: TracebackStyle | None = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, PolicyTestFailure):
             return f"policy test {self.test.name!r} ({self.test.location}) failed:\n{excinfo.value}"
-        return super().repr_failure(excinfo, style)  # type: ignore[arg-type]
+        return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int | None, str]:
         line = self.test.location.line

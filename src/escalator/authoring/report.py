@@ -51,4 +51,5 @@ def junit_xml(results: list[PolicyTestResult]) -> bytes:
                 ET.SubElement(case, "error", message=r.error or "", type="PolicyTestError").text = r.error
     for key, value in totals.items():
         root.set(key, str(value))
-    return ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    xml: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
+    return xml

@@ -22,17 +22,22 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 from hypothesis import strategies as st
 
-from escalator.language.ir import CompiledPolicy, Const, walk
+from escalator.language.fields import MONEY_FIELDS
+from escalator.language.ir import CompiledPolicy, Compare, Const, walk
 from escalator.language.models.case import REQUEST_KINDS
 from escalator.money import CENT
 
+if TYPE_CHECKING:
+    from escalator.runtime.engine import Engine
+
+Policies = Union["Engine", dict[str, CompiledPolicy], CompiledPolicy, None]  # where cases() finds its policies
+
 ASKED_FOR = ("manager", "vip_manager", "supervisor", "finance", "director")
 RG_MARKERS = ("loss_chasing", "self_reported", "limit_changes", "night_play")
-MONEY_FIELDS = ("request.amount", "request.withdrawal.amount", "request.forfeiture.winnings", "player.net_loss_30d")
 
 
 _CONSTANTS: dict[str, list[Decimal]] = {}
@@ -63,7 +68,7 @@ def _constants(policy: CompiledPolicy) -> list[Decimal]:
     return sorted(found)
 
 
-_MONEY: dict[tuple, st.SearchStrategy[Decimal]] = {}
+_MONEY: dict[tuple[str | None, bool], st.SearchStrategy[Decimal]] = {}
 
 
 def money(policy: CompiledPolicy | None = None, signed: bool = False) -> st.SearchStrategy[Decimal]:
@@ -84,9 +89,8 @@ def _money(policy: CompiledPolicy | None, signed: bool) -> st.SearchStrategy[Dec
     return st.one_of(near, near, near, anywhere).map(lambda a: a.quantize(CENT))
 
 
-def _policies(engine: Any, jurisdiction: str | None) -> list[CompiledPolicy]:
+def _policies(engine: Policies, jurisdiction: str | None) -> list[CompiledPolicy]:
     if engine is None:
-
         engine = _default_engine()
     if isinstance(engine, CompiledPolicy):
         found = [engine]
@@ -101,10 +105,10 @@ def _policies(engine: Any, jurisdiction: str | None) -> list[CompiledPolicy]:
     return found
 
 
-_DEFAULT: list[Any] = []
+_DEFAULT: list[Engine] = []
 
 
-def _default_engine() -> Any:
+def _default_engine() -> Engine:
     if not _DEFAULT:
         from escalator.runtime.engine import Engine
 
@@ -122,10 +126,10 @@ def _kinds(policy: CompiledPolicy) -> list[str]:
     found: set[str] = set()
     for rule in policy.rules:
         for node in walk(rule.condition):
-            right = getattr(node, "right", None)
-            if getattr(node, "left", None) is not None and node.left.path == "request.kind" and isinstance(right, Const):
-                values = right.value if isinstance(right.value, tuple) else (right.value,)
-                found.update(v for v in values if v in REQUEST_KINDS)
+            if isinstance(node, Compare) and node.left.path == "request.kind" and isinstance(node.right, Const):
+                value = node.right.value
+                values = value if isinstance(value, tuple) else (value,)
+                found.update(v for v in values if isinstance(v, str) and v in REQUEST_KINDS)
     return sorted(found)
 
 
@@ -136,17 +140,17 @@ def _hours(policy: CompiledPolicy) -> st.SearchStrategy[Decimal]:
 
 _TINY = st.integers(0, 9)
 _ASKED = st.lists(st.sampled_from(ASKED_FOR), max_size=3, unique=True)
-_MARKERS = st.one_of(st.just([]), st.lists(st.sampled_from(RG_MARKERS), max_size=2, unique=True))
+_MARKERS: st.SearchStrategy[list[str]] = st.one_of(st.just([]), st.lists(st.sampled_from(RG_MARKERS), max_size=2, unique=True))
 _BREACH = st.one_of(st.none(), st.sampled_from(["max_bet", "wagering", "multi_account"]))
 _DELIBERATE = st.one_of(st.none(), st.booleans())
 _CHANNEL = st.sampled_from(["live_chat", "email", "phone"])
 _STATUS = st.sampled_from(["open", "open", "open", "escalated", "complaint", "closed"])
 _KYC = st.sampled_from(["verified", "verified", "pending", "failed", "none"])
 _ANY_KIND = st.sampled_from(REQUEST_KINDS)
-_PARTS: dict[str, dict[str, st.SearchStrategy]] = {}
+_PARTS: dict[str, dict[str, st.SearchStrategy[Any]]] = {}
 
 
-def _parts(policy: CompiledPolicy) -> dict[str, st.SearchStrategy]:
+def _parts(policy: CompiledPolicy) -> dict[str, st.SearchStrategy[Any]]:
     """The per-policy strategies, built once (building strategies is what makes hypothesis slow)."""
     key = policy.digest or str(id(policy))
     if key not in _PARTS:
@@ -163,7 +167,7 @@ def _parts(policy: CompiledPolicy) -> dict[str, st.SearchStrategy]:
 
 
 @st.composite
-def case_for(draw: Any, policy: CompiledPolicy, jurisdiction: str | None = None, kind: str | None = None) -> dict:
+def case_for(draw: st.DrawFn, policy: CompiledPolicy, jurisdiction: str | None = None, kind: str | None = None) -> dict[str, Any]:
     """One valid case decided by `policy`."""
     parts = _parts(policy)
     kind = kind or draw(parts["kind"])
@@ -207,7 +211,8 @@ def case_for(draw: Any, policy: CompiledPolicy, jurisdiction: str | None = None,
     return case
 
 
-def cases(jurisdiction: str | None = None, kind: str | None = None, engine: Any = None) -> st.SearchStrategy[dict]:
+def cases(jurisdiction: str | None = None, kind: str | None = None,
+          engine: Policies = None) -> st.SearchStrategy[dict[str, Any]]:
     """Valid case dicts, optionally for one jurisdiction and/or one request kind.
 
     `engine` is an Engine, a dict of compiled policies or one CompiledPolicy; by
@@ -219,7 +224,7 @@ def cases(jurisdiction: str | None = None, kind: str | None = None, engine: Any 
     return st.sampled_from(policies).flatmap(lambda p: case_for(p, jurisdiction, kind))
 
 
-def set_path(case: dict, path: str, value: Any) -> dict:
+def set_path(case: dict[str, Any], path: str, value: object) -> dict[str, Any]:
     """A copy of `case` with the dotted path set (parents are created)."""
     import copy
 
@@ -232,7 +237,7 @@ def set_path(case: dict, path: str, value: Any) -> dict:
     return result
 
 
-def get_path(case: dict, path: str) -> Any:
+def get_path(case: dict[str, Any], path: str) -> Any:
     node: Any = case
     for part in path.split("."):
         if not isinstance(node, dict) or part not in node:

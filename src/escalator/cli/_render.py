@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich import box
@@ -20,6 +20,9 @@ from rich.table import Table
 from rich.text import Text
 
 from escalator.cli import EXIT_BAD_INPUT
+
+if TYPE_CHECKING:
+    from rich.progress import Progress as RichProgress, TaskID
 
 
 
@@ -62,9 +65,18 @@ def folders(policies: Path | None, rules: Path | None) -> tuple[Path, Path]:
     return Path(chosen_policies), Path(chosen_rules)
 
 
-def compiled_policies(policies: Path | None, rules: Path | None, only: str | None = None) -> dict:
+def directory_folders(directory: Path | None, policies: Path | None, rules: Path | None) -> tuple[Path, Path]:
+    """DIR's policies/ and rules/ (validate, check), else the folders every command uses (`folders`)."""
+    if directory is None:
+        return folders(policies, rules)
+    policies = policies or (directory / "policies" if (directory / "policies").is_dir() else directory)
+    rules = rules or (directory / "rules" if (directory / "rules").is_dir() else directory.parent / "rules")
+    return policies, rules
+
+
+def compiled_policies(policies: Path | None, rules: Path | None, only: str | None = None) -> dict[str, Any]:
     """Load and compile the policies (every error raised at once); `only` keeps one policy."""
-    from escalator.runtime.engine import compile_folders
+    from escalator.language.policyset import compile_folders
     from escalator.errors import PolicyError
 
     compiled = compile_folders(*folders(policies, rules))
@@ -96,7 +108,7 @@ def _yes(value: bool) -> str:
     return "yes" if value else "no"
 
 
-def decision_table(decision: dict) -> Table:
+def decision_table(decision: dict[str, Any]) -> Table:
     """One decision for people; the fields and values are those of the decision JSON."""
     policy = decision["policy"]
     table = Table(
@@ -124,7 +136,7 @@ def decision_table(decision: dict) -> Table:
     return table
 
 
-def explanation_tables(explanation: dict) -> list[Table]:
+def explanation_tables(explanation: dict[str, Any]) -> list[Table]:
     """The decision, then one row per rule with its comparisons and margin notes."""
     rules = Table(title="Rules", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_lines=False)
     rules.add_column("rule", no_wrap=True)
@@ -150,7 +162,7 @@ def explanation_tables(explanation: dict) -> list[Table]:
     return [decision_table(explanation["decision"]), rules]
 
 
-def margin_notes(explanation: dict) -> list[str]:
+def margin_notes(explanation: dict[str, Any]) -> list[str]:
     """Threshold notes of the comparisons that decided the outcome (fired rules first)."""
     notes: list[str] = []
     for rule in sorted(explanation["rules"], key=lambda r: not r["fired"]):
@@ -172,7 +184,7 @@ def _shown(value: Any) -> str:
 
 
 # -- the authority matrix -------------------------------------------------------------
-def matrix_data(policy: Any) -> dict:
+def matrix_data(policy: Any) -> dict[str, Any]:
     """A compiled policy's tiers by actions, as plain data (money as strings)."""
     from escalator.money import format_money
 
@@ -209,7 +221,7 @@ def _header(action: str) -> str:
     return action.replace("_", " ")
 
 
-def matrix_table(data: dict) -> Table:
+def matrix_table(data: dict[str, Any]) -> Table:
     table = Table(
         title=f"{data['policy']} {data['version']}  ·  {data['name']}  ·  {', '.join(data['jurisdictions'])}"
               "  ·  caps in EUR",
@@ -236,7 +248,7 @@ def md(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def matrix_markdown(data: dict) -> str:
+def matrix_markdown(data: dict[str, Any]) -> str:
     """A GitHub-flavoured Markdown table, ready to paste into a compliance document."""
     lines = [
         f"### {md(data['name'])} ({data['policy']} {data['version']}; {', '.join(data['jurisdictions'])})",
@@ -266,7 +278,9 @@ class Progress:
         if wanted is None:
             wanted = sys.stderr.isatty() and not sys.stdout.isatty()
         self.wanted, self.label, self.after = wanted, label, after
-        self.done, self.shown, self.bar, self.task = 0, 0, None, None
+        self.done, self.shown = 0, 0
+        self.bar: RichProgress | None = None
+        self.task: TaskID | None = None
 
     def advance(self, count: int = 1) -> None:
         self.done += count
@@ -276,12 +290,13 @@ class Progress:
             from rich.progress import MofNCompleteColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
             from rich.progress import Progress as Bar
 
-            self.bar = Bar(SpinnerColumn(), TextColumn(self.label), MofNCompleteColumn(), TimeElapsedColumn(),
+            self.bar = bar = Bar(SpinnerColumn(), TextColumn(self.label), MofNCompleteColumn(), TimeElapsedColumn(),
                            console=console(stderr=True), redirect_stdout=False, redirect_stderr=False,
                            transient=True)
-            self.task = self.bar.add_task("cases", total=None)
-            self.bar.start()
+            self.task = bar.add_task("cases", total=None)
+            bar.start()
         if self.done - self.shown >= 100 or count > 1:  # redrawing per case would cost more than a case
+            assert self.task is not None
             self.bar.update(self.task, completed=self.done)
             self.shown = self.done
 

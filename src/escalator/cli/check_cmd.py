@@ -33,14 +33,13 @@ def check(
     for `escalator evaluate`. Exit 1 when a property fails, 2 on bad input.
     """
     from escalator.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
-    from escalator.cli.validate_cmd import _folders
     from escalator.errors import EscalatorError
     from escalator.authoring.properties import check_folders
 
-    from escalator.cli._render import bad_input
+    from escalator.cli._render import bad_input, directory_folders
 
     with bad_input():
-        pol, rul = _folders(directory, policies, rules)
+        pol, rul = directory_folders(directory, policies, rules)
     try:
         results, used_seed = check_folders(pol, rul, out, max_examples, seed, backend, prop)
     except EscalatorError as exc:

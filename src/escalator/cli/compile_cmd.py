@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -36,7 +36,7 @@ def compile_(
     from escalator.runtime.backends.rete import (
         ruleset_json,  # pure translation: works where durable_rules does not import
     )
-    merged: dict = {}
+    merged: dict[str, Any] = {}
     for policy_id in sorted(compiled):
         merged.update(json.loads(ruleset_json(compiled[policy_id])))
     sys.stdout.write(json.dumps(merged, indent=2, ensure_ascii=False) + "\n")

@@ -5,11 +5,18 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from escalator.cli._options import AT, BACKEND, POLICIES, RULES, BackendName, parse_at
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from escalator.language.ir import CompiledPolicy
+    from escalator.log.record import Recorder
+    from escalator.operations.batch import Outcome
 
 PROGRESS_AFTER = 500  # cases: below this a progress bar is noise
 
@@ -38,6 +45,8 @@ Examples:
 
   escalator evaluate - -f jsonl -w 4 < cases.jsonl > out.jsonl
 
+  escalator evaluate examples/cases --log decisions.db   (then: escalator replay decisions.db)
+
 Exit codes: 0 ok, 2 bad input (a bad case, policy, path or option).
 """
 
@@ -60,6 +69,13 @@ def evaluate(
         help="Progress bar on stderr (default: only when stderr is a terminal, stdout is not, and there are many cases).",
     ),
     at: Optional[str] = AT,
+    log: Optional[str] = typer.Option(
+        None, "--log", help="Also record every decision in this decision log (FILE, sqlite:///FILE, postgresql://...); "
+        "a decision is printed only once it is recorded.",
+    ),
+    mask_key_file: Optional[Path] = typer.Option(
+        None, "--mask-key-file", help="Key for fields a policy masks in the log (default: $ESCALATOR_LOG_KEY).",
+    ),
 ) -> None:
     from escalator.operations.batch import check_paths, evaluate_stream, iter_inputs, single_case
     from escalator.cli import EXIT_BAD_INPUT
@@ -70,19 +86,37 @@ def evaluate(
         if paths.count("-") > 1:
             raise typer.BadParameter("- (stdin) may be given only once", param_hint="PATH")
         compiled = compiled_policies(policies, rules)
+        recorder = _recorder(log, mask_key_file, compiled, policies, rules) if log is not None else None
         render = {Format.json: "json", Format.jsonl: "jsonl", Format.table: None}[fmt]
-        outcomes = evaluate_stream(iter_inputs(paths), compiled, backend.value, workers, render, at=parse_at(at))
+        outcomes = evaluate_stream(iter_inputs(paths), compiled, backend.value, workers, render,
+                                   keep_case=recorder is not None, at=parse_at(at))
         writer = _Writer(fmt, single_case(paths), interactive="-" in paths)
         bar = Progress(progress, "evaluating", PROGRESS_AFTER)
         bad = 0
+        held: list[Outcome] = []  # with --log: outcomes waiting until their decisions are recorded
+        hold = 1 if writer.interactive else LOG_BATCH
+
+        def release() -> None:
+            if recorder is not None:
+                recorder.flush()  # LogWriteError: nothing of this batch is printed
+            for waiting in held:
+                writer.write(waiting)
+            held.clear()
+
         try:
             for outcome in outcomes:
                 if not outcome.ok:
                     bad += 1
                     for line in outcome.error_lines():
                         bar.print(line)
-                writer.write(outcome)
+                elif recorder is not None:
+                    assert outcome.case is not None and outcome.decision is not None  # keep_case=True
+                    recorder.add(outcome.case, outcome.decision)
+                held.append(outcome)
+                if recorder is None or len(held) >= hold:
+                    release()
                 bar.advance()
+            release()
             writer.close()
         except BrokenPipeError:  # `... | head`: the reader has gone; stop quietly
             _silence_stdout()
@@ -93,6 +127,20 @@ def evaluate(
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
+LOG_BATCH = 256  # decisions recorded per transaction by --log
+
+
+def _recorder(url: str, key_file: Optional[Path], compiled: dict[str, CompiledPolicy], policies: Optional[Path],
+              rules: Optional[Path]) -> Recorder:
+    from escalator.cli._render import folders
+    from escalator.log.masking import Masker, read_key
+    from escalator.log.record import Recorder, snapshot
+    from escalator.log.store import DecisionLog
+
+    masker = Masker(read_key(key_file))
+    return Recorder(DecisionLog(url), compiled, snapshot(*folders(policies, rules)), masker)
+
+
 class _Writer:
     """Writes outcomes to stdout as they come, in the chosen format."""
 
@@ -100,7 +148,7 @@ class _Writer:
         self.fmt, self.single, self.count = fmt, single, 0
         self.interactive = interactive and fmt is Format.jsonl  # a caller piping cases in reads each answer
         self.out = sys.stdout
-        self.console = None
+        self.console: Console | None = None
 
     def write(self, outcome) -> None:  # type: ignore[no-untyped-def]
         import json

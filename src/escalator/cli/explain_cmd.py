@@ -49,7 +49,7 @@ def explain(
     )
 
     with bad_input():
-        document = _read(case)
+        document = read_case_document(case)
         from escalator.runtime.engine import Engine
 
         with Engine(compiled_policies(policies, rules), backend.value) as engine:
@@ -67,7 +67,7 @@ def explain(
             out.print(f"  {note}", markup=False)
 
 
-def _read(case: str):  # type: ignore[no-untyped-def]
+def read_case_document(case: str):  # type: ignore[no-untyped-def]
     """The case as a located document (so problems name file, line and column)."""
     from escalator.operations.batch import InputError, is_case_file
     from escalator.language.yamlio import load_file, parse_json, parse_yaml

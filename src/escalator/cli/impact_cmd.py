@@ -9,11 +9,17 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Any, Optional
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
 from escalator.cli._options import AT, BACKEND, BackendName, parse_at
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+    from escalator.authoring.impact import ImpactReport, PolicySide
 
 PROGRESS_AFTER = 2000  # cases: below this a progress bar is noise
 STATIC_FIELDS = ("handler", "escalate", "transfer", "locked", "procedure", "forward", "flags",
@@ -116,7 +122,7 @@ def impact(
 
 
 # -- rendering ------------------------------------------------------------------------
-def value(decision: dict, field: str) -> str:
+def value(decision: dict[str, Any], field: str) -> str:
     """A decision field as text, for tables (authority.X and deadlines.X reach inside)."""
     if "." in field:
         group, key = field.split(".", 1)
@@ -136,13 +142,13 @@ def _share(count: int, total: int) -> str:
     return f"{100 * count / total:.1f}%" if total else "-"
 
 
-def _summary(report: Any) -> str:
+def _summary(report: ImpactReport) -> str:
     return (f"{report.cases:,} cases: {report.evaluated:,} decided under both, {report.changed:,} changed "
             f"({_share(report.changed, report.evaluated)}), {report.rules_changed:,} with different rules firing, "
             f"{report.bad:,} bad")
 
 
-def _sides(report: Any) -> list[tuple[str, str, str, str]]:
+def _sides(report: ImpactReport) -> list[tuple[str, str, str, str]]:
     """(policy, base version, candidate version, note) for every policy on either side."""
     base = {p["id"]: p for p in report.base.policies}
     cand = {p["id"]: p for p in report.candidate.policies}
@@ -155,16 +161,16 @@ def _sides(report: Any) -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def _side_label(side: Any) -> str:
+def _side_label(side: PolicySide) -> str:
     return f"{side.source} ({side.revision[:12]})" if side.revision else side.source
 
 
-def tables(report: Any) -> list[Any]:
+def tables(report: ImpactReport) -> list[RenderableType]:
     from rich import box
     from rich.table import Table
     from rich.text import Text
 
-    blocks: list[Any] = [Text(f"Impact of {_side_label(report.candidate)} against {_side_label(report.base)}", style="bold"),
+    blocks: list[RenderableType] = [Text(f"Impact of {_side_label(report.candidate)} against {_side_label(report.base)}", style="bold"),
                          Text(_summary(report))]
 
     def table(title: str, *columns: str) -> Table:
@@ -201,25 +207,25 @@ def tables(report: Any) -> list[Any]:
             rows = [(f, value(case.base, f), value(case.candidate, f)) for f in case.fields]
             rows += [("rules +", "", ", ".join(case.rules_added))] if case.rules_added else []
             rows += [("rules -", ", ".join(case.rules_removed), "")] if case.rules_removed else []
-            for i, (f, b, c) in enumerate(rows):
-                shown.add_row(f"{case.case_id}\n{case.source}" if i == 0 else "", f, b, c,
+            for i, (name, before, after) in enumerate(rows):
+                shown.add_row(f"{case.case_id}\n{case.source}" if i == 0 else "", name, before, after,
                               end_section=i == len(rows) - 1)
         blocks.append(shown)
     if report.bad_cases:
         bad = table(f"Bad cases ({report.bad:,}; first {len(report.bad_cases)} listed)", "Source", "Case", "Side", "Problem")
-        for b in report.bad_cases:
-            bad.add_row(b.source, b.case_id or "-", b.side, "\n".join(b.problems))
+        for bad_case in report.bad_cases:
+            bad.add_row(bad_case.source, bad_case.case_id or "-", bad_case.side, "\n".join(bad_case.problems))
         blocks.append(bad)
     return blocks
 
 
-def _html(text: Any) -> str:
+def _html(text: object) -> str:
     from html import escape
 
     return escape(str(text)).replace("\n", " ")
 
 
-def _md_table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[str]:
+def _md_table(header: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> list[str]:
     from escalator.cli._render import md
 
     align = ["---:" if h in ("Cases", "Share") else "---" for h in header]
@@ -228,7 +234,7 @@ def _md_table(header: tuple[str, ...], rows: list[tuple[Any, ...]]) -> list[str]
     return lines + [""]
 
 
-def markdown(report: Any) -> str:
+def markdown(report: ImpactReport) -> str:
     """The report as GitHub-flavoured markdown, to paste into a change request."""
     from escalator.cli._render import md
 
@@ -278,7 +284,7 @@ class _Changes:
             except OSError as exc:
                 raise typer.BadParameter(f"cannot write {path}: {exc.strerror}", param_hint="--changes") from None
 
-    def write(self, change: dict) -> None:
+    def write(self, change: dict[str, Any]) -> None:
         import json
 
         assert self.out is not None

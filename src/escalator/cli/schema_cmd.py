@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
 
 import typer
 
@@ -35,7 +36,7 @@ Exit codes: 0 ok, 2 bad input (an unknown kind, or a schema this build does not 
 """
 
 
-def schema_for(kind: str) -> dict:
+def schema_for(kind: str) -> dict[str, Any]:
     """The JSON Schema of one kind of document (also used by the tests and docs)."""
     if kind == "policy":
         from escalator.language.models.policy import PolicyFile
@@ -59,12 +60,12 @@ def schema_for(kind: str) -> dict:
     raise ValueError(kind)
 
 
-def _finish(schema: dict, title: str, description: str) -> dict:
+def _finish(schema: dict[str, Any], title: str, description: str) -> dict[str, Any]:
     return {"$schema": DRAFT, "title": title, "description": description,
             **{k: v for k, v in schema.items() if k not in ("title", "description")}}
 
 
-def _decision_schema() -> dict:
+def _decision_schema() -> dict[str, Any]:
     """Decision.to_dict() output: every key always present, money and timestamps as strings."""
     from escalator.language.models.decision import Decision
 
@@ -82,7 +83,9 @@ def _decision_schema() -> dict:
     defs["PolicyRef"]["properties"]["digest"]["pattern"] = r"^sha256:[0-9a-f]{64}$"
     props = schema["properties"]
     props["authority"]["additionalProperties"] = {"type": "string", "pattern": MONEY_TEXT}
-    props["authority"]["description"] = "Cap per action in EUR, as a string with two decimals."
+    props["authority"]["description"] = ("Cap per action in the policy's currency, as a string with two decimals "
+                                         "(machine format in every locale: only messages are localised).")
+    props["summary"]["minLength"] = 1
     for key in ("forward", "flags"):
         props[key]["uniqueItems"] = True
     return _finish(schema, "escalator decision", "The decision JSON (spec section 6).")

@@ -63,7 +63,7 @@ def timeline(
     from datetime import timedelta
 
     from escalator.cli._render import bad_input, compiled_policies, console, print_json
-    from escalator.cli.explain_cmd import _read
+    from escalator.cli.explain_cmd import read_case_document
     from escalator.language.time import parse_duration
 
     try:
@@ -74,7 +74,7 @@ def timeline(
         raise typer.BadParameter(str(exc), param_hint="--until") from None
     instant = parse_at(at)
     with bad_input():
-        document = _read(case)
+        document = read_case_document(case)
         from escalator.runtime.engine import Engine
 
         with Engine(compiled_policies(policies, rules), backend.value) as engine:

@@ -13,17 +13,6 @@ def register(app: typer.Typer) -> None:
     app.command("validate")(validate)
 
 
-def _folders(directory: Optional[Path], policies: Optional[Path], rules: Optional[Path]) -> tuple[Path, Path]:
-    """DIR (its policies/ and rules/), else the folders every command uses (see `_render.folders`)."""
-    if directory is None:
-        from escalator.cli._render import folders
-
-        return folders(policies, rules)
-    policies = policies or (directory / "policies" if (directory / "policies").is_dir() else directory)
-    rules = rules or (directory / "rules" if (directory / "rules").is_dir() else directory.parent / "rules")
-    return policies, rules
-
-
 def validate(
     directory: Optional[Path] = typer.Argument(
         None, help="A folder holding policies/ and rules/ (default: ./ if it has both, else the bundled ones)."),
@@ -50,10 +39,10 @@ def validate(
     if format not in ("text", "json"):
         typer.echo("--format is text or json", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
-    from escalator.cli._render import bad_input
+    from escalator.cli._render import bad_input, directory_folders
 
     with bad_input():
-        pol, rul = _folders(directory, policies, rules)
+        pol, rul = directory_folders(directory, policies, rules)
     report = validate_folders(pol, rul)
     failed = report.failed(strict)
     if format == "json":

@@ -18,12 +18,17 @@ from typing import Any
 
 from escalator.language import fields as F
 from escalator.language.fields import TOP_LEVEL_FIELDS
-from escalator.language.conditions import ConditionError, Scope, compile_condition, word_operand
+from escalator.language.conditions import At, Scope, compile_condition, word_operand
+from escalator.language.typecheck import ConditionError
 from escalator.errors import Location, PolicyError, Problem
+from escalator.language.invariants import compile_invariants
 from escalator.language.ir import Cap, CompiledPolicy, Const, Effects, Field, Param, Rule, Sla, TemplatePart, Tier
 from escalator.language.loading import ResolvedPolicy, Source
+from escalator.language.masks import mask_problems
+from escalator.language.yamlio import DocPath
 from escalator.language.models.policy import ParamSpec, RuleFile, RulePackFile
 from escalator.money import to_money, to_number
+from escalator.language.locales import DEFAULT_CURRENCY, DEFAULT_LOCALE
 from escalator.language.time import CalendarSpec, Duration, parse_duration
 
 REQUIRED_ACTIONS = ("goodwill_bonus", "withdrawal_expedite", "forfeiture_reversal")
@@ -78,6 +83,9 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
     rules = _compile_rules(resolved, selected, scope, problems)
     calendars = _compile_calendars(resolved, tiers, problems)
     sla = _compile_sla(resolved, problems, has_working_calendar=resolved.working_calendar is not None)
+    invariants, opt_outs, invariant_problems = compile_invariants(resolved.invariants, scope)
+    problems.items.extend(invariant_problems)
+    problems.items.extend(mask_problems(resolved.log_mask, rules))
 
     if problems.items:
         raise PolicyError(problems.items)
@@ -100,6 +108,11 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
         calendars=calendars,
         working_calendar=resolved.working_calendar,
         source=doc.file,
+        log_mask=tuple(resolved.log_mask),
+        locale=resolved.locale or DEFAULT_LOCALE,
+        currency=resolved.currency or DEFAULT_CURRENCY,
+        invariants=tuple(invariants),
+        opt_outs=tuple(opt_outs),
     )
     return _with_digest(policy)
 
@@ -121,6 +134,7 @@ def _compile_tiers(resolved: ResolvedPolicy, problems: _Problems) -> list[Tier]:
             authority=tuple((a, Decimal(v).quantize(Decimal("0.01"))) for a, v in authority.items()),
             fallback=spec["fallback"], player_reachable=spec.get("player_reachable", True), order=order,
             calendar=spec.get("calendar"),
+            names=tuple(sorted((spec.get("names") or {}).items())),
         ))
     return tiers
 
@@ -239,6 +253,19 @@ def _template(text: str | None, scope: Scope) -> tuple[TemplatePart, ...]:
     return tuple(parts)
 
 
+def _reasons(
+    text: str | dict[str, str] | None, scope: Scope
+) -> tuple[tuple[TemplatePart, ...], tuple[tuple[str, tuple[TemplatePart, ...]], ...]]:
+    """A rule's reason: the English template, and the other locales' templates by locale."""
+    if not isinstance(text, dict):
+        return _template(text, scope), ()
+    if DEFAULT_LOCALE not in text:
+        raise ConditionError(f"a reason given per locale needs an {DEFAULT_LOCALE!r} text (the fallback of "
+                             "every other locale)")
+    others = tuple((locale, _template(text[locale], scope)) for locale in sorted(text) if locale != DEFAULT_LOCALE)
+    return _template(text[DEFAULT_LOCALE], scope), others
+
+
 def _compile_rules(resolved: ResolvedPolicy, packs: list[Source], scope: Scope, problems: _Problems) -> list[Rule]:
     rules: list[Rule] = []
     known: set[str] = set()
@@ -246,7 +273,7 @@ def _compile_rules(resolved: ResolvedPolicy, packs: list[Source], scope: Scope, 
         model: RulePackFile = pack.model
         for i, spec in enumerate(model.rules):
             rule_id = f"{model.pack}.{spec.id}"
-            where = (lambda path, i=i, doc=pack.doc: doc.location(("rules", i) + path))
+            where = pack.doc.locator(("rules", i))
             if rule_id in known:
                 problems.add(f"duplicate rule id {rule_id!r}", where(("id",)), "E-DUPLICATE")
                 continue
@@ -254,13 +281,13 @@ def _compile_rules(resolved: ResolvedPolicy, packs: list[Source], scope: Scope, 
             if rule_id in resolved.disabled:
                 continue
             try:
-                condition = compile_condition(spec.when, scope, lambda p, w=where: w(("when",) + p))
+                condition = compile_condition(spec.when, scope, pack.doc.locator(("rules", i, "when")))
             except ConditionError as exc:
-                problems.add(f"rule {rule_id}: {exc}", getattr(exc, "location", where(("when",))), exc.code, exc.hint)
+                problems.add(f"rule {rule_id}: {exc}", exc.location or where(("when",)), exc.code, exc.hint)
                 continue
             effects = _compile_effects(rule_id, spec, scope, where, problems)
             try:
-                reason = _template(spec.then.reason, scope)
+                reason, translations = _reasons(spec.then.reason, scope)
             except ConditionError as exc:
                 problems.add(f"rule {rule_id}: {exc}", where(("then", "reason")), "E-REASON", exc.hint)
                 continue
@@ -269,19 +296,20 @@ def _compile_rules(resolved: ResolvedPolicy, packs: list[Source], scope: Scope, 
             rules.append(Rule(
                 id=rule_id, pack=model.pack, description=spec.description, priority=spec.priority,
                 condition=condition, effects=effects, reason=reason, index=len(rules), location=where(()),
+                translations=translations,
             ))
-    for rule_id, where in resolved.disabled.items():
+    for rule_id, disabled_at in resolved.disabled.items():
         if rule_id not in known:
-            problems.add(f"disable names unknown rule {rule_id!r}", where, "E-RULE")
+            problems.add(f"disable names unknown rule {rule_id!r}", disabled_at, "E-RULE")
     return rules
 
 
-def _compile_effects(rule_id: str, spec: RuleFile, scope: Scope, where, problems: _Problems) -> Effects | None:
+def _compile_effects(rule_id: str, spec: RuleFile, scope: Scope, where: At, problems: _Problems) -> Effects | None:
     then = spec.then
     ok = True
     tiers = scope.tiers
 
-    def fail(message: str, path: tuple, code: str, hint: str | None = None) -> None:
+    def fail(message: str, path: DocPath, code: str, hint: str | None = None) -> None:
         nonlocal ok
         ok = False
         problems.add(f"rule {rule_id}: {message}", where(("then",) + path), code, hint)
@@ -362,7 +390,9 @@ def _compile_calendars(resolved: ResolvedPolicy, tiers: list[Tier], problems: _P
 
 # -- digest -------------------------------------------------------------------
 
-_NOT_HASHED = {"location", "source", "digest", "index"}
+# log_mask changes what the decision log stores, never a decision (masks.py makes sure);
+# invariants and opt-outs are claims about decisions, checked by `escalator check`
+_NOT_HASHED = {"location", "source", "digest", "index", "log_mask", "invariants", "opt_outs"}
 _HASHED_IF_SET = {"calendar", "calendars", "working_calendar", "pause_in"}  # time support left old digests alone
 
 

@@ -22,6 +22,7 @@ from escalator.errors import Location
 from escalator.money import to_decimal
 from escalator.language.time import parse_duration
 from escalator.language.typecheck import ConditionError, check_types, suggest
+from escalator.language.yamlio import DocPath
 from escalator.language.ir import FLIPPED_OP, AllOf, AnyOf, Compare, Condition, Const, Field, Not, Param, Tier
 
 MAPPING_OPS = {
@@ -323,7 +324,10 @@ def _literal(value: Any, left: Field | Const) -> Const:
     raise ConditionError(f"unsupported literal {value!r}")
 
 
-def compile_condition(spec: Any, scope: Scope, at: Callable[[tuple], Location], path: tuple = ()) -> Condition:
+At = Callable[[DocPath], Location]  # the source location of a sub-value, by its path
+
+
+def compile_condition(spec: Any, scope: Scope, at: At, path: DocPath = ()) -> Condition:
     """Compile a `when` value (string, list or mapping) to an IR condition.
 
     `at(path)` gives the source location of a sub-value, for error messages.
@@ -340,12 +344,12 @@ def compile_condition(spec: Any, scope: Scope, at: Callable[[tuple], Location], 
             return _mapping(spec, scope, at, path)
         raise ConditionError(f"a condition is a string or a mapping, not {type(spec).__name__}")
     except ConditionError as exc:
-        if getattr(exc, "location", None) is None:
-            exc.location = at(path)  # type: ignore[attr-defined]
+        if exc.location is None:
+            exc.location = at(path)
         raise
 
 
-def _mapping(spec: dict, scope: Scope, at: Callable[[tuple], Location], path: tuple) -> Condition:
+def _mapping(spec: dict[str, Any], scope: Scope, at: At, path: DocPath) -> Condition:
     keys = set(spec)
     if keys in ({"all"}, {"any"}):
         key = next(iter(keys))

@@ -62,6 +62,7 @@ CASE_FIELDS: dict[str, FieldInfo] = {
         _f("request.forfeiture.deliberate", BOOLEAN, optional=True),
     )
 }
+MONEY_FIELDS = ("request.amount", "request.withdrawal.amount", "request.forfeiture.winnings", "player.net_loss_30d")
 
 # -- derived fields: computed per evaluation from the case and the instant (spec section 8) -----
 # Not in the case document: the engine adds them to the flat view, and only for policies whose

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from collections.abc import Iterator
 from typing import Union
 
 from escalator.errors import Location
@@ -97,7 +98,7 @@ def push_negations(node: Condition, negate: bool = False) -> Condition:
     return node
 
 
-def walk(node: Condition):
+def walk(node: Condition) -> Iterator[Condition]:
     """Every node of a condition, depth first."""
     yield node
     if isinstance(node, (AllOf, AnyOf)):
@@ -144,6 +145,19 @@ class Rule:
     reason: tuple[TemplatePart, ...]
     index: int  # position in the compiled policy (policy order)
     location: Location | None = field(default=None, compare=False)
+    translations: tuple[tuple[str, tuple[TemplatePart, ...]], ...] = ()
+    """The reason in other locales, by locale; `reason` is the English text and the fallback."""
+
+    def templates(self) -> tuple[tuple[str, tuple[TemplatePart, ...]], ...]:
+        """Every text of the reason by locale, English first."""
+        return (("en", self.reason),) + self.translations
+
+    def reason_for(self, locale: str) -> tuple[TemplatePart, ...]:
+        """The reason in a locale; English when the pack gives no text in it."""
+        for name, template in self.translations:
+            if name == locale:
+                return template
+        return self.reason
 
 
 @dataclass(frozen=True)
@@ -156,6 +170,14 @@ class Tier:
     player_reachable: bool
     order: int  # position in the policy's tier list (tie-breaker)
     calendar: str | None = None  # the policy calendar of its on-duty hours; None: availability unknown
+    names: tuple[tuple[str, str], ...] = ()  # the display name in other locales; `name` is the English one
+
+    def name_in(self, locale: str) -> str:
+        """The display name in a locale (the English `name` when none is given)."""
+        for name_locale, text in self.names:
+            if name_locale == locale:
+                return text
+        return self.name
 
     def limit(self, action: str) -> Decimal:
         """The tier's own cap for an action; an action it has no entry for is 0."""
@@ -180,6 +202,44 @@ class Sla:
 
 
 @dataclass(frozen=True)
+class Expectation:
+    """What an invariant claims about every decision it covers; None or () = no claim."""
+
+    handler: str | None = None
+    handler_in: tuple[str, ...] | None = None
+    handler_not: tuple[str, ...] = ()
+    min_level: int | None = None
+    locked: bool | None = None
+    procedure: str | None = None  # "complaint"; `procedure: null` is no_procedure
+    no_procedure: bool = False
+    authority: tuple[tuple[str, Decimal], ...] = ()  # each action at most this amount
+    flags: tuple[str, ...] = ()  # the decision has at least these
+    forward: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()  # these rules fire
+    not_reasons: tuple[str, ...] = ()  # these rules do not fire
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """A policy's own claim about its decisions (`invariants:`), checked by `escalator check`."""
+
+    id: str
+    description: str
+    condition: Condition | None  # the cases it covers (`when`); None: every case
+    expect: Expectation
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class OptOut:
+    """`disable: PROPERTY` in `invariants:`: a built-in property this policy does not claim."""
+
+    property: str
+    fields: tuple[str, ...] | None = None  # monotone-in-money: only these money fields; None: all
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
 class CompiledPolicy:
     id: str
     version: str
@@ -199,6 +259,11 @@ class CompiledPolicy:
     working_calendar: str | None = None  # the calendar of working-time (wh, wd) durations
     digest: str = ""
     source: str | None = field(default=None, compare=False)
+    locale: str = "en"  # the language of its messages (spec section 9)
+    currency: str = "EUR"  # ISO 4217: every amount in the policy and its cases
+    invariants: tuple[Invariant, ...] = ()  # checked by `escalator check`; not in the digest
+    opt_outs: tuple[OptOut, ...] = ()
+    log_mask: tuple[str, ...] = ()  # case fields the decision log stores as keyed hashes (never read by a rule)
 
     def tier(self, tier_id: str) -> Tier:
         for tier in self.tiers:

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from escalator.errors import EscalatorError, LoadError, Location, PolicyError, Problem
 from escalator.language.models.policy import PolicyFile, RulePackFile
 from escalator.language.validation import validate
-from escalator.language.yamlio import Document, load_file
+from escalator.language.yamlio import DocPath, Document, load_file
 
 
 @dataclass
@@ -24,6 +24,14 @@ class Source:
 
     model: Any
     doc: Document
+
+
+@dataclass(frozen=True)
+class InvariantSource:
+    """One entry of a policy file's `invariants:` (compiled by language.invariants)."""
+
+    spec: dict[str, Any]
+    at: Callable[[DocPath], Location]  # the location of a part of it, by its path inside the entry
 
 
 @dataclass
@@ -40,6 +48,8 @@ class ResolvedPolicy:
     effective: Any = None
     complaints_tier: str | None = None
     failsafe_tier: str | None = None
+    locale: str | None = None
+    currency: str | None = None
     tiers: dict[str, dict[str, Any]] = field(default_factory=dict)
     tier_sources: dict[str, Location] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
@@ -52,7 +62,8 @@ class ResolvedPolicy:
     working_calendar_source: Location | None = None
     packs: list[str] = field(default_factory=list)
     disabled: dict[str, Location] = field(default_factory=dict)
-    invariants: list[dict[str, Any]] = field(default_factory=list)
+    invariants: list[InvariantSource] = field(default_factory=list)  # the ancestors' first
+    log_mask: dict[str, Location] = field(default_factory=dict)  # path -> where it was listed (inherited too)
 
 
 def yaml_files(folder: Path) -> list[Path]:
@@ -65,13 +76,13 @@ def yaml_files(folder: Path) -> list[Path]:
     )
 
 
-def _load_all(folder: Path, model: type, key: str, kind: str) -> dict[str, Source]:
+def _load_all(folder: Path, model: type[PolicyFile] | type[RulePackFile], key: str, kind: str) -> dict[str, Source]:
     found: dict[str, Source] = {}
     problems: list[Problem] = []
     for path in yaml_files(folder):
         try:
             doc = load_file(path)
-            parsed = validate(model, doc, PolicyError)
+            parsed: PolicyFile | RulePackFile = validate(model, doc, PolicyError)
         except EscalatorError as exc:
             problems.extend(exc.problems)
             continue
@@ -133,6 +144,8 @@ def _merge(target: ResolvedPolicy, source: Source) -> None:
     target.name = spec.name or target.name
     target.complaints_tier = spec.complaints_tier or target.complaints_tier
     target.failsafe_tier = spec.failsafe_tier or target.failsafe_tier
+    target.locale = spec.locale or target.locale
+    target.currency = spec.currency or target.currency
     for i, tier in enumerate(spec.tiers):
         merged = target.tiers.setdefault(tier.id, {"id": tier.id})
         for key, value in tier.model_dump(exclude_none=True).items():
@@ -160,4 +173,8 @@ def _merge(target: ResolvedPolicy, source: Source) -> None:
             target.disabled[rule_id] = doc.location(("rules", "disable", i))
         for rule_id in spec.rules.enable:
             target.disabled.pop(rule_id, None)
-    target.invariants.extend(spec.invariants)
+    target.invariants.extend(InvariantSource(entry, doc.locator(("invariants", i)))
+                             for i, entry in enumerate(spec.invariants))
+    if spec.log is not None:  # masks accumulate down the extends chain: a child never unmasks
+        for i, path in enumerate(spec.log.mask):
+            target.log_mask.setdefault(path, doc.location(("log", "mask", i)))

@@ -24,7 +24,7 @@ import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from escalator.errors import LoadError, Problem
 from escalator.language.bundled import bundled_dir
@@ -108,7 +108,7 @@ def _git_source(spec: str, repo: Path) -> PolicySource:
     return PolicySource(spec, tmp / "policies", rules, revision=commit, _cleanup=(tmp,))
 
 
-def _extract(repo: Path, tree: str, names: list[str], into: Path) -> None:
+def _extract(repo: Path, tree: str, names: Sequence[str], into: Path) -> None:
     """`git archive TREE NAMES | tar -x` with Python's tar reader and its safe 'data' filter."""
     errors = tempfile.TemporaryFile()  # not a pipe: git could block on a full stderr pipe nobody reads
     proc = subprocess.Popen(["git", "-C", str(repo), "archive", "--format=tar", tree, "--", *names],

@@ -11,6 +11,7 @@ import difflib
 from decimal import Decimal
 from typing import Any
 
+from escalator.errors import Location
 from escalator.language import fields as F
 from escalator.language.ir import Const, Field
 from escalator.money import CENT
@@ -25,6 +26,7 @@ class ConditionError(ValueError):
         super().__init__(message)
         self.hint = hint
         self.code = code
+        self.location: Location | None = None  # set by compile_condition
 
 
 def suggest(name: str, options: Any, prefix: str = "") -> str | None:

@@ -5,16 +5,17 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from escalator.errors import EscalatorError, Problem
-from escalator.language.yamlio import Document
+from escalator.language.yamlio import DocPath, Document
 
 M = TypeVar("M", bound=BaseModel)
 
 
-def _clean_loc(loc: tuple, data: Any) -> tuple:
+def _clean_loc(loc: tuple[str | int, ...], data: Any) -> DocPath:
     """Keep only the parts of a pydantic error location that index into the data."""
-    path: list = []
+    path: list[str | int] = []
     current = data
     for part in loc:
         if isinstance(current, dict) and part in current:
@@ -33,7 +34,7 @@ def _clean_loc(loc: tuple, data: Any) -> tuple:
     return tuple(path)
 
 
-def _message(error: dict) -> str:
+def _message(error: ErrorDetails) -> str:
     kind = error.get("type", "")
     loc = error.get("loc", ())
     name = loc[-1] if loc else ""
@@ -54,14 +55,14 @@ def _message(error: dict) -> str:
     return message
 
 
-def dotted(path: tuple) -> str:
+def dotted(path: DocPath) -> str:
     text = ""
     for part in path:
         text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
     return text
 
 
-def validate(model: type[M], doc: Document, error: type[EscalatorError], prefix: tuple = ()) -> M:
+def validate(model: type[M], doc: Document, error: type[EscalatorError], prefix: DocPath = ()) -> M:
     """Validate `doc.data` (or the part at `prefix`) as `model`; all problems in one error."""
     data = doc.data
     for part in prefix:

@@ -20,7 +20,7 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
@@ -37,21 +37,28 @@ _SCALAR_TAGS = {f"{_STD}{t}" for t in ("str", "int", "float", "bool", "null", "t
 _constructor = yaml.constructor.SafeConstructor()
 
 
+DocPath = tuple[str | int, ...]  # keys and list indexes from the document root to a value
+
+
 @dataclass
 class Document:
     """Parsed data plus the source position of every value, keyed by its path."""
 
     data: Any
     file: str | None
-    positions: dict[tuple, tuple[int, int]] = field(default_factory=dict)
+    positions: dict[DocPath, tuple[int, int]] = field(default_factory=dict)
 
-    def location(self, path: tuple | list = ()) -> Location:
+    def location(self, path: DocPath | list[str | int] = ()) -> Location:
         """The position of the deepest known node on `path` (falls back to parents)."""
         path = tuple(path)
         while path and path not in self.positions:
             path = path[:-1]
         line, col = self.positions.get(path, (None, None))
         return Location(self.file, line, col)
+
+    def locator(self, prefix: DocPath) -> Callable[[DocPath], Location]:
+        """Locations of the values below `prefix`, by their path relative to it."""
+        return lambda path: self.location(prefix + path)
 
 
 def _mark(node: Node) -> tuple[int, int]:
@@ -61,7 +68,7 @@ def _mark(node: Node) -> tuple[int, int]:
 class _Builder:
     def __init__(self, file: str | None):
         self.file = file
-        self.positions: dict[tuple, tuple[int, int]] = {}
+        self.positions: dict[DocPath, tuple[int, int]] = {}
         self.nodes = 0
 
     def fail(self, node: Node | None, message: str) -> LoadError:
@@ -70,7 +77,7 @@ class _Builder:
         line, col = _mark(node)
         return LoadError(Problem(message, Location(self.file, line, col)))
 
-    def build(self, node: Node, path: tuple, depth: int) -> Any:
+    def build(self, node: Node, path: DocPath, depth: int) -> Any:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise self.fail(node, f"document too large: more than {MAX_NODES} values (alias expansion?)")
@@ -132,16 +139,16 @@ class _Builder:
 class _CountingLoader(yaml.SafeLoader):
     """SafeLoader that refuses too many aliases while composing (before any expansion)."""
 
-    def __init__(self, stream):
+    def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.alias_count = 0
         self.depth = 0
 
-    def compose_node(self, parent, index):  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
         if self.check_event(yaml.events.AliasEvent):
             self.alias_count += 1
             if self.alias_count > MAX_ALIASES:
-                event = self.peek_event()
+                event = self.peek_event()  # type: ignore[no-untyped-call]  # untyped in types-PyYAML
                 raise yaml.MarkedYAMLError(
                     problem=f"more than {MAX_ALIASES} aliases (*name): refused as a possible alias bomb",
                     problem_mark=event.start_mark,
@@ -152,7 +159,7 @@ class _CountingLoader(yaml.SafeLoader):
         try:
             if self.depth > MAX_DEPTH + 1:
                 raise yaml.MarkedYAMLError(
-                    problem=f"nesting deeper than {MAX_DEPTH} levels", problem_mark=self.peek_event().start_mark
+                    problem=f"nesting deeper than {MAX_DEPTH} levels", problem_mark=self.peek_event().start_mark,  # type: ignore[no-untyped-call]
                 )
             return super().compose_node(parent, index)
         finally:
@@ -272,7 +279,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number")
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict:
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {}
     for key, value in pairs:
         if key in result:
@@ -290,8 +297,8 @@ def _json_offset(text: str) -> int | None:
     json's hooks get no positions, so this (only run after a failure) walks the
     tokens again, tracking the keys of every open object.
     """
-    stack: list[set | None] = []  # a set of keys per open object, None per array
-    previous: re.Match | None = None
+    stack: list[set[str] | None] = []  # a set of keys per open object, None per array
+    previous: re.Match[str] | None = None
     for match in _JSON_TOKEN.finditer(text):
         token = match.group()
         if token in ("NaN", "Infinity", "-Infinity"):

@@ -12,27 +12,33 @@ it becomes an `Outcome` with error records (source, line, field path, message).
 
 from __future__ import annotations
 
-from datetime import datetime
-
 import gzip
+from datetime import datetime
 import json
 import sys
 import zlib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from multiprocessing.pool import AsyncResult
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
 
 from escalator.language.cases import parse_case
 from escalator.errors import EscalatorError, LoadError, Location, Problem
 from escalator.language.yamlio import Document, load_file, parse_json
+
+if TYPE_CHECKING:
+    from escalator.language.ir import CompiledPolicy
+    from escalator.runtime.engine import Engine
 
 CASE_SUFFIXES = (".yaml", ".yml", ".json")
 JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
 MAX_LINE_BYTES = 5 * 1024 * 1024
 STDIN = "-"
 RENDERS = (None, "json", "jsonl")
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -58,9 +64,10 @@ class Outcome:
     source: str
     line: int | None
     case_id: str | None = None
-    decision: dict | None = None  # Decision.to_dict(), unless a render was asked for
+    decision: dict[str, Any] | None = None  # Decision.to_dict(), unless a render was asked for
     text: str | None = None  # the rendered decision ("json": indent=2, "jsonl": compact)
-    problems: tuple[dict, ...] = field(default_factory=tuple)
+    problems: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    case: dict[str, Any] | None = None  # the validated case as JSON data, when asked for (the decision log)
 
     @property
     def ok(self) -> bool:
@@ -69,7 +76,7 @@ class Outcome:
     def where(self) -> str:
         return self.source if self.line is None else f"{self.source}:{self.line}"
 
-    def error_record(self) -> dict:
+    def error_record(self) -> dict[str, Any]:
         """The machine-readable error record that stands in for a bad case's decision."""
         return {"error": {"source": self.source, "line": self.line, "case_id": self.case_id,
                           "problems": list(self.problems)}}
@@ -140,7 +147,13 @@ def single_case(paths: list[str]) -> bool:
     return path.is_file() and not is_jsonl(path)
 
 
-def read_lines(stream: IO[bytes], source: str) -> Iterator[CaseInput]:
+class LineReader(Protocol):
+    """A binary stream read line by line (an open file, a GzipFile, stdin's buffer)."""
+
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+def read_lines(stream: LineReader, source: str) -> Iterator[CaseInput]:
     """JSON Lines from a binary stream; blank lines are skipped but counted."""
     number = 0
     while True:
@@ -180,17 +193,37 @@ def iter_inputs(paths: Iterable[str], stdin: IO[bytes] | None = None) -> Iterato
 
 
 # -- evaluating -----------------------------------------------------------------------
-_ENGINE: Any = None  # the engine of this process (set in each worker by _init)
+RunInstant = tuple[datetime, bool]
+"""(instant, forced): see run_instant."""
+
+
+def run_instant(at: datetime | None) -> RunInstant:
+    """(instant, forced): an explicit `at` overrides every case's as_of; else now, fixed once for the run."""
+    from datetime import timezone
+
+    return (at, True) if at is not None else (datetime.now(timezone.utc), False)
+
+
+def case_instant(model: Any, at: RunInstant | None) -> datetime | None:
+    """The instant to decide one case of a run at (spec section 8: --at, else as_of, else now)."""
+    if at is None:
+        return None
+    instant, forced = at
+    return instant if forced or model.as_of is None else model.as_of
+
+
+_ENGINE: Engine | None = None  # the engine of this process (set in each worker by _init)
 _RENDER: str | None = None
-_AT: datetime | None = None  # the run's instant: --at, else (for cases without as_of) when the run started
+_KEEP_CASE = False
+_AT: RunInstant | None = None  # the run's instant: --at, else (for cases without as_of) when the run started
 _INIT_ERROR: BaseException | None = None
 
 
-def _init(policies: dict, backend: str, render: str | None, at: tuple[datetime, bool] | None = None) -> None:
+def _init(policies: dict[str, CompiledPolicy], backend: str, render: str | None, keep_case: bool = False,
+          at: RunInstant | None = None) -> None:
     """Pool initializer. It must not raise: a failing initializer makes Pool respawn forever."""
-    global _ENGINE, _RENDER, _INIT_ERROR, _AT
-    _RENDER = render
-    _AT = at  # type: ignore[assignment]
+    global _ENGINE, _RENDER, _KEEP_CASE, _INIT_ERROR, _AT
+    _RENDER, _KEEP_CASE, _AT = render, keep_case, at
     try:
         from escalator.runtime.engine import Engine
 
@@ -199,29 +232,15 @@ def _init(policies: dict, backend: str, render: str | None, at: tuple[datetime, 
         _INIT_ERROR = exc
 
 
-def _problem_dicts(problems: Iterable[Any]) -> tuple[dict, ...]:
+def _problem_dicts(problems: Iterable[Problem]) -> tuple[dict[str, Any], ...]:
     return tuple(
         {k: v for k, v in p.to_dict().items() if k in ("file", "line", "column", "path", "message")}
         for p in problems
     )
 
 
-def run_instant(at: datetime | None) -> tuple[datetime, bool]:
-    """(instant, forced): an explicit `at` overrides every case's as_of; else now, fixed once for the run."""
-    from datetime import timezone
-
-    return (at, True) if at is not None else (datetime.now(timezone.utc), False)
-
-
-def case_instant(model: Any, at: tuple[datetime, bool] | None) -> datetime | None:
-    """The instant to decide one case of a run at (spec section 8: --at, else as_of, else now)."""
-    if at is None:
-        return None
-    instant, forced = at
-    return instant if forced or model.as_of is None else model.as_of
-
-
-def _one(item: CaseInput, engine: Any, render: str | None, at: tuple[datetime, bool] | None = None) -> Outcome:
+def _one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = False,
+         at: RunInstant | None = None) -> Outcome:
     if item.error is not None:
         return Outcome(item.source, item.line, problems=({"path": None, "message": item.error},))
     case_id = None
@@ -236,22 +255,26 @@ def _one(item: CaseInput, engine: Any, render: str | None, at: tuple[datetime, b
     except Exception as exc:  # a bug must not stop a million-case run; report it in place
         message = f"internal error: {type(exc).__name__}: {exc}"
         return Outcome(item.source, item.line, case_id, problems=({"path": None, "message": message},))
+    case = model.model_dump(mode="json") if keep_case else None
     if render is None:
-        return Outcome(item.source, item.line, case_id, decision)
+        return Outcome(item.source, item.line, case_id, decision, case=case)
     indent = 2 if render == "json" else None
     separators = None if indent else (",", ":")
     text = json.dumps(decision, ensure_ascii=False, indent=indent, separators=separators)
-    return Outcome(item.source, item.line, case_id, None, text)
+    return Outcome(item.source, item.line, case_id, decision if keep_case else None, text, case=case)
 
 
 def _chunk(items: list[CaseInput]) -> list[Outcome]:
     if _INIT_ERROR is not None:
         raise _INIT_ERROR
-    return [_one(item, _ENGINE, _RENDER, _AT) for item in items]
+    assert _ENGINE is not None, "a pool worker without _init"
+    engine = _ENGINE
+    return [_one(item, engine, _RENDER, _KEEP_CASE, _AT) for item in items]
 
 
-def chunks(inputs: Iterable[CaseInput], size: int) -> Iterator[list[CaseInput]]:
-    batch: list[CaseInput] = []
+def chunks(inputs: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Consecutive lists of `size` items (the last one shorter), read lazily."""
+    batch: list[T] = []
     for item in inputs:
         batch.append(item)
         if len(batch) >= size:
@@ -263,17 +286,19 @@ def chunks(inputs: Iterable[CaseInput], size: int) -> Iterator[list[CaseInput]]:
 
 def evaluate_stream(
     inputs: Iterable[CaseInput],
-    policies: dict,
+    policies: dict[str, CompiledPolicy],
     backend: str = "auto",
     workers: int = 1,
     render: str | None = None,
     chunksize: int = 1024,  # large enough that handing chunks to workers costs little (1.8x on 2 cores)
+    keep_case: bool = False,
     at: datetime | None = None,
 ) -> Iterator[Outcome]:
     """Evaluate inputs in order; `policies` is `compile_folders(...)` output (validated already).
 
     `render` "jsonl" / "json" makes each Outcome carry the decision as JSON text (built
     in the worker, so the parent only writes bytes); None keeps the decision dict.
+    `keep_case` also keeps the validated case (JSON data) and the decision dict, for the log.
     `at` decides every case at that instant; without it a case is decided at its `as_of`, else
     at the instant the run started (one instant for the whole run, whatever the workers).
     """
@@ -286,24 +311,26 @@ def evaluate_stream(
         engine = Engine(policies, backend)
         try:
             for item in inputs:
-                yield _one(item, engine, render, instant)
+                yield _one(item, engine, render, keep_case, instant)
         finally:
             engine.close()
         return
-    yield from _parallel(inputs, policies, backend, workers, render, chunksize, instant)
+    yield from _parallel(inputs, policies, backend, workers, render, chunksize, keep_case, instant)
 
 
-def _parallel(inputs: Iterable[CaseInput], policies: dict, backend: str, workers: int,
-              render: str | None, chunksize: int, at: tuple[datetime, bool]) -> Iterator[Outcome]:
+def _parallel(inputs: Iterable[CaseInput], policies: dict[str, CompiledPolicy], backend: str, workers: int,
+              render: str | None, chunksize: int, keep_case: bool = False,
+              at: RunInstant | None = None) -> Iterator[Outcome]:
     from escalator.runtime.backends import check_backend
 
     check_backend(backend)  # fail here, not once per worker
-    for outcomes in ordered_pool(chunks(inputs, chunksize), _chunk, workers, _init, (policies, backend, render, at)):
+    initargs = (policies, backend, render, keep_case, at)
+    for outcomes in ordered_pool(chunks(inputs, chunksize), _chunk, workers, _init, initargs):
         yield from outcomes
 
 
-def ordered_pool(work: Iterable[list], task: Callable[..., Any], workers: int, initializer: Callable[..., None],
-                 initargs: tuple, extra: Callable[[], tuple] = tuple) -> Iterator[Any]:
+def ordered_pool(work: Iterable[T], task: Callable[..., R], workers: int, initializer: Callable[..., None],
+                 initargs: tuple[object, ...], extra: Callable[[], tuple[object, ...]] = tuple) -> Iterator[R]:
     """`task(chunk, *extra())` for each chunk in `workers` processes; results in input order.
 
     At most a few chunks per worker are in flight (Pool.imap would read all input ahead),
@@ -317,7 +344,7 @@ def ordered_pool(work: Iterable[list], task: Callable[..., Any], workers: int, i
     context = multiprocessing.get_context(method)
     window = workers * 3
     with context.Pool(workers, initializer=initializer, initargs=initargs) as pool:
-        pending: deque = deque()
+        pending: deque[AsyncResult[R]] = deque()
         for chunk in work:
             pending.append(pool.apply_async(task, (chunk, *extra())))
             if len(pending) >= window:

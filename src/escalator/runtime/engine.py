@@ -17,6 +17,7 @@ from escalator.language.cases import parse_case
 from escalator.runtime.decide import FAILED_RULE, PolicyFacts, decide, evaluation_instant, failsafe_decision
 from escalator.errors import CaseError, EscalatorError, NoPolicyError, Problem
 from escalator.runtime.explain import Explanation, trace_rules
+from escalator.runtime.messages import check_locale
 from escalator.language.fields import flat_view
 from escalator.language.ir import CompiledPolicy
 from escalator.language.models.case import Case
@@ -108,13 +109,16 @@ class Engine:
             raise CaseError(problems)
         return model, policy
 
-    def evaluate(self, case: Case | dict[str, Any], at: datetime | None = None) -> Decision:
+    def evaluate(self, case: Case | dict[str, Any], at: datetime | None = None, *,
+                 locale: str | None = None) -> Decision:
         """Decide a case at instant `at` (else the case's `as_of`, else now).
 
-        Invalid input raises CaseError; a backend failure fails closed.
-        """
+        Invalid input raises CaseError; a backend failure fails closed. Messages (reasons,
+        summary, agent note) are in `locale`, else in the policy's own locale."""
+        if locale is not None:
+            check_locale(locale)
         model, policy = self.prepare(case)
-        return self._decide(model, policy, _instant(model, at))
+        return self._decide(model, policy, _instant(model, at), locale)
 
     def view(self, model: Case, policy: CompiledPolicy, at: datetime) -> dict[str, Any]:
         """The flat view the rules read at `at`: the case's fields plus the time fields its policy uses."""
@@ -124,21 +128,21 @@ class Engine:
             view.update(time.view(model, at))
         return view
 
-    def _decide(self, model: Case, policy: CompiledPolicy, at: datetime) -> Decision:
+    def _decide(self, model: Case, policy: CompiledPolicy, at: datetime, locale: str | None = None) -> Decision:
         if self._closed:
             raise EscalatorError("this Engine is closed")
+        facts = self._facts[policy.id]
         try:
-            facts = self._facts[policy.id]
             view = self.view(model, policy, at)
             fired = self._backend.fired(policy, view)
-            decision = decide(policy, model, [policy.rules[i] for i in fired], view, facts, at)
+            decision = decide(policy, model, [policy.rules[i] for i in fired], view, facts, locale, at)
             if facts.time.timed:
                 review = self._next_review(model, policy, view, fired, decision, at)
                 if review is not None:
                     decision = decision.model_copy(update={"next_review_at": review})
             return decision
         except Exception as error:  # fail closed: never partial authority
-            return failsafe_decision(policy, model, error, at)
+            return failsafe_decision(policy, model, error, texts=facts.texts.get(locale or policy.locale), at=at)
 
     def _next_review(self, model: Case, policy: CompiledPolicy, view: dict[str, Any], fired: list[int],
                      decision: Decision, at: datetime) -> datetime | None:
@@ -170,35 +174,41 @@ class Engine:
         return change
 
     def timeline(self, case: Case | dict[str, Any], at: datetime | None = None,
-                 until: timedelta = timedelta(weeks=12), limit: int = 1000) -> list[Decision]:
+                 until: timedelta = timedelta(weeks=12), limit: int = 1000, *,
+                 locale: str | None = None) -> list[Decision]:
         """The decision at `at`, then at each next_review_at up to `at + until`: how time alone changes it."""
+        if locale is not None:
+            check_locale(locale)
         model, policy = self.prepare(case)
         moment = _instant(model, at)
         end = moment + until
-        steps = [self._decide(model, policy, moment)]
+        steps = [self._decide(model, policy, moment, locale)]
         while len(steps) < limit:
             review = steps[-1].next_review_at
             if review is None or review > end:
                 break
-            steps.append(self._decide(model, policy, review))
+            steps.append(self._decide(model, policy, review, locale))
         return steps
 
-    def evaluate_many(self, cases: Iterable[Case | dict[str, Any]],
-                      at: datetime | None = None) -> list[Decision | EscalatorError]:
+    def evaluate_many(self, cases: Iterable[Case | dict[str, Any]], at: datetime | None = None, *,
+                      locale: str | None = None) -> list[Decision | EscalatorError]:
         """Evaluate a batch; a bad case yields its error in place and the others go on."""
         results: list[Decision | EscalatorError] = []
         for case in cases:
             try:
-                results.append(self.evaluate(case, at))
+                results.append(self.evaluate(case, at, locale=locale))
             except EscalatorError as error:
                 results.append(error)
         return results
 
-    def explain(self, case: Case | dict[str, Any], at: datetime | None = None) -> Explanation:
+    def explain(self, case: Case | dict[str, Any], at: datetime | None = None, *,
+                locale: str | None = None) -> Explanation:
         """The decision plus, for every rule, whether it fired and each comparison's values (time fields too)."""
+        if locale is not None:
+            check_locale(locale)
         model, policy = self.prepare(case)
         instant = _instant(model, at)
         view = self.view(model, policy, instant)
-        decision = self._decide(model, policy, instant)
+        decision = self._decide(model, policy, instant, locale)
         fired = {policy.rule(rule_id).index for rule_id in decision.fired if rule_id != FAILED_RULE}
         return Explanation(decision, trace_rules(policy, view, fired))

@@ -1,7 +1,7 @@
 """Why a decision is what it is: every rule, whether it fired, and every comparison's values.
 
-The explanation re-walks the IR condition tree (three-valued, like the compiled
-backend) recording each comparison's operands and result, and for numeric
+The explanation evaluates each rule with the reference semantics
+(`escalator.runtime.semantics`), recording each comparison's operands and result, and for numeric
 thresholds how far the case is from them ("2,400.00 is 400.00 above ...").
 """
 
@@ -12,9 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from escalator.language import fields as F
-from escalator.runtime.backends.compiled import compare_values, const_kind, has_value
 from escalator.runtime.decide import format_value
-from escalator.language.ir import AllOf, AnyOf, Compare, CompiledPolicy, Condition, Const, Not
+from escalator.runtime.semantics import evaluate
+from escalator.language.ir import Compare, CompiledPolicy, Const
 from escalator.language.models.decision import Decision
 
 
@@ -29,7 +29,7 @@ class ComparisonTrace:
     result: bool | None
     note: str | None = None
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "comparison": self.text,
             "field": self.field,
@@ -49,7 +49,7 @@ class RuleTrace:
     result: bool | None
     comparisons: list[ComparisonTrace] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "rule": self.id,
             "description": self.description,
@@ -64,7 +64,7 @@ class Explanation:
     decision: Decision
     rules: list[RuleTrace]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"decision": self.decision.to_dict(), "rules": [r.to_dict() for r in self.rules]}
 
 
@@ -79,48 +79,29 @@ def _json(value: Any) -> Any:
 
 
 def trace_rules(policy: CompiledPolicy, view: dict[str, Any], fired: set[int]) -> list[RuleTrace]:
+    """Every rule's result under the reference semantics, with each comparison's operands."""
     traces = []
     for rule in policy.rules:
         comparisons: list[ComparisonTrace] = []
-        result = _walk(rule.condition, view, comparisons)
+
+        def record(node: Compare, value: Any, against: Any, result: bool | None,
+                   out: list[ComparisonTrace] = comparisons) -> None:
+            out.append(_trace(node, value, against, result))
+
+        result = evaluate(rule.condition, view, record)
         traces.append(RuleTrace(rule.id, rule.description, rule.index in fired, result, comparisons))
     return traces
 
 
-def _walk(node: Condition, view: dict[str, Any], out: list[ComparisonTrace]) -> bool | None:
-    if isinstance(node, (AllOf, AnyOf)):
-        results = [_walk(item, view, out) for item in node.items]
-        if isinstance(node, AllOf):
-            return False if False in results else (None if None in results else True)
-        return True if True in results else (None if None in results else False)
-    if isinstance(node, Not):
-        inner = _walk(node.item, view, out)
-        return None if inner is None else not inner
-    return _compare(node, view, out)
-
-
-def _compare(node: Compare, view: dict[str, Any], out: list[ComparisonTrace]) -> bool | None:
+def _trace(node: Compare, value: Any, against: Any, result: bool | None) -> ComparisonTrace:
     path, op, right = node.left.path, node.op, node.right
-    value = view.get(path)
     if right is None:
-        result: bool | None = has_value(value) if op == "exists" else not has_value(value)
-        out.append(ComparisonTrace(f"{path} {op}", op, path, value, None, None, result))
-        return result
-    if isinstance(right, Const):
-        against, source = right.value, right.source
-        kind = const_kind(right) if node.left.kind == F.ANY else None
-    else:
-        against, source = view.get(right.path), right.path
-        kind = None
-    if op in ("==", "!=", "<", "<=", ">", ">=", "in", "not in", "contains", "not contains"):
-        result = compare_values(op, value, against, kind)
-    else:  # pragma: no cover - every IR operator is listed above
-        result = None
+        return ComparisonTrace(f"{path} {op}", op, path, value, None, None, result)
+    source = right.source if isinstance(right, Const) else right.path
     shown = source or _literal(against)
     trace = ComparisonTrace(f"{path} {op} {shown}", op, path, value, against, source, result)
     trace.note = _margin(path, value, against, source, node.left.kind)
-    out.append(trace)
-    return result
+    return trace
 
 
 def _literal(value: Any) -> str:

@@ -5,11 +5,16 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from escalator.money import format_money
+
+
+FAILED_RULE = "escalator.evaluation-failed"
+"""The reason of a fail-closed decision (runtime.decide.failsafe_decision)."""
+FAILED_FLAG = "evaluation_failed"
 
 
 class PolicyRef(BaseModel):
@@ -63,13 +68,17 @@ class Decision(BaseModel):
     """For a callback or email: when the handler's calendar next opens (null: unknown, or live)."""
     next_review_at: datetime | None = None
     """The earliest instant after evaluated_at at which time alone can change this decision."""
+    summary: str = ""
+    """For the player: who handles the case and how they hear from us, composed from this decision alone."""
+    agent_note: str | None = None
+    """For the agent only: failure, lock, forwards, flags (None when there is nothing internal)."""
 
     @property
     def fired(self) -> tuple[str, ...]:
         """Ids of the rules that fired, sorted by id."""
         return tuple(reason.rule for reason in self.reasons)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The spec's decision JSON as plain data, keys in the documented order."""
         return {
             "case_id": self.case_id,
@@ -91,6 +100,8 @@ class Decision(BaseModel):
             "contact_at": _timestamp(self.contact_at),
             "next_review_at": _timestamp(self.next_review_at),
             "reasons": [{"rule": r.rule, "message": r.message} for r in self.reasons],
+            "summary": self.summary,
+            "agent_note": self.agent_note,
         }
 
     def to_json(self, indent: int | None = None) -> str:

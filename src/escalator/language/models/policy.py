@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictInt, StrictStr, WithJsonSchema, model_validator
 
 from escalator.money import to_money
+from escalator.language.locales import CurrencyCode, LocaleName
 from escalator.language.time import CalendarSpec, parse_calendar, parse_duration
 from escalator.language.models.scalars import STRICT, Name
 
@@ -43,6 +44,7 @@ CALENDAR_SCHEMA: dict[str, Any] = {
 Calendar = Annotated[CalendarSpec, BeforeValidator(lambda v: v if isinstance(v, CalendarSpec) else parse_calendar("", v)),
                      WithJsonSchema(CALENDAR_SCHEMA)]
 CapMoney = Annotated[Decimal, BeforeValidator(to_money)]
+ReasonText = Annotated[str, Field(max_length=2000)]
 
 
 class TierSpec(BaseModel):
@@ -52,6 +54,8 @@ class TierSpec(BaseModel):
 
     id: TierId
     name: Name | None = None
+    names: dict[LocaleName, Name] | None = None
+    """The display name in other languages (`name` is the English one and the fallback)."""
     description: StrictStr | None = None
     level: Annotated[StrictInt, Field(ge=0, le=100)] | None = None
     authority: dict[ActionName, CapMoney] | None = None
@@ -92,6 +96,19 @@ class RuleSelection(BaseModel):
     enable: list[RuleRef] = []
 
 
+MaskPath = Annotated[str, Field(pattern=r"^[a-z_][a-zA-Z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$", max_length=200)]
+
+
+class LogSpec(BaseModel):
+    """What the decision log must not store in clear (spec section 10)."""
+
+    model_config = STRICT
+
+    mask: list[MaskPath] = []
+    """Case fields replaced by a keyed hash before a decision is logged (e.g. player.id).
+    A child policy adds to its parent's list; it can never unmask."""
+
+
 class PolicyFile(BaseModel):
     """One file in `policies/`."""
 
@@ -106,6 +123,10 @@ class PolicyFile(BaseModel):
     jurisdictions: list[Jurisdiction] | None = None
     effective: Effective | None = None
     complaints_tier: TierId | None = None
+    locale: LocaleName | None = None
+    """The language of the decision's messages (default en; `evaluate(locale=)` overrides it)."""
+    currency: CurrencyCode | None = None
+    """ISO 4217 code of every amount in the policy and its cases (default EUR)."""
     failsafe_tier: TierId | None = None
     """Who reviews a case whose automatic evaluation failed (default: the most senior
     reachable tier below the complaints tier)."""
@@ -119,6 +140,7 @@ class PolicyFile(BaseModel):
     rules: RuleSelection | None = None
     invariants: list[dict[str, Any]] = []
     """Policy-specific property checks for `escalator check` (see the author toolkit)."""
+    log: LogSpec | None = None
 
 
 class ParamSpec(BaseModel):
@@ -142,7 +164,8 @@ class EffectsSpec(BaseModel):
     procedure: Literal["complaint"] | None = None
     forward: list[TierId] = []
     flag: list[FlagName] = []
-    reason: Annotated[str, Field(max_length=2000)] | None = None
+    reason: ReasonText | dict[LocaleName, ReasonText] | None = None
+    """A message for the agent; or one per locale (`{en: ..., nl: ...}`, `en` required: the fallback)."""
 
 
 ConditionSpec = Any

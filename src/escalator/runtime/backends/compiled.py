@@ -1,144 +1,76 @@
 """The pure-Python backend: each condition becomes a tree of closures.
 
-Three-valued logic (True / False / None = unknown), exactly as described in
-`escalator.language.ir`. This backend runs everywhere (Python 3.13 included) and is the
-independent check of the durable backend.
+The meaning of every node is `escalator.runtime.semantics` (the reference); this
+backend only makes it fast: closures, fast paths for typed fields and gates that skip
+rules which cannot fire. It runs everywhere (Python 3.13 included).
 """
 
 from __future__ import annotations
 
-import operator
+from collections.abc import Iterable
 from typing import Any, Callable
 
 from escalator.language import fields as F
-from escalator.language.ir import AllOf, AnyOf, Compare, CompiledPolicy, Condition, Const, Not
+from escalator.language.ir import AllOf, AnyOf, Compare, CompiledPolicy, Condition, Const, Not, Rule
+from escalator.runtime import semantics as S
 
-Predicate = Callable[[dict[str, Any]], "bool | None"]
-
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt,
-    "<=": operator.le, ">": operator.gt, ">=": operator.ge,
-}
-
-
-def has_value(value: Any) -> bool:
-    """`exists`: present, not null, and not an empty list."""
-    return value is not None and value != ()
-
-
-kind_of = F.value_kind
-
-
-def const_kind(const: Const) -> str | None:
-    value = const.value
-    if isinstance(value, tuple):
-        return kind_of(value[0]) if value else F.STRING
-    return kind_of(value)
-
-
-def compare_values(op: str, left: Any, right: Any, kind: str | None = None) -> bool | None:
-    """One comparison under three-valued logic; `kind` (for attributes) must match the value's."""
-    if left is None or right is None:
-        return None
-    if op in ("contains", "not contains"):
-        if not isinstance(left, tuple):
-            return None
-        found = any(isinstance(item, str) and item == right for item in left)
-        return found if op == "contains" else not found
-    if kind is not None and kind_of(left) != kind:
-        return None
-    if op in ("in", "not in"):
-        found = any(kind_of(item) == kind_of(left) and left == item for item in right)
-        return found if op == "in" else not found
-    if kind_of(left) != kind_of(right):
-        return None
-    return _OPS[op](left, right)
+Predicate = Callable[[dict[str, Any]], S.Truth]
 
 
 def build(node: Condition) -> Predicate:
-    """Compile a condition to a predicate over a flat view."""
+    """Compile a condition to a predicate over a flat view (same answers as `semantics.evaluate`)."""
     if isinstance(node, AllOf):
         parts = [build(item) for item in node.items]
-
-        def all_of(view: dict[str, Any]) -> bool | None:
-            result: bool | None = True
-            for part in parts:
-                value = part(view)
-                if value is False:
-                    return False
-                if value is None:
-                    result = None
-            return result
-
-        return all_of
+        all_of = S.all_of
+        return lambda view: all_of(part(view) for part in parts)
     if isinstance(node, AnyOf):
         parts = [build(item) for item in node.items]
-
-        def any_of(view: dict[str, Any]) -> bool | None:
-            result: bool | None = False
-            for part in parts:
-                value = part(view)
-                if value is True:
-                    return True
-                if value is None:
-                    result = None
-            return result
-
-        return any_of
+        any_of = S.any_of
+        return lambda view: any_of(part(view) for part in parts)
     if isinstance(node, Not):
         inner = build(node.item)
-
-        def negate(view: dict[str, Any]) -> bool | None:
-            value = inner(view)
-            return None if value is None else not value
-
-        return negate
+        not_ = S.not_
+        return lambda view: not_(inner(view))
     return _leaf(node)
 
 
 def _leaf(node: Compare) -> Predicate:
+    """A comparison as a closure. A typed field (not an attribute) compared with a constant
+    always holds a value of the constant's kind (the loader checked), so where it is present
+    `semantics.compare` reduces to the plain operator: those are the fast paths."""
     path, op, right = node.left.path, node.op, node.right
-    if op == "exists":
-        def exists(view: dict[str, Any]) -> bool | None:
-            value = view.get(path)
-            return value is not None and value != ()
-
-        return exists
-    if op == "not exists":
-        def not_exists(view: dict[str, Any]) -> bool | None:
-            value = view.get(path)
-            return value is None or value == ()
-
-        return not_exists
-    loose = node.left.kind == F.ANY
+    compare = S.compare
+    if op in ("exists", "not exists"):
+        return lambda view: compare(op, view.get(path))
     if isinstance(right, Const):
         constant = right.value
-        kind = const_kind(right) if loose else None
-        if not loose and op in _OPS:
-            compare = _OPS[op]
+        typed = node.left.kind != F.ANY
+        if typed and op in S.COMPARISONS:
+            plain = S.COMPARISONS[op]
 
-            def fast(view: dict[str, Any]) -> bool | None:
+            def fast(view: dict[str, Any]) -> S.Truth:
                 value = view.get(path)
-                return None if value is None else compare(value, constant)
+                return None if value is None else plain(value, constant)
 
             return fast
-        if not loose and node.left.kind == F.STRINGS and op in ("contains", "not contains"):
-            # a list field always holds a tuple of strings, so `in` is compare_values' answer
+        if typed and node.left.kind == F.STRINGS and op in ("contains", "not contains"):
+            # a list field always holds a tuple of strings
             if op == "contains":
-                def contains(view: dict[str, Any]) -> bool | None:
+                def contains(view: dict[str, Any]) -> S.Truth:
                     value = view.get(path)
                     return None if value is None else constant in value
 
                 return contains
 
-            def not_contains(view: dict[str, Any]) -> bool | None:
+            def not_contains(view: dict[str, Any]) -> S.Truth:
                 value = view.get(path)
                 return None if value is None else constant not in value
 
             return not_contains
-        return lambda view: compare_values(op, view.get(path), constant, kind)
-    other = right.path  # type: ignore[union-attr]
-    return lambda view: compare_values(op, view.get(path), view.get(other))
+        return lambda view: compare(op, view.get(path), constant)
+    assert right is not None
+    other = right.path
+    return lambda view: compare(op, view.get(path), view.get(other))
 
 
 # -- gates: skip rules that cannot fire without evaluating them -----------------
@@ -160,13 +92,13 @@ def _conjuncts(node: Condition) -> tuple[Condition, ...]:
 def _equality_gate(item: Condition) -> tuple[str, Any] | None:
     if (isinstance(item, Compare) and item.op == "==" and isinstance(item.right, Const)
             and item.left.kind in _GATE_KINDS and isinstance(item.right.value, (str, bool))
-            and kind_of(item.right.value) == item.left.kind):
+            and S.kind_of(item.right.value) == item.left.kind):
         return item.left.path, item.right.value
     return None
 
 
 def _presence_gate(item: Condition) -> str | None:
-    if isinstance(item, Compare) and item.op in _OPS and item.left.kind != F.ANY and isinstance(item.right, Const):
+    if isinstance(item, Compare) and item.op in S.COMPARISONS and item.left.kind != F.ANY and isinstance(item.right, Const):
         return item.left.path
     return None
 
@@ -187,7 +119,7 @@ class _Plan:
 
     __slots__ = ("ungated", "equality", "presence")
 
-    def __init__(self, rules: Any):
+    def __init__(self, rules: Iterable[Rule]):
         self.ungated: list[tuple[int, Predicate]] = []
         equality: dict[str, dict[Any, list[tuple[int, Predicate]]]] = {}
         presence: dict[str, list[tuple[int, Predicate]]] = {}
@@ -197,15 +129,15 @@ class _Plan:
             for position, item in enumerate(items):
                 gate = _equality_gate(item)
                 if gate is not None:
-                    path, value = gate
-                    equality.setdefault(path, {}).setdefault(value, []).append((rule.index, _rest(items, position)))
+                    gate_path, value = gate
+                    equality.setdefault(gate_path, {}).setdefault(value, []).append((rule.index, _rest(items, position)))
                     gated = True
                     break
             if not gated:
-                for position, item in enumerate(items):
-                    path = _presence_gate(item)
-                    if path is not None:
-                        presence.setdefault(path, []).append((rule.index, build(rule.condition)))
+                for item in items:
+                    present = _presence_gate(item)
+                    if present is not None:
+                        presence.setdefault(present, []).append((rule.index, build(rule.condition)))
                         gated = True
                         break
             if not gated:

@@ -62,7 +62,7 @@ def _action_name(messages: str) -> str:
         end = messages.find('"', 2)
         if end > 2:
             return messages[2:end]
-    return next(iter(json.loads(messages)))
+    return str(next(iter(json.loads(messages))))
 
 
 class DurableBackend:

@@ -13,7 +13,7 @@ from typing import Any
 
 from escalator.language import fields as F
 from escalator.language.ir import AllOf, AnyOf, Compare, CompiledPolicy, Condition, Const, Field, push_negations, walk
-from escalator.runtime.backends.compiled import kind_of
+from escalator.runtime.semantics import kind_of
 
 SCALE = 100  # numbers travel as integer hundredths: exact in the engine's doubles
 CATCH_ALL = "__catch_all__"
@@ -90,9 +90,9 @@ class FactPlan:
         if self.attributes:
             for path, value in view.items():
                 if path.startswith(F.ATTRIBUTES_PREFIX):
-                    *parents, leaf = path.split(".")
+                    *attribute_parents, leaf = path.split(".")
                     node = fact
-                    for part in parents:
+                    for part in attribute_parents:
                         node = node.setdefault(part, {})
                     _put_attribute(node, leaf, value)
         return fact
@@ -120,7 +120,7 @@ _NEVER = {"$ex": {"_never": 1}}
 _RELATIONS = {"!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
 
 
-def _relation(op: str, key: str, value: Any) -> dict:
+def _relation(op: str, key: str, value: Any) -> dict[str, Any]:
     if op == "==":
         return {key: value}
     return {_RELATIONS[op]: {key: value}}
@@ -133,19 +133,22 @@ def _key(field: Field, kind: str | None) -> str:
     return field.path
 
 
-def translate(node: Condition) -> dict:
+def translate(node: Condition) -> dict[str, Any]:
     """An IR condition without `Not` -> durable_rules JSON."""
     if isinstance(node, AllOf):
         return {"$and": [translate(item) for item in node.items]}
     if isinstance(node, AnyOf):
         return {"$or": [translate(item) for item in node.items]}
+    assert isinstance(node, Compare), "translate() takes a condition without Not (push_negations)"
     return _compare(node)
 
 
-def _compare(node: Compare) -> dict:
+def _compare(node: Compare) -> dict[str, Any]:
     field, op, right = node.left, node.op, node.right
     path = field.path
     if op in ("exists", "not exists"):
+        has: dict[str, Any]
+        none: dict[str, Any]
         if field.kind == F.STRINGS:
             has = {"$gt": {f"{path}:n": 0}}
             none = {"$or": [{"$nex": {f"{path}:n": 1}}, {f"{path}:n": 0}]}
@@ -154,6 +157,7 @@ def _compare(node: Compare) -> dict:
         else:
             has, none = {"$ex": {path: 1}}, {"$nex": {path: 1}}
         return has if op == "exists" else none
+    kind: str | None
     if isinstance(right, Field):
         kind = right.kind if field.kind == F.ANY else field.kind
         other = _key(right, field.kind if right.kind == F.ANY else right.kind)
@@ -177,9 +181,9 @@ def _compare(node: Compare) -> dict:
     return _relation(op, _key(field, kind), _encode(right.value))
 
 
-def ruleset_definition(policy: CompiledPolicy) -> dict[str, dict]:
+def ruleset_definition(policy: CompiledPolicy) -> dict[str, dict[str, Any]]:
     """The durable_rules ruleset (JSON-able, without actions) for a compiled policy."""
-    definition: dict[str, dict] = {}
+    definition: dict[str, dict[str, Any]] = {}
     for rule in policy.rules:
         condition = translate(push_negations(rule.condition))
         definition[f"r{rule.index}"] = {"all": [{"m": {"$and": [{"$ex": {"_e": 1}}, condition]}}]}

@@ -23,6 +23,8 @@ from escalator.language.time import (
 
 Pauses = tuple[tuple[datetime, "datetime | None"], ...]
 SITUATIONS = ("complaint", "escalated", "default")
+CHANGING = frozenset(F.TIME_FIELDS) - {"history.statuses"}
+"""The derived fields whose value moves with the instant."""
 _HUNDREDTH = Decimal("0.01")
 
 
@@ -71,6 +73,12 @@ class TimeFacts:
                 values = leaf.right.value if isinstance(leaf.right.value, tuple) else (leaf.right.value,)
                 thresholds.update((leaf.left.path, v) for v in values if isinstance(v, Decimal))
         self.thresholds = tuple(sorted(thresholds))
+        from escalator.runtime.backends.compiled import build
+
+        self.timed_rules = tuple((rule.index, build(rule.condition)) for rule in policy.rules
+                                 if any(leaf.left.path in CHANGING for leaf in _leaves(rule.condition)))
+        """The rules whose outcome time alone can change (compiled predicates): all next_review_at re-evaluates."""
+        self._last_due: dict[str, tuple[Case, Due]] = {}
         self.timed = bool(self.used) or bool(self.tier_calendar)
         """False: no decision of this policy ever changes with time alone (next_review_at is null)."""
 
@@ -104,6 +112,14 @@ class TimeFacts:
                            clock.pauses)
 
     def due(self, case: Case, situation: str) -> Due:
+        last = self._last_due.get(situation)  # one evaluation asks up to three times for the same case
+        if last is not None and last[0] is case:
+            return last[1]
+        due = self._due(case, situation)
+        self._last_due[situation] = (case, due)
+        return due
+
+    def _due(self, case: Case, situation: str) -> Due:
         sla = self.sla[situation]
         if sla.acknowledge is None and sla.resolve is None:
             return Due(None, None, False)
@@ -153,8 +169,14 @@ class TimeFacts:
         return None
 
     # -- time fields ----------------------------------------------------------------------------
+    def history_view(self, case: Case) -> dict[str, Any]:
+        """The derived fields that do not move with the instant (`history.statuses`), if the rules read them."""
+        if "history.statuses" not in self.used:
+            return {}
+        return {"history.statuses": tuple(dict.fromkeys([h.status for h in case.history] + [case.status]))}
+
     def view(self, case: Case, at: datetime) -> dict[str, Any]:
-        """The `time.*` (and `history.statuses`) values the policy's rules read, at `at`."""
+        """The `time.*` values the policy's rules read, at `at` (see `history_view` for the rest)."""
         used = self.used
         out: dict[str, Any] = {}
         if "time.case_age" in used:
@@ -162,8 +184,6 @@ class TimeFacts:
         if "time.status_age" in used:
             last = case.history[-1].at if case.history else case.opened_at
             out["time.status_age"] = Decimal(int((at - last).total_seconds()))
-        if "history.statuses" in used:
-            out["history.statuses"] = tuple(dict.fromkeys([h.status for h in case.history] + [case.status]))
         if "time.working" in used and self.working is not None:
             out["time.working"] = self.working.is_open(at)
         if used & {"time.acknowledge_overdue", "time.resolve_overdue", "time.sla_used"}:

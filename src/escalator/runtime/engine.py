@@ -18,6 +18,7 @@ from escalator.runtime.decide import FAILED_RULE, PolicyFacts, decide, evaluatio
 from escalator.errors import CaseError, EscalatorError, NoPolicyError, Problem
 from escalator.runtime.explain import Explanation, trace_rules
 from escalator.runtime.messages import check_locale
+from escalator.runtime.backends.compiled import Predicate
 from escalator.language.fields import flat_view
 from escalator.language.ir import CompiledPolicy
 from escalator.language.models.case import Case
@@ -125,6 +126,7 @@ class Engine:
         view = flat_view(model)
         time = self._facts[policy.id].time
         if time.used:
+            view.update(time.history_view(model))
             view.update(time.view(model, at))
         return view
 
@@ -133,11 +135,19 @@ class Engine:
             raise EscalatorError("this Engine is closed")
         facts = self._facts[policy.id]
         try:
-            view = self.view(model, policy, at)
+            time = facts.time
+            view = flat_view(model)
+            if time.used:
+                view.update(time.history_view(model))
+            # rules time could still decide: their outcome is open with every time field unknown
+            live = [(i, predicate) for i, predicate in time.timed_rules if predicate(view) is None] \
+                if time.timed_rules else []
+            if time.used:
+                view.update(time.view(model, at))
             fired = self._backend.fired(policy, view)
             decision = decide(policy, model, [policy.rules[i] for i in fired], view, facts, locale, at)
-            if facts.time.timed:
-                review = self._next_review(model, policy, view, fired, decision, at)
+            if time.timed:
+                review = self._next_review(model, policy, view, fired, live, decision, at)
                 if review is not None:
                     decision = decision.model_copy(update={"next_review_at": review})
             return decision
@@ -145,14 +155,16 @@ class Engine:
             return failsafe_decision(policy, model, error, texts=facts.texts.get(locale or policy.locale), at=at)
 
     def _next_review(self, model: Case, policy: CompiledPolicy, view: dict[str, Any], fired: list[int],
-                     decision: Decision, at: datetime) -> datetime | None:
+                     live: list[tuple[int, Predicate]], decision: Decision, at: datetime) -> datetime | None:
         """The first instant after `at` at which time alone changes the decision (spec section 8).
 
         Between the candidates (a time field's threshold, a deadline, a calendar change) nothing the
         decision depends on moves. The handler's calendar changing always changes the decision
         (transfer flips, or for a handler off the roster contact_at moves on at the next opening);
         at any earlier candidate the decision changes exactly when the set of fired rules does
-        (reasons list every fired rule; no reason quotes a time field).
+        (reasons list every fired rule; no reason quotes a time field). `live` are the rules whose
+        outcome the time fields can still decide (three-valued logic: a condition true or false
+        with every time field unknown is so whatever their values).
         """
         time = self._facts[policy.id].time
         calendar = time.tier_calendar.get(decision.handler)
@@ -162,14 +174,15 @@ class Engine:
         elif calendar is not None and decision.transfer != "live":
             change = decision.contact_at  # off the roster: contact_at moves on when the calendar opens
         limit = change if change is not None else at + REVIEW_HORIZON
-        if time.used:
+        if live:
             fired_set = set(fired)
+            before = {index for index, _ in live if index in fired_set}
             for moment in time.field_changes(model, at, limit):
                 if moment == change:
                     break
                 later = dict(view)
                 later.update(time.view(model, moment))
-                if set(self._backend.fired(policy, later)) != fired_set:
+                if {index for index, predicate in live if predicate(later) is True} != before:
                     return moment
         return change
 

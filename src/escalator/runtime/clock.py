@@ -79,6 +79,7 @@ class TimeFacts:
                                  if any(leaf.left.path in CHANGING for leaf in _leaves(rule.condition)))
         """The rules whose outcome time alone can change (compiled predicates): all next_review_at re-evaluates."""
         self._last_due: dict[str, tuple[Case, Due]] = {}
+        self._reads_deadlines = bool(self.used & {"time.acknowledge_overdue", "time.resolve_overdue", "time.sla_used"})
         self.timed = bool(self.used) or bool(self.tier_calendar)
         """False: no decision of this policy ever changes with time alone (next_review_at is null)."""
 
@@ -186,7 +187,7 @@ class TimeFacts:
             out["time.status_age"] = Decimal(int((at - last).total_seconds()))
         if "time.working" in used and self.working is not None:
             out["time.working"] = self.working.is_open(at)
-        if used & {"time.acknowledge_overdue", "time.resolve_overdue", "time.sla_used"}:
+        if self._reads_deadlines:
             situation = case_situation(case)
             due = self.due(case, situation)
             out["time.acknowledge_overdue"] = due.acknowledge_by is not None and at >= due.acknowledge_by

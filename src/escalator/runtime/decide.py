@@ -147,6 +147,8 @@ def evaluation_instant(case: Case, at: datetime | None = None) -> datetime:
 
     from escalator.language.time import utc_seconds
 
+    if at is None and case.as_of is not None and not case.as_of.microsecond:
+        return case.as_of  # the model keeps as_of in UTC already
     moment = at if at is not None else case.as_of if case.as_of is not None else datetime.now(timezone.utc)
     return utc_seconds(moment)
 

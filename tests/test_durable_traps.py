@@ -140,7 +140,7 @@ def test_engines_dropped_without_close_free_their_rulesets():
     backend_module.durable_rules_engine.delete_ruleset = spy
     try:
         engine = Engine.load(SEMANTICS / "policies", SEMANTICS / "rules", backend="durable")
-        handles = [r._handle for r in engine._backend._rulesets.values()]
+        handles = [h for p in engine._backend._policies.values() for h in p.handles]
         del engine
         gc.collect()
         assert sorted(deleted) == sorted(handles)

@@ -188,12 +188,10 @@ def test_durable_engine_failing_mid_evaluation_fails_closed(monkeypatch, caplog,
         assert "bonus.harm-markers" in normal.fired and len(normal.fired) > 1
         calls = {"n": 0}
         if where == "assert_fact":
-            ruleset = engine._backend._rulesets[normal.policy.id]
-
             def broken(*args, **kwargs):
                 raise InjectedFault("assert_fact failed")
 
-            monkeypatch.setattr(ruleset, "assert_fact", broken)
+            monkeypatch.setattr(durable_rules_engine, "assert_fact", broken)
         else:
             real = getattr(durable_rules_engine, where)
 

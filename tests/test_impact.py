@@ -16,7 +16,7 @@ from escalator.operations.batch import iter_inputs
 from escalator.errors import LoadError, PolicyError
 from escalator.authoring.impact import ImpactReport, analyse
 from escalator.language.sources import open_source, resolve_source
-from escalator.language.bundled import bundled_dir
+from escalator.language.sources import bundled_dir
 
 AT = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)  # both runs decide at one pinned instant (as_of)
 

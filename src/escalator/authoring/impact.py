@@ -15,12 +15,14 @@ from __future__ import annotations
 from collections import Counter
 from datetime import datetime
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 from pydantic import BaseModel, Field
 
-from escalator.operations.batch import CaseInput, RunInstant, case_instant, chunks, ordered_pool, run_instant
+from escalator.operations.batch import CaseInput, RunInstant, case_instant, run_instant
+from escalator.operations.pool import chunks, ordered_map
 
 if TYPE_CHECKING:
     from escalator.language.ir import CompiledPolicy
@@ -211,10 +213,6 @@ class Tally:
 
 
 # -- evaluating chunks (in this process or in a worker) -----------------------------
-_PAIR: Pair | None = None  # the engines of this worker process
-_INIT_ERROR: BaseException | None = None
-
-
 def _make_pair(base: EngineSpec, cand: EngineSpec) -> Pair:
     from escalator.runtime.engine import Engine
 
@@ -228,15 +226,6 @@ def _actions(*engines: Engine) -> tuple[str, ...]:
         for policy in engine.policies.values():
             seen.update(dict.fromkeys(policy.actions))
     return tuple(seen)
-
-
-def _init(base: EngineSpec, cand: EngineSpec) -> None:
-    """Pool initializer; must not raise (Pool would respawn it forever): errors surface per chunk."""
-    global _PAIR, _INIT_ERROR
-    try:
-        _PAIR = _make_pair(base, cand)
-    except BaseException as exc:
-        _INIT_ERROR = exc
 
 
 def _problems(exc: BaseException) -> list[str]:
@@ -290,14 +279,9 @@ def _one(tally: Tally, item: CaseItem, engines: tuple[Engine, Engine], actions: 
     tally.add_pair(source, base, cand, actions)
 
 
-def _run_chunk(items: list[CaseItem], sample_limit: int, bad_limit: int, record: bool, at: RunInstant | None = None,
-               pair: Pair | None = None) -> Tally:
-    """Decide a chunk under both engines: `pair` in this process, or the worker's own `_PAIR`."""
-    if pair is None:
-        if _INIT_ERROR is not None:
-            raise _INIT_ERROR
-        pair = _PAIR
-        assert pair is not None, "a pool worker without _init"
+def _run_chunk(pair: Pair, items: list[CaseItem], sample_limit: int, bad_limit: int, record: bool,
+               at: RunInstant | None = None) -> Tally:
+    """Decide a chunk under both engines (this process's, or a pool worker's own pair)."""
     base_engine, cand_engine, actions = pair
     tally = Tally(sample_limit, bad_limit, record)
     for item in items:
@@ -393,7 +377,7 @@ def _analyse(base_engine: Engine, base_side: PolicySide, cand_engine: Engine, ca
     if workers == 1:  # the engines are passed along: concurrent analyses share no state
         pair = (base_engine, cand_engine, actions)
         for batch in chunks(cases, chunksize):
-            chunk_done(_run_chunk(batch, *limits(), pair))
+            chunk_done(_run_chunk(pair, batch, *limits()))
     else:
         _parallel(cases, (base_engine.policies, base_engine.backend),
                   (cand_engine.policies, cand_engine.backend), workers, chunksize, limits, chunk_done)
@@ -401,9 +385,11 @@ def _analyse(base_engine: Engine, base_side: PolicySide, cand_engine: Engine, ca
 
 
 def _parallel(cases: Iterable[CaseItem], base: EngineSpec, cand: EngineSpec, workers: int,
-              chunksize: int, limits: Callable[[], tuple[int, int, bool, RunInstant | None]], done: Callable[[Tally], None]) -> None:
-    """Chunks to worker processes (each rebuilds both engines in `_init`); tallies in input order."""
-    for tally in ordered_pool(chunks(cases, chunksize), _run_chunk, workers, _init, (base, cand), limits):
+              chunksize: int, limits: Callable[[], tuple[int, int, bool, RunInstant | None]],
+              done: Callable[[Tally], None]) -> None:
+    """Chunks to worker processes (each rebuilds both engines once); tallies in input order."""
+    setup = partial(_make_pair, base, cand)
+    for tally in ordered_map(_run_chunk, chunks(cases, chunksize), setup=setup, workers=workers, args=limits):
         done(tally)
 
 

@@ -50,6 +50,7 @@ from escalator.language.invariants import BUILTIN_PROPERTIES
 from escalator.authoring.strategies import case_for, constants, get_path, set_path
 from escalator.language.fields import MONEY_FIELDS
 from escalator.money import CENT
+from escalator.language.sources import PolicySource
 
 if TYPE_CHECKING:
     from escalator.language.ir import CompiledPolicy, Invariant
@@ -362,19 +363,22 @@ def write_case(path: Path, case: CaseData, result: CheckResult, note: str | None
     return path
 
 
-def check_folders(policies: Path, rules: Path, out: Path | None = None, max_examples: int = DEFAULT_EXAMPLES,
+def check_folders(policies: Path | PolicySource | None, rules: Path | None = None, out: Path | None = None, max_examples: int = DEFAULT_EXAMPLES,
                   seed: int | None = None, backend: str = "auto", only: list[str] | None = None) -> tuple[list[CheckResult], int]:
     """Load the folders and run every property; returns the results and the seed used."""
     from escalator.runtime.backends import durable_available
     from escalator.language.policyset import compile_folders
     from escalator.runtime.engine import Engine
 
-    compiled = compile_folders(policies, rules)
+    from escalator.language.policyset import as_source
+
+    compiled = compile_folders(as_source(policies, rules))
     props = policy_props(compiled)
     engine = Engine(compiled, backend)
     other = None
     if durable_available():
-        other = Engine(compiled, "compiled" if engine.backend == "durable" else "durable")
+        # "auto" for the other side: durable where it can run the policy (see runtime.backends)
+        other = Engine(compiled, "compiled" if engine.backend != "compiled" else "auto")
     fast = engine if engine.backend == "compiled" else (other if other and other.backend == "compiled" else None)
     fast = fast or Engine(compiled, "compiled")
     try:

@@ -22,6 +22,7 @@ from rich.text import Text
 from escalator.cli import EXIT_BAD_INPUT
 
 if TYPE_CHECKING:
+    from escalator.language.sources import PolicySource
     from rich.progress import Progress as RichProgress, TaskID
 
 
@@ -41,7 +42,7 @@ def bad_input() -> Iterator[None]:
         yield
     except EscalatorError as exc:
         for problem in exc.problems:
-            err(str(problem))
+            err(problem.with_hint())
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except InputError as exc:
         err(str(exc))
@@ -51,39 +52,36 @@ def bad_input() -> Iterator[None]:
         raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
-def folders(policies: Path | None, rules: Path | None) -> tuple[Path, Path]:
-    """The policy and rule folders to use (see `_options.POLICIES`); each must exist."""
-    from escalator.operations.batch import InputError, default_folders
-    from escalator.language.bundled import bundled_dir
+def folders(policies: Path | None, rules: Path | None, directory: Path | None = None) -> "PolicySource":
+    """The policy source a command uses: DIR or --policies/--rules, else ./policies, else bundled."""
+    from escalator.language.sources import default_source, locate
 
-    default_policies, default_rules = default_folders()
-    chosen_policies = policies or default_policies or bundled_dir("policies")
-    chosen_rules = rules or default_rules or bundled_dir("rules")
-    for label, path in (("policies", chosen_policies), ("rules", chosen_rules)):
-        if not Path(path).is_dir():
-            raise InputError(f"{path}: {label} folder not found")
-    return Path(chosen_policies), Path(chosen_rules)
+    if directory is not None and policies is None:
+        return locate(directory, rules)
+    if policies is None and rules is None:
+        return default_source()
+    return locate(policies, rules)
 
 
-def directory_folders(directory: Path | None, policies: Path | None, rules: Path | None) -> tuple[Path, Path]:
-    """DIR's policies/ and rules/ (validate, check), else the folders every command uses (`folders`)."""
-    if directory is None:
-        return folders(policies, rules)
-    policies = policies or (directory / "policies" if (directory / "policies").is_dir() else directory)
-    rules = rules or (directory / "rules" if (directory / "rules").is_dir() else directory.parent / "rules")
-    return policies, rules
+def folder_pair(policies: Path | None, rules: Path | None) -> tuple[Path, Path]:
+    """`folders` as two folders (no rules/ of its own: the bundled rules folder, which is the same packs)."""
+    from escalator.language.sources import bundled_dir
+
+    source = folders(policies, rules)
+    return source.policies, source.rules or bundled_dir("rules")
 
 
 def compiled_policies(policies: Path | None, rules: Path | None, only: str | None = None) -> dict[str, Any]:
     """Load and compile the policies (every error raised at once); `only` keeps one policy."""
     from escalator.language.policyset import compile_folders
-    from escalator.errors import PolicyError
+    from escalator.errors import PolicyError, Problem, did_you_mean
 
-    compiled = compile_folders(*folders(policies, rules))
+    compiled = compile_folders(folders(policies, rules))
     if only is None:
         return compiled
     if only not in compiled:
-        raise PolicyError(f"unknown policy {only!r} (known: {', '.join(sorted(compiled))})")
+        raise PolicyError(Problem(f"unknown policy {only!r}", path="--policy",
+                                  hint=did_you_mean(only, compiled, "known policies")))
     return {only: compiled[only]}
 
 

@@ -36,12 +36,12 @@ def check(
     from escalator.errors import EscalatorError
     from escalator.authoring.properties import check_folders
 
-    from escalator.cli._render import bad_input, directory_folders
+    from escalator.cli._render import bad_input, folders
 
     with bad_input():
-        pol, rul = directory_folders(directory, policies, rules)
+        source = folders(policies, rules, directory)
     try:
-        results, used_seed = check_folders(pol, rul, out, max_examples, seed, backend, prop)
+        results, used_seed = check_folders(source, None, out, max_examples, seed, backend, prop)
     except EscalatorError as exc:
         for problem in exc.problems:
             typer.echo(f"error: {problem}", err=True)
@@ -53,5 +53,5 @@ def check(
                f"repeat with --seed {used_seed})")
     if failed:
         typer.echo(f"evaluate a counterexample: escalator evaluate {failed[0].files[0] if failed[0].files else '...'} "
-                   f"--policies {pol} --rules {rul}")
+                   f"--policies {source.policies}" + (f" --rules {source.rules}" if source.rules else ""))
     raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)

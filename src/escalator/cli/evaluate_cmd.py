@@ -132,13 +132,13 @@ LOG_BATCH = 256  # decisions recorded per transaction by --log
 
 def _recorder(url: str, key_file: Optional[Path], compiled: dict[str, CompiledPolicy], policies: Optional[Path],
               rules: Optional[Path]) -> Recorder:
-    from escalator.cli._render import folders
+    from escalator.cli._render import folder_pair
     from escalator.log.masking import Masker, read_key
     from escalator.log.record import Recorder, snapshot
     from escalator.log.store import DecisionLog
 
     masker = Masker(read_key(key_file))
-    return Recorder(DecisionLog(url), compiled, snapshot(*folders(policies, rules)), masker)
+    return Recorder(DecisionLog(url), compiled, snapshot(*folder_pair(policies, rules)), masker)
 
 
 class _Writer:

@@ -34,7 +34,7 @@ def serve(
     policies: Optional[Path] = POLICIES,
     rules: Optional[Path] = RULES,
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (default: this machine only)."),
-    port: int = typer.Option(8080, "--port", min=0, max=65535, help="TCP port (0: any free port)."),
+    port: int = typer.Option(8080, "--port", min=1, max=65535, help="TCP port."),
     token_file: Optional[Path] = typer.Option(None, "--token-file", help="File holding the bearer token."),
     log: Optional[str] = typer.Option(None, "--log", help="Decision log URL: FILE, sqlite:///FILE or postgresql://..."),
     log_mode: LogMode = typer.Option(LogMode.strict, "--log-mode",
@@ -47,11 +47,11 @@ def serve(
     backend: BackendName = BACKEND,
     access_log: bool = typer.Option(False, "--access-log/--no-access-log", help="One line per request on stderr."),
 ) -> None:
-    from escalator.cli._render import bad_input, err, folders
+    from escalator.cli._render import bad_input, err, folder_pair
     from escalator.errors import EscalatorError
 
     with bad_input():
-        policy_dir, rule_dir = folders(policies, rules)
+        policy_dir, rule_dir = folder_pair(policies, rules)
         token = _token(token_file) if token_file is not None else None
         if token is None and host not in ("127.0.0.1", "localhost", "::1"):
             err(f"warning: listening on {host} without --token-file: anyone who reaches it can ask for decisions")

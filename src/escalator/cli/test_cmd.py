@@ -13,12 +13,10 @@ def register(app: typer.Typer) -> None:
 
 
 def _default_paths() -> list[Path]:
-    local = Path("policies/tests")
-    if local.is_dir():
-        return [local]
-    from escalator.language.bundled import bundled_dir
+    from escalator.language.sources import bundled_dir, default_source
 
-    return [bundled_dir("policies") / "tests"]
+    local = default_source().policies / "tests"
+    return [local if local.is_dir() else bundled_dir("policies") / "tests"]
 
 
 def test(

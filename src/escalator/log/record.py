@@ -86,7 +86,7 @@ def evaluate(engine: Engine, case: Case | dict[str, Any], at: datetime | None = 
              locale: str | None = None) -> Decision:
     """`engine.evaluate` with the instant and locale, refusing the ones it cannot honour."""
     accepted = engine_keywords(engine)
-    given = {name: value for name, value in (("at", at), ("locale", locale)) if value is not None}
+    given: dict[str, Any] = {name: value for name, value in (("at", at), ("locale", locale)) if value is not None}
     refused = [Problem(f"this escalator cannot evaluate with {name!r} yet", path=name)
                for name in given if name not in accepted]
     if refused:
@@ -97,8 +97,12 @@ def evaluate(engine: Engine, case: Case | dict[str, Any], at: datetime | None = 
 def make_record(case: Case, decision: Decision, policy: CompiledPolicy, masker: Masker, policy_set: str,
                 request_id: str, at: datetime | None = None, locale: str | None = None,
                 decision_json: str | None = None) -> LogRecord:
-    """A row for a decision; `decision_json` saves a second `decision.to_json()` when the caller has it."""
+    """A row for a decision; `decision_json` saves a second `decision.to_json()` when the caller has it.
+
+    The instant is `at`, else the decision's own `evaluated_at`, so a replay decides at the same instant."""
     text = decision.to_json() if decision_json is None else decision_json
+    if at is None:
+        at = decision.evaluated_at
     return record_from(case.model_dump(mode="json"), text, decision.handler, policy, masker,
                        policy_set, request_id, at, locale)
 

@@ -17,16 +17,16 @@ from datetime import datetime
 import json
 import sys
 import zlib
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from multiprocessing.pool import AsyncResult
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from escalator.language.cases import parse_case
 from escalator.errors import EscalatorError, LoadError, Location, Problem
+from escalator.language.cases import parse_case, place
 from escalator.language.yamlio import Document, load_file, parse_json
+from escalator.operations.pool import chunks, ordered_map
 
 if TYPE_CHECKING:
     from escalator.language.ir import CompiledPolicy
@@ -37,8 +37,6 @@ JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
 MAX_LINE_BYTES = 5 * 1024 * 1024
 STDIN = "-"
 RENDERS = (None, "json", "jsonl")
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -101,15 +99,6 @@ class InputError(Exception):
 
 
 # -- reading --------------------------------------------------------------------------
-def default_folders(cwd: str | Path | None = None) -> tuple[Path | None, Path | None]:
-    """`./policies` and `./rules` when both exist in `cwd`, else (None, None): the bundled ones."""
-    base = Path(cwd) if cwd is not None else Path.cwd()
-    policies, rules = base / "policies", base / "rules"
-    if policies.is_dir() and rules.is_dir():
-        return policies, rules
-    return None, None
-
-
 def is_jsonl(path: Path) -> bool:
     name = path.name.lower()
     return name.endswith(JSONL_SUFFIXES)
@@ -212,24 +201,21 @@ def case_instant(model: Any, at: RunInstant | None) -> datetime | None:
     return instant if forced or model.as_of is None else model.as_of
 
 
-_ENGINE: Engine | None = None  # the engine of this process (set in each worker by _init)
-_RENDER: str | None = None
-_KEEP_CASE = False
-_AT: RunInstant | None = None  # the run's instant: --at, else (for cases without as_of) when the run started
-_INIT_ERROR: BaseException | None = None
+@dataclass(frozen=True)
+class Evaluator:
+    """What a worker evaluates with: its engine, how to render outcomes, and the run's instant."""
+
+    engine: Engine
+    render: str | None = None
+    keep_case: bool = False
+    at: RunInstant | None = None
 
 
-def _init(policies: dict[str, CompiledPolicy], backend: str, render: str | None, keep_case: bool = False,
-          at: RunInstant | None = None) -> None:
-    """Pool initializer. It must not raise: a failing initializer makes Pool respawn forever."""
-    global _ENGINE, _RENDER, _KEEP_CASE, _INIT_ERROR, _AT
-    _RENDER, _KEEP_CASE, _AT = render, keep_case, at
-    try:
-        from escalator.runtime.engine import Engine
+def _evaluator(policies: dict[str, CompiledPolicy], backend: str, render: str | None, keep_case: bool,
+               at: RunInstant | None = None) -> Evaluator:
+    from escalator.runtime.engine import Engine
 
-        _ENGINE = Engine(policies, backend)
-    except BaseException as exc:  # reported by the first chunk, in the parent
-        _INIT_ERROR = exc
+    return Evaluator(Engine(policies, backend), render, keep_case, at)
 
 
 def _problem_dicts(problems: Iterable[Problem]) -> tuple[dict[str, Any], ...]:
@@ -244,6 +230,7 @@ def _one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = 
     if item.error is not None:
         return Outcome(item.source, item.line, problems=({"path": None, "message": item.error},))
     case_id = None
+    doc: Document | None = None
     try:
         doc = item.read()
         if isinstance(doc.data, dict) and isinstance(doc.data.get("case_id"), str):
@@ -251,7 +238,7 @@ def _one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = 
         model = parse_case(doc)
         decision = engine.evaluate(model, case_instant(model, at)).to_dict()
     except EscalatorError as exc:
-        return Outcome(item.source, item.line, case_id, problems=_problem_dicts(exc.problems))
+        return Outcome(item.source, item.line, case_id, problems=_problem_dicts(place(exc.problems, doc) if doc else exc.problems))
     except Exception as exc:  # a bug must not stop a million-case run; report it in place
         message = f"internal error: {type(exc).__name__}: {exc}"
         return Outcome(item.source, item.line, case_id, problems=({"path": None, "message": message},))
@@ -264,24 +251,8 @@ def _one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = 
     return Outcome(item.source, item.line, case_id, decision if keep_case else None, text, case=case)
 
 
-def _chunk(items: list[CaseInput]) -> list[Outcome]:
-    if _INIT_ERROR is not None:
-        raise _INIT_ERROR
-    assert _ENGINE is not None, "a pool worker without _init"
-    engine = _ENGINE
-    return [_one(item, engine, _RENDER, _KEEP_CASE, _AT) for item in items]
-
-
-def chunks(inputs: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Consecutive lists of `size` items (the last one shorter), read lazily."""
-    batch: list[T] = []
-    for item in inputs:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def _chunk(evaluator: Evaluator, items: list[CaseInput]) -> list[Outcome]:
+    return [_one(item, evaluator.engine, evaluator.render, evaluator.keep_case, evaluator.at) for item in items]
 
 
 def evaluate_stream(
@@ -324,30 +295,6 @@ def _parallel(inputs: Iterable[CaseInput], policies: dict[str, CompiledPolicy], 
     from escalator.runtime.backends import check_backend
 
     check_backend(backend)  # fail here, not once per worker
-    initargs = (policies, backend, render, keep_case, at)
-    for outcomes in ordered_pool(chunks(inputs, chunksize), _chunk, workers, _init, initargs):
+    setup = partial(_evaluator, policies, backend, render, keep_case, at)
+    for outcomes in ordered_map(_chunk, chunks(inputs, chunksize), setup=setup, workers=workers):
         yield from outcomes
-
-
-def ordered_pool(work: Iterable[T], task: Callable[..., R], workers: int, initializer: Callable[..., None],
-                 initargs: tuple[object, ...], extra: Callable[[], tuple[object, ...]] = tuple) -> Iterator[R]:
-    """`task(chunk, *extra())` for each chunk in `workers` processes; results in input order.
-
-    At most a few chunks per worker are in flight (Pool.imap would read all input ahead),
-    so memory stays bounded for any input size. Workers are forked on Linux (they start at
-    once and inherit the compiled policies) and spawned elsewhere, as macOS and Windows do,
-    with `initargs` pickled to each worker.
-    """
-    import multiprocessing
-
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    context = multiprocessing.get_context(method)
-    window = workers * 3
-    with context.Pool(workers, initializer=initializer, initargs=initargs) as pool:
-        pending: deque[AsyncResult[R]] = deque()
-        for chunk in work:
-            pending.append(pool.apply_async(task, (chunk, *extra())))
-            if len(pending) >= window:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()

@@ -15,7 +15,8 @@ from typing import Any
 from escalator.runtime.backends import Backend, make_backend
 from escalator.language.cases import parse_case
 from escalator.runtime.decide import FAILED_RULE, PolicyFacts, decide, evaluation_instant, failsafe_decision
-from escalator.errors import CaseError, EscalatorError, NoPolicyError, Problem
+from escalator.errors import CaseError, EscalatorError, NoPolicyError, Problem, did_you_mean, dotted
+from escalator.language.yamlio import DocPath, Document
 from escalator.runtime.explain import Explanation, trace_rules
 from escalator.runtime.messages import check_locale
 from escalator.runtime.backends.compiled import Predicate
@@ -24,7 +25,7 @@ from escalator.language.ir import CompiledPolicy
 from escalator.language.models.case import Case
 from escalator.language.models.decision import Decision
 from escalator.language.policyset import compile_folders
-from escalator.language.bundled import bundled_dir
+from escalator.language.sources import PolicySource
 
 log = logging.getLogger("escalator")
 
@@ -57,10 +58,14 @@ class Engine:
 
     # -- loading ------------------------------------------------------------
     @classmethod
-    def load(cls, policies: str | Path | None = None, rules: str | Path | None = None,
+    def load(cls, policies: str | Path | PolicySource | None = None, rules: str | Path | None = None,
              backend: str = "auto") -> "Engine":
-        """Load policy and rule-pack folders (each defaults to the bundled one)."""
-        return cls(compile_folders(policies or bundled_dir("policies"), rules or bundled_dir("rules")), backend)
+        """Load a policy folder (over the bundled policies and packs; None: the bundled ones).
+
+        Folders are resolved by `escalator.language.sources.locate`: a folder holding only
+        `policy.yaml` (extending a bundled policy) is enough.
+        """
+        return cls(compile_folders(policies, rules), backend)
 
     @classmethod
     def default(cls, backend: str = "auto") -> "Engine":
@@ -93,24 +98,32 @@ class Engine:
             message = f"no policy for jurisdiction {case.jurisdiction!r} (policies cover {', '.join(known)})"
         raise NoPolicyError(Problem(message, path="jurisdiction"))
 
-    def prepare(self, case: Case | dict[str, Any]) -> tuple[Case, CompiledPolicy]:
-        """Validate a case and check it against its policy's tiers."""
+    def prepare(self, case: Case | dict[str, Any] | Document) -> tuple[Case, CompiledPolicy]:
+        """Validate a case and check it against its policy's tiers (a Document gives problems their lines)."""
         model = parse_case(case)
         policy = self.policy_for(model)
         problems = []
         reachable = self._reachable[policy.id]
+
+        def problem(message: str, path: DocPath, hint: str | None = None) -> Problem:
+            where = case.location(path) if isinstance(case, Document) else None
+            return Problem(message, where, dotted(path), hint=hint)
+
+        players = [tier for tier, yes in reachable.items() if yes]
         if model.handled_by not in reachable:
-            problems.append(Problem(f"unknown tier {model.handled_by!r} in policy {policy.id!r}", path="handled_by"))
+            problems.append(problem(f"unknown tier {model.handled_by!r} in policy {policy.id!r}", ("handled_by",),
+                                    did_you_mean(model.handled_by, players, "its tiers")))
         elif not reachable[model.handled_by]:
-            problems.append(Problem(f"{model.handled_by!r} is an internal tier and handles no cases", path="handled_by"))
+            problems.append(problem(f"{model.handled_by!r} is an internal tier and handles no cases", ("handled_by",)))
         for i, tier in enumerate(model.on_duty or ()):
             if tier not in reachable:
-                problems.append(Problem(f"unknown tier {tier!r} in policy {policy.id!r}", path=f"on_duty[{i}]"))
+                problems.append(problem(f"unknown tier {tier!r} in policy {policy.id!r}", ("on_duty", i),
+                                        did_you_mean(tier, players, "its tiers")))
         if problems:
             raise CaseError(problems)
         return model, policy
 
-    def evaluate(self, case: Case | dict[str, Any], at: datetime | None = None, *,
+    def evaluate(self, case: Case | dict[str, Any] | Document, at: datetime | None = None, *,
                  locale: str | None = None) -> Decision:
         """Decide a case at instant `at` (else the case's `as_of`, else now).
 
@@ -214,7 +227,7 @@ class Engine:
                 results.append(error)
         return results
 
-    def explain(self, case: Case | dict[str, Any], at: datetime | None = None, *,
+    def explain(self, case: Case | dict[str, Any] | Document, at: datetime | None = None, *,
                 locale: str | None = None) -> Explanation:
         """The decision plus, for every rule, whether it fired and each comparison's values (time fields too)."""
         if locale is not None:

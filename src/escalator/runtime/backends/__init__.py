@@ -7,11 +7,13 @@ job of `escalator.runtime.decide`, shared by both, so they cannot drift apart th
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Protocol
 
 from escalator.language.ir import CompiledPolicy
 
 BACKENDS = ("durable", "compiled")
+log = logging.getLogger("escalator")
 
 
 class Backend(Protocol):
@@ -49,11 +51,41 @@ def check_backend(name: str) -> str:
     return name
 
 
+class Routed:
+    """`auto` where durable_rules cannot run some policies: those go to the compiled backend."""
+
+    name = "auto"
+
+    def __init__(self, routes: dict[str, Backend], parts: list[Backend]):
+        self._routes = routes
+        self._parts = parts
+
+    def fired(self, policy: CompiledPolicy, view: dict[str, Any]) -> list[int]:
+        return self._routes[policy.id].fired(policy, view)
+
+    def close(self) -> None:
+        for part in self._parts:
+            part.close()
+
+
 def make_backend(name: str, policies: dict[str, CompiledPolicy]) -> Backend:
+    """The backend `name` stands for. `auto` is durable where durable_rules imports, except
+    for the policies it cannot run faithfully (refused at load, see `rete.layout`), which
+    the compiled backend decides; asking for `durable` by name on such a policy is an error."""
+    from escalator.runtime.backends.compiled import CompiledBackend
+
     if check_backend(name) == "compiled":
-        from escalator.runtime.backends.compiled import CompiledBackend
-
         return CompiledBackend(policies)
-    from escalator.runtime.backends.durable import DurableBackend
+    from escalator.runtime.backends.durable import DurableBackend, plan
 
-    return DurableBackend(policies)
+    layouts, refused = plan(policies)
+    if not refused or name != "auto":
+        return DurableBackend(policies, layouts if not refused else None)
+    for policy_id, reason in sorted(refused.items()):
+        log.info("policy %r runs on the compiled backend: %s", policy_id, reason)
+    if not layouts:
+        return CompiledBackend(policies)
+    durable = DurableBackend({p: policies[p] for p in layouts}, layouts)
+    compiled = CompiledBackend({p: policies[p] for p in refused})
+    routes: dict[str, Backend] = {p: (compiled if p in refused else durable) for p in policies}
+    return Routed(routes, [durable, compiled])

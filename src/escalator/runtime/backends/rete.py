@@ -8,11 +8,14 @@ not import. The fact layout and each workaround are described in `backends/durab
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from escalator.language import fields as F
-from escalator.language.ir import AllOf, AnyOf, Compare, CompiledPolicy, Condition, Const, Field, push_negations, walk
+from escalator.language.ir import (
+    AllOf, AnyOf, Compare, CompiledPolicy, Condition, Const, Field, Rule, push_negations, walk,
+)
 from escalator.runtime.semantics import kind_of
 
 SCALE = 100  # numbers travel as integer hundredths: exact in the engine's doubles
@@ -41,7 +44,7 @@ def _encode(value: Any) -> Any:
 class FactPlan:
     """Which view paths a policy's rules read, and where each goes in the fact."""
 
-    __slots__ = ("fields", "attributes")
+    __slots__ = ("fields", "max_properties")
 
     def __init__(self, policy: CompiledPolicy):
         paths: set[str] = set()
@@ -51,15 +54,20 @@ class FactPlan:
                     paths.add(node.left.path)
                     if isinstance(node.right, Field):
                         paths.add(node.right.path)
-        # attribute paths are only known per case: if any rule reads one, all attributes go in
-        self.attributes = any(path.startswith(F.ATTRIBUTES_PREFIX) for path in paths)
+        # only the attributes the rules name go in: a case's other attributes cannot matter,
+        # and the fact stays within durable_rules' 254 properties whatever the case holds
         self.fields: list[tuple[str, tuple[str, ...], str, str, str, str]] = []
+        parents_seen: set[str] = set()
         for path in sorted(paths):
             info = F.field_info(path)
-            if info is None or info.kind == F.ANY:
+            if info is None:
                 continue
             *parents, leaf = path.split(".")
+            parents_seen.update(".".join(parents[:i + 1]) for i in range(len(parents)))
             self.fields.append((path, tuple(parents), leaf, info.kind, f"{leaf}#e", f"{leaf}:n"))
+        # at most three keys per field (an attribute: `#e` and `#l` + `#l:n`), the parent
+        # objects, and `_e`, `sid`, `id`
+        self.max_properties = 3 * len(self.fields) + len(parents_seen) + 3
 
     def fact(self, view: dict[str, Any]) -> dict[str, Any]:
         """The case's flat view as a nested durable_rules fact, holding only what the rules read.
@@ -79,7 +87,9 @@ class FactPlan:
                 if child is None:
                     child = node[part] = {}
                 node = child
-            if kind == F.OBJECT:
+            if kind == F.ANY:
+                _put_attribute(node, leaf, value)
+            elif kind == F.OBJECT:
                 node[exists_key] = 1
                 node.setdefault(leaf, {})
             elif kind == F.STRINGS:
@@ -87,14 +97,6 @@ class FactPlan:
                 node[count_key] = len(value)
             else:
                 node[leaf] = _encode(value)
-        if self.attributes:
-            for path, value in view.items():
-                if path.startswith(F.ATTRIBUTES_PREFIX):
-                    *attribute_parents, leaf = path.split(".")
-                    node = fact
-                    for part in attribute_parents:
-                        node = node.setdefault(part, {})
-                    _put_attribute(node, leaf, value)
         return fact
 
 
@@ -115,12 +117,16 @@ def _put_attribute(node: dict[str, Any], leaf: str, value: Any) -> None:
 
 
 # -- conditions ---------------------------------------------------------------
+# translate() answers None for a comparison that can never be true (the reference
+# says false or unknown for every case); all/any simplify around it, so the ruleset
+# holds no dead branches.
 
-_NEVER = {"$ex": {"_never": 1}}
+Json = dict[str, Any]
 _RELATIONS = {"!=": "$neq", "<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte"}
+_ORDERINGS = ("<", "<=", ">", ">=")
 
 
-def _relation(op: str, key: str, value: Any) -> dict[str, Any]:
+def _relation(op: str, key: str, value: Any) -> Json:
     if op == "==":
         return {key: value}
     return {_RELATIONS[op]: {key: value}}
@@ -133,35 +139,53 @@ def _key(field: Field, kind: str | None) -> str:
     return field.path
 
 
-def translate(node: Condition) -> dict[str, Any]:
-    """An IR condition without `Not` -> durable_rules JSON."""
+def _all(items: list[Json | None]) -> Json | None:
+    if any(item is None for item in items):
+        return None
+    kept = [item for item in items if item is not None]
+    return kept[0] if len(kept) == 1 else {"$and": kept}
+
+
+def _any(items: list[Json | None]) -> Json | None:
+    kept = [item for item in items if item is not None]
+    if not kept:
+        return None
+    return kept[0] if len(kept) == 1 else {"$or": kept}
+
+
+def translate(node: Condition) -> Json | None:
+    """An IR condition without `Not` -> durable_rules JSON (None: never true)."""
     if isinstance(node, AllOf):
-        return {"$and": [translate(item) for item in node.items]}
+        return _all([translate(item) for item in node.items])
     if isinstance(node, AnyOf):
-        return {"$or": [translate(item) for item in node.items]}
-    assert isinstance(node, Compare), "translate() takes a condition without Not (push_negations)"
+        return _any([translate(item) for item in node.items])
+    assert isinstance(node, Compare), "push_negations() first"
     return _compare(node)
 
 
-def _compare(node: Compare) -> dict[str, Any]:
+def _present(field: Field) -> Json:
+    """True when the field has any value (an empty list included): what a comparison needs."""
+    if field.kind == F.ANY:
+        return {"$or": [{"$ex": {f"{field.path}#e": 1}}, {"$ex": {f"{field.path}#l:n": 1}}]}
+    if field.kind == F.STRINGS:
+        return {"$ex": {f"{field.path}:n": 1}}
+    return {"$ex": {field.path: 1}}
+
+
+def _compare(node: Compare) -> Json | None:
     field, op, right = node.left, node.op, node.right
     path = field.path
     if op in ("exists", "not exists"):
-        has: dict[str, Any]
-        none: dict[str, Any]
         if field.kind == F.STRINGS:
-            has = {"$gt": {f"{path}:n": 0}}
-            none = {"$or": [{"$nex": {f"{path}:n": 1}}, {f"{path}:n": 0}]}
+            has: Json = {"$gt": {f"{path}:n": 0}}
+            none: Json = {"$or": [{"$nex": {f"{path}:n": 1}}, {f"{path}:n": 0}]}
         elif field.kind in (F.OBJECT, F.ANY):
             has, none = {f"{path}#e": 1}, {"$nex": {f"{path}#e": 1}}
         else:
             has, none = {"$ex": {path: 1}}, {"$nex": {path: 1}}
         return has if op == "exists" else none
-    kind: str | None
     if isinstance(right, Field):
-        kind = right.kind if field.kind == F.ANY else field.kind
-        other = _key(right, field.kind if right.kind == F.ANY else right.kind)
-        return _relation(op, _key(field, kind), {"$m": other})
+        return _compare_fields(op, field, right)
     assert isinstance(right, Const)
     if op in ("contains", "not contains"):
         key = f"{path}#l" if field.kind == F.ANY else path
@@ -172,27 +196,262 @@ def _compare(node: Compare) -> dict[str, Any]:
     if op in ("in", "not in"):
         items = right.value
         assert isinstance(items, tuple)
-        kind = kind_of(items[0]) if items else F.STRING
-        key = _key(field, kind)
+        # x in [a, b] is x == a or x == b; not in is its negation: x != a and x != b
         if op == "in":
-            return {"$or": [{key: _encode(v)} for v in items]} if items else _NEVER
-        return {"$and": [{"$neq": {key: _encode(v)}} for v in items]} if items else {"$ex": {key: 1}}
-    kind = kind_of(right.value)
-    return _relation(op, _key(field, kind), _encode(right.value))
+            return _any([_relation("==", _key(field, kind_of(v)), _encode(v)) for v in items])
+        if not items:
+            return _present(field)
+        return _all([_relation("!=", _key(field, kind_of(v)), _encode(v)) for v in items])
+    assert not isinstance(right.value, tuple)
+    return _relation(op, _key(field, kind_of(right.value)), _encode(right.value))
 
 
-def ruleset_definition(policy: CompiledPolicy) -> dict[str, dict[str, Any]]:
-    """The durable_rules ruleset (JSON-able, without actions) for a compiled policy."""
-    definition: dict[str, dict[str, Any]] = {}
+def _compare_fields(op: str, left: Field, right: Field) -> Json | None:
+    """Two fields: holds only when BOTH are present with the same kind.
+
+    durable_rules evaluates `{"$gt": {"a": {"$m": "b"}}}` with an absent `b` by reading an
+    uninitialised result (events.c isAlphaMatch ignores ERR_PROPERTY_NOT_FOUND), so the
+    answer depended on whatever an earlier comparison left on the C stack. An `$ex` on the
+    right-hand key, placed before the comparison in the same `$and` chain, means the
+    comparison node is only reached when both keys are in the fact.
+    """
+    kinds = [k for k in (left.kind, right.kind) if k != F.ANY]
+    if kinds:
+        candidates = [kinds[0]] if all(k == kinds[0] for k in kinds) else []
+    else:
+        candidates = [F.NUMBER, F.STRING, F.BOOLEAN]
+    branches: list[Json | None] = []
+    for kind in candidates:
+        if kind not in _TAG or (op in _ORDERINGS and kind not in (F.NUMBER, F.DATETIME)):
+            continue  # lists and objects compare with nothing; only numbers are ordered
+        other = _key(right, kind)
+        branches.append({"$and": [{"$ex": {other: 1}}, _relation(op, _key(left, kind), {"$m": other})]})
+    return _any(branches)
+
+
+# -- layout: rules -> rulesets that stay inside durable_rules' fixed limits -----
+# The C engine walks its alpha network with a stack of 64 nodes (events.c handleAlpha,
+# MAX_STACK_SIZE) and returns ERR_MAX_STACK_SIZE (303) half-way through asserting a fact
+# when more matching nodes are pending; deleting that half-built state then frees an
+# invalid pointer and aborts the process. A node keeps its children in a hash table of
+# 512 slots (rules.h NEXT_BUCKET_LENGTH) probed linearly: when it is exactly full, every
+# lookup loops forever (the hang). A node links at most 256 rule ends (BETA_LIST_LENGTH),
+# a ruleset holds at most 4096 rules (rete.c MAX_ACTIONS), a fact at most 254 properties
+# (state.h MAX_OBJECT_PROPERTIES).
+# So the rules are split into groups, each behind its own guard key (`_g0`, `_g1`, ...;
+# every fact carries them all), and the groups into rulesets; `alpha_stack` computes the
+# deepest stack a fact can need (every comparison assumed true), mirroring how rete.c
+# shares and links nodes, and every ruleset is checked against it when it is built.
+
+STACK_LIMIT = 64  # events.c MAX_STACK_SIZE
+STACK_BUDGET = 48  # what a ruleset may need at most (a margin below the limit)
+GROUP_BUDGET = 28  # what one group may need: STACK_BUDGET - MAX_GROUPS - margin
+MAX_GROUPS = 16  # guard keys per ruleset (and per fact)
+MAX_GROUP_RULES = 64  # rule ends per group, so no node links more than 256
+MAX_FACT_PROPERTIES = 200  # state.h MAX_OBJECT_PROPERTIES is 255, sid and id included
+MAX_DNF_TERMS = 64  # a rule too wide for one group is split into at most this many rules
+
+
+class DurableUnsupported(Exception):
+    """durable_rules cannot run this policy faithfully; the compiled backend must."""
+
+
+class _Alpha:
+    """An alpha node as rete.c builds it: shared children by expression, links to `$or` ends."""
+
+    __slots__ = ("children", "unshared", "links")
+
+    def __init__(self) -> None:
+        self.children: dict[str, _Alpha] = {}
+        self.unshared: list[_Alpha] = []
+        self.links: list[_Alpha] = []
+
+
+def _add(parent: _Alpha, expression: Json) -> _Alpha:
+    """Add one expression under `parent` (rete.c createAlpha); returns the node it ends on."""
+    ((op, body),) = expression.items()
+    if op == "$and":
+        node = parent
+        for item in body:
+            node = _add(node, item)
+        return node
+    if op == "$or":
+        end = _Alpha()  # createForwardAlpha: a fresh node each time, never shared
+        for item in body:
+            _add(parent, item).links.append(end)
+        return end
+    if op in ("$iany", "$iall"):  # findAlpha never shares array nodes
+        fresh = _Alpha()
+        parent.unshared.append(fresh)
+        return fresh
+    key = json.dumps(expression, sort_keys=True)
+    shared = parent.children.get(key)
+    if shared is None:
+        shared = parent.children[key] = _Alpha()
+    return shared
+
+
+def alpha_stack(root: _Alpha) -> int:
+    """The deepest alpha stack handleAlpha can need below `root`, if every node matches.
+
+    Popping a node pushes all its matching children; they are popped last-first, so while
+    the first one's subtree is walked its siblings wait below it.
+    """
+    memo: dict[int, int] = {}
+
+    def need(node: _Alpha) -> int:
+        known = memo.get(id(node))
+        if known is not None:
+            return known
+        children = [*node.children.values(), *node.unshared, *node.links]
+        result = 0
+        if children:
+            result = len(children) - 1 + max(1, max(need(child) for child in children))
+        memo[id(node)] = result
+        return result
+
+    return need(root)
+
+
+def _group_need(entries: list[Json]) -> int:
+    group = _Alpha()
+    for entry in entries:
+        _add(group, entry)
+    return alpha_stack(group)
+
+
+def _dnf(node: Condition, limit: int) -> list[Condition] | None:
+    """`node` (no Not) as a disjunction of conjunctions, or None if it has more than `limit` terms."""
+    if isinstance(node, AnyOf):
+        terms: list[Condition] = []
+        for item in node.items:
+            part = _dnf(item, limit)
+            if part is None or len(terms) + len(part) > limit:
+                return None
+            terms.extend(part)
+        return terms
+    if isinstance(node, AllOf):
+        product: list[tuple[Condition, ...]] = [()]
+        for item in node.items:
+            part = _dnf(item, limit)
+            if part is None or len(product) * len(part) > limit:
+                return None
+            product = [done + (term,) for done in product for term in part]
+        return [AllOf(tuple(item for term in terms for item in _conjuncts(term))) for terms in product]
+    return [node]
+
+
+def _conjuncts(node: Condition) -> tuple[Condition, ...]:
+    return node.items if isinstance(node, AllOf) else (node,)
+
+
+def _branches(node: Condition) -> list[Condition]:
+    if isinstance(node, AnyOf):
+        return [branch for item in node.items for branch in _branches(item)]
+    return [node]
+
+
+def _pieces(rule: Rule) -> list[Json]:
+    """A rule as durable rules: one per top-level `or` branch (the rule fires if any does);
+    a branch too wide for one group is split further into its disjunctive normal form."""
+    pieces: list[Json] = []
+    for branch in _branches(push_negations(rule.condition)):
+        expression = translate(branch)
+        if expression is None:
+            continue
+        if _group_need([expression]) <= GROUP_BUDGET:
+            pieces.append(expression)
+            continue
+        terms = _dnf(branch, MAX_DNF_TERMS) or []
+        translated = [t for t in (translate(term) for term in terms) if t is not None]
+        if not terms or any(_group_need([t]) > GROUP_BUDGET for t in translated):
+            raise DurableUnsupported(
+                f"rule {rule.id!r} is too wide for durable_rules, whose alpha stack holds {STACK_LIMIT} "
+                "nodes: split its `any` branches into separate rules, or use the compiled backend")
+        pieces.extend(translated)
+    return pieces
+
+
+@dataclass(frozen=True)
+class Layout:
+    """A policy as durable_rules rulesets: definitions (rule name -> rule) and what each name means."""
+
+    rulesets: tuple[dict[str, Json], ...]
+    rule_index: tuple[dict[str, int | None], ...]  # durable rule name -> IR rule index (None: catch-all)
+    groups: int  # guard keys `_g0` .. every fact carries
+    stack: int  # the deepest alpha stack any ruleset can need
+
+
+def guard(group: int) -> str:
+    return f"_g{group}"
+
+
+def layout(policy: CompiledPolicy) -> Layout:
+    """Split a policy's rules into rulesets within durable_rules' limits, or DurableUnsupported."""
+    plan = FactPlan(policy)
+    if plan.max_properties + MAX_GROUPS > MAX_FACT_PROPERTIES:
+        raise DurableUnsupported(
+            f"the rules read {plan.max_properties} fact properties; durable_rules holds at most 254 per fact")
+    entries: list[tuple[str, int, Json]] = []
     for rule in policy.rules:
-        condition = translate(push_negations(rule.condition))
-        definition[f"r{rule.index}"] = {"all": [{"m": {"$and": [{"$ex": {"_e": 1}}, condition]}}]}
-    definition[CATCH_ALL] = {"all": [{"m": {"$ex": {"_e": 1}}}]}
-    return definition
+        for number, expression in enumerate(_pieces(rule)):
+            name = f"r{rule.index}" if number == 0 else f"r{rule.index}.{number}"
+            entries.append((name, rule.index, expression))
+    groups: list[list[tuple[str, int, Json]]] = []
+    current: list[tuple[str, int, Json]] = []
+    for entry in entries:
+        candidate = current + [entry]
+        if len(candidate) <= MAX_GROUP_RULES and _group_need([e[2] for e in candidate]) <= GROUP_BUDGET:
+            current = candidate
+        else:
+            groups.append(current)
+            current = [entry]
+    if current or not groups:
+        groups.append(current)
+    rulesets: list[dict[str, Json]] = []
+    indices: list[dict[str, int | None]] = []
+    deepest = 0
+    for start in range(0, len(groups), MAX_GROUPS):
+        definition: dict[str, Json] = {}
+        index: dict[str, int | None] = {}
+        root = _Alpha()
+        for number, group in enumerate(groups[start:start + MAX_GROUPS]):
+            for name, rule_index, expression in group:
+                pattern = {"$and": [{"$ex": {guard(number): 1}}, expression]}
+                definition[name] = {"all": [{"m": pattern}]}
+                index[name] = rule_index
+                _add(root, pattern)
+        definition[CATCH_ALL] = {"all": [{"m": {"$ex": {"_e": 1}}}]}
+        index[CATCH_ALL] = None
+        _add(root, {"$ex": {"_e": 1}})
+        need = alpha_stack(root)
+        if need > STACK_BUDGET:  # pragma: no cover - the packing above keeps every ruleset inside
+            raise DurableUnsupported(f"a ruleset would need an alpha stack of {need} (durable_rules has 64)")
+        deepest = max(deepest, need)
+        rulesets.append(definition)
+        indices.append(index)
+    return Layout(tuple(rulesets), tuple(indices), min(MAX_GROUPS, len(groups)), deepest)
 
 
 def ruleset_json(policy: CompiledPolicy) -> str:
-    """What `escalator compile` prints: the ruleset with rule names mapped to rule ids."""
-    names = {f"r{rule.index}": rule.id for rule in policy.rules}
-    definition = {names.get(k, k): v for k, v in ruleset_definition(policy).items()}
-    return json.dumps({f"escalator:{policy.id}": definition}, indent=2, ensure_ascii=False)
+    """What `escalator compile` prints: the rulesets with rule names mapped to rule ids.
+
+    One ruleset is `escalator:ID`; a policy split into several shows `escalator:ID/1`, ...;
+    a policy durable_rules cannot run shows why under `refused`.
+    """
+    try:
+        plan = layout(policy)
+    except DurableUnsupported as refusal:
+        return json.dumps({f"escalator:{policy.id}": {"refused": str(refusal)}}, indent=2, ensure_ascii=False)
+    ids = {f"r{rule.index}": rule.id for rule in policy.rules}
+
+    def shown(name: str) -> str:
+        base, _, piece = name.partition(".")
+        rule_id = ids.get(base, name)
+        return f"{rule_id}#{int(piece) + 1}" if piece else rule_id
+
+    out: dict[str, Json] = {}
+    for number, definition in enumerate(plan.rulesets, 1):
+        key = f"escalator:{policy.id}" if len(plan.rulesets) == 1 else f"escalator:{policy.id}/{number}"
+        out[key] = {shown(name): rule for name, rule in definition.items()}
+    return json.dumps(out, indent=2, ensure_ascii=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 import subprocess
 import sys
 from pathlib import Path
@@ -32,11 +33,13 @@ def test_text_shows_fired_rules_values_and_margin_notes():
 
 
 def test_json_is_the_library_explanation():
-    result = runner.invoke(app, ["explain", str(CASE), "--format", "json", "--backend", "compiled"])
+    result = runner.invoke(app, ["explain", str(CASE), "--format", "json", "--backend", "compiled",
+                                 "--at", "2026-11-23T10:00:00Z"])
     assert result.exit_code == 0
     data = json.loads(result.stdout)
+    at = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
     with Engine.load(ROOT / "policies", ROOT / "rules", "compiled") as engine:
-        assert data == json.loads(json.dumps(engine.explain(load_case(CASE)).to_dict()))
+        assert data == json.loads(json.dumps(engine.explain(load_case(CASE), at).to_dict()))
     fired = {r["rule"] for r in data["rules"] if r["fired"]}
     assert fired == {r["rule"] for r in data["decision"]["reasons"]}
     assert len(data["rules"]) > len(fired)  # rules that did not fire are listed too

@@ -28,7 +28,7 @@ def write_policies(root: Path, hours: int = OLD) -> Path:
 
 
 def case(i: int, hours: int, amount: str = "100.00", jurisdiction: str = "NL") -> dict:
-    return {"case_id": f"C-{i}", "jurisdiction": jurisdiction, "opened_at": "2026-11-20T10:00:00Z",
+    return {"case_id": f"C-{i}", "jurisdiction": jurisdiction, "opened_at": "2026-11-20T10:00:00Z", "as_of": "2026-11-20T10:00:00Z",
             "channel": "live_chat", "handled_by": "agent", "player": {"id": f"P-{i}", "kyc": "verified"},
             "request": {"kind": "withdrawal_delay", "withdrawal": {"amount": amount, "pending_hours": hours}}}
 

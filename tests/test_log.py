@@ -207,7 +207,9 @@ def test_complaint_register_from_the_log(tmp_path):
     register = list(csv.DictReader(io.StringIO(run.stdout)))
     first = json.loads(rows[1].decision_json)
     assert register == [{
-        "case_id": received["case_id"], "date_received": rows[1].logged_at, "date_acknowledged": rows[2].logged_at,
+        # the instant of the decision (evaluated_at) when the decision has one, else when it was logged
+        "case_id": received["case_id"], "date_received": rows[1].at or rows[1].logged_at,
+        "date_acknowledged": rows[2].at or rows[2].logged_at,
         "acknowledge_due": first["deadlines"]["acknowledge_by"], "final_answer_due": first["deadlines"]["resolve_by"] or "",
         "handler": "complaints_manager", "outcome": "upheld", "adr_referral": "Kansspelautoriteit",
     }]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 
 import typer
@@ -24,3 +25,18 @@ LOCALE = typer.Option(
 BACKEND = typer.Option(
     BackendName.auto, "--backend",
     help="Rule engine: durable (Rete), compiled (closures), auto = durable where it imports.")
+AT = typer.Option(
+    None, "--at", metavar="INSTANT",
+    help="Decide at this instant, e.g. 2026-11-23T10:00:00Z (default: each case's as_of, else now).")
+
+
+def parse_at(text: str | None) -> "datetime | None":
+    """--at text -> an aware UTC datetime; a bad or naive value is a usage error (exit 2)."""
+    if text is None:
+        return None
+    from escalator.language.time import parse_instant
+
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--at") from None

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from escalator.cli._bulk import ENGINE, OUTPUT, SCHEDULER, EngineName
-from escalator.cli._options import BACKEND, LOCALE, POLICIES, RULES, BackendName
+from escalator.cli._options import AT, BACKEND, LOCALE, POLICIES, RULES, BackendName, parse_at
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -73,6 +73,7 @@ def evaluate(
         None, "--progress/--no-progress",
         help="Progress bar on stderr (default: only when stderr is a terminal, stdout is not, and there are many cases).",
     ),
+    at: Optional[str] = AT,
     log: Optional[str] = typer.Option(
         None, "--log", help="Also record every decision in this decision log (FILE, sqlite:///FILE, postgresql://...); "
         "a decision is printed only once it is recorded.",
@@ -132,7 +133,7 @@ def evaluate(
         recorder = _recorder(log, mask_key_file, compiled, policies, rules, locale) if log is not None else None
         render = {Format.json: "json", Format.jsonl: "jsonl", Format.table: None, Format.csv: None}[fmt]
         outcomes = evaluate_stream(iter_inputs(paths), compiled, backend.value, workers, render,
-                                   keep_case=recorder is not None, locale=locale)
+                                   keep_case=recorder is not None, locale=locale, at=parse_at(at))
         single = single_case(paths)
         writer = _Writer(fmt, single, interactive="-" in paths, policies=compiled)
         bar = Progress(progress, "evaluating", PROGRESS_AFTER)

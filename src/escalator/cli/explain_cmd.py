@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from escalator.cli._options import BACKEND, LOCALE, POLICIES, RULES, BackendName
+from escalator.cli._options import AT, BACKEND, LOCALE, POLICIES, RULES, BackendName, parse_at
 
 
 class Format(str, Enum):
@@ -40,18 +40,19 @@ def explain(
     backend: BackendName = BACKEND,
     fmt: Format = typer.Option(Format.text, "--format", "-f", help="text (a tree, for people) or json."),
     locale: Optional[str] = LOCALE,
+    at: Optional[str] = AT,
 ) -> None:
     from escalator.cli._console import bad_input, print_json
     from escalator.cli._folders import compiled_policies
     from escalator.cli._text import width
 
     with bad_input():
-        document = _read(case)
+        document = read_case_document(case)
         from escalator.runtime.engine import Engine
         from escalator.runtime.messages.explain_text import render
 
         with Engine(compiled_policies(policies, rules), backend.value) as engine:
-            explanation = engine.explain(document, locale=locale)
+            explanation = engine.explain(document, parse_at(at), locale=locale)
             policy = engine.policies[explanation.decision.policy.id]
     if fmt is Format.json:
         print_json(explanation.to_dict())
@@ -60,7 +61,7 @@ def explain(
     sys.stdout.write(render(explanation, policy, width=width(), boxes=sys.stdout.isatty()))
 
 
-def _read(case: str):  # type: ignore[no-untyped-def]
+def read_case_document(case: str):  # type: ignore[no-untyped-def]
     """The case as a located document (so problems name file, line and column)."""
     from escalator.operations.batch import InputError, is_case_file
     from escalator.language.yamlio import load_file, parse_json, parse_yaml

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 
 from escalator.cli._bulk import ENGINE, EngineName
-from escalator.cli._options import BACKEND, BackendName
+from escalator.cli._options import AT, BACKEND, BackendName, parse_at
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -74,6 +74,7 @@ def impact(
     backend: BackendName = BACKEND,
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar on stderr (default: when stderr is a terminal and stdout is not)."),
     engine: EngineName = ENGINE,
+    at: Optional[str] = AT,
 ) -> None:
     from escalator.operations.batch import check_paths, iter_inputs
     from escalator.authoring.impact import analyse
@@ -101,6 +102,9 @@ def impact(
             raise typer.BadParameter("impact runs on python or duckdb", param_hint="--engine")
         try:
             if _bulk.needs_bulk(chosen, cases, None):
+                if at is not None:
+                    raise typer.BadParameter("--at is for the Python engine: use it with --engine python",
+                                             param_hint="--at")
                 from escalator.bulk.impact import analyse_bulk
 
                 report = analyse_bulk(base, candidate, cases, engine=chosen, sample=sample, max_bad=max_bad,
@@ -108,7 +112,7 @@ def impact(
                                       on_change=sink.write if changes is not None else None)
             else:
                 report = analyse(base, candidate, iter_inputs(cases), workers=workers, sample=sample, max_bad=max_bad,
-                                 backend=backend.value, repo=repo, progress=bar.advance,
+                                 at=parse_at(at), backend=backend.value, repo=repo, progress=bar.advance,
                                  on_change=sink.write if changes is not None else None)
         finally:
             bar.stop()

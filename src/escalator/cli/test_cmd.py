@@ -40,6 +40,8 @@ def test(
     policies: Optional[Path] = typer.Option(None, "--policies", help="Policy folder for every test file."),
     rules: Optional[Path] = typer.Option(None, "--rules", help="Rule-pack folder for every test file."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print failures and the summary only."),
+    at: Optional[str] = typer.Option(
+        None, "--at", metavar="INSTANT", help="Decide every test at this instant (overrides the files' `at:`)."),
 ) -> None:
     """Run policy tests (test_*.yaml).
 
@@ -53,6 +55,9 @@ def test(
     from escalator.cli._text import fit
     from escalator.errors import EscalatorError
 
+    from escalator.cli._options import parse_at
+
+    instant = parse_at(at)
     runner = pt.Runner()
     bad_files = 0
     try:
@@ -60,7 +65,7 @@ def test(
         tests = []
         for file in files:  # a malformed file is an error (exit 2), never skipped; the others still run
             try:
-                tests.extend(pt.load_tests(file, policies, rules, backend))
+                tests.extend(pt.load_tests(file, policies, rules, backend, instant))
             except EscalatorError as exc:
                 bad_files += 1
                 for problem in exc.problems:

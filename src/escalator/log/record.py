@@ -91,14 +91,18 @@ def evaluate(engine: Engine, case: Case | dict[str, Any], at: datetime | None = 
                for name in given if name not in accepted]
     if refused:
         raise CaseError(refused)
-    return engine.evaluate(case, **given)
+    return engine.evaluate(case, at, locale=locale)
 
 
 def make_record(case: Case, decision: Decision, policy: CompiledPolicy, masker: Masker, policy_set: str,
                 request_id: str, at: datetime | None = None, locale: str | None = None,
                 decision_json: str | None = None) -> LogRecord:
-    """A row for a decision; `decision_json` saves a second `decision.to_json()` when the caller has it."""
+    """A row for a decision; `decision_json` saves a second `decision.to_json()` when the caller has it.
+
+    The instant is `at`, else the decision's own `evaluated_at`, so a replay decides at the same instant."""
     text = decision.to_json() if decision_json is None else decision_json
+    if at is None:
+        at = decision.evaluated_at
     return record_from(case.model_dump(mode="json"), text, decision.handler, policy, masker,
                        policy_set, request_id, at, locale)
 

@@ -11,12 +11,14 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from bulk_helpers import bulk_outcomes, draw_cases, same, write_jsonl
+from bulk_helpers import bulk_outcomes, draw_cases, same, write_jsonl, TIMELESS, timeless_engine, timeless_examples
 from escalator.bulk.io import cases_table
 from escalator.cli import app
 from escalator.runtime.engine import Engine
 
-ENGINE = Engine.default(backend="compiled")
+ENGINE = timeless_engine()
+# the policies as before time support (the SQL path's), and one instant for both engines
+PINNED = ("--policies", str(TIMELESS / "policies"), "--rules", str(TIMELESS / "rules"), "--at", "2026-11-25T10:00:00Z")
 runner = CliRunner()
 
 
@@ -64,7 +66,7 @@ def test_cli_outputs_agree_across_engines(generated, tmp_path):
         for suffix in ("jsonl", "parquet", "csv"):
             out = tmp_path / f"{engine}.{suffix}"
             result = runner.invoke(app, ["evaluate", str(generated / "cases.parquet"), "--engine", engine,
-                                         "--output", str(out)])
+                                         "--output", str(out), *PINNED])
             assert result.exit_code == 0, result.output
             assert "200 cases in" in result.stderr
             outputs[engine, suffix] = out
@@ -80,8 +82,8 @@ def test_stdout_jsonl_is_byte_identical_and_bad_rows_keep_their_place(generated,
     lines[4] = '{"case_id": "broken"'
     path = tmp_path / "some.jsonl"
     path.write_text("\n".join(lines) + "\n")
-    python = runner.invoke(app, ["evaluate", str(path), "--engine", "python", "-f", "jsonl"])
-    duck = runner.invoke(app, ["evaluate", str(path), "--engine", "duckdb", "-f", "jsonl"])
+    python = runner.invoke(app, ["evaluate", str(path), "--engine", "python", "-f", "jsonl", *PINNED])
+    duck = runner.invoke(app, ["evaluate", str(path), "--engine", "duckdb", "-f", "jsonl", *PINNED])
     assert python.exit_code == duck.exit_code == 2
     assert python.stdout == duck.stdout
     assert json.loads(duck.stdout.splitlines()[4])["error"]["line"] == 5
@@ -93,8 +95,8 @@ def test_policy_the_sql_path_cannot_express_falls_back_to_python(generated, tmp_
 
     from escalator.language.sources import bundled_dir
 
-    shutil.copytree(bundled_dir("policies"), tmp_path / "policies")
-    shutil.copytree(bundled_dir("rules"), tmp_path / "rules")
+    shutil.copytree(TIMELESS / "policies", tmp_path / "policies")
+    shutil.copytree(TIMELESS / "rules", tmp_path / "rules")
     pack = tmp_path / "rules" / "bonus.yaml"
     text = pack.read_text()
     marker = "rules:\n"

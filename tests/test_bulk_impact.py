@@ -9,10 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from bulk_helpers import draw_cases, write_jsonl
+from bulk_helpers import draw_cases, write_jsonl, TIMELESS, timeless_engine, timeless_examples
 from escalator.bulk.io import cases_table
 from escalator.cli import app
-from escalator.language.sources import bundled_dir
 from escalator.runtime.engine import Engine
 
 runner = CliRunner()
@@ -21,21 +20,31 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory):
     folder = tmp_path_factory.mktemp("impact")
-    drawn = draw_cases(300, Engine.default(backend="compiled"))
+    drawn = draw_cases(290, timeless_engine())
+    # ten NL withdrawals between the two large-win thresholds, so the change below moves some cases
+    for i in range(10):
+        amount = f"{6000 + 300 * i}.00"
+        drawn.append({"case_id": f"W-{i}", "jurisdiction": "NL", "opened_at": "2026-11-22T10:00:00Z",
+                      "channel": "live_chat", "handled_by": "agent", "status": "open", "on_duty": ["agent"],
+                      "player": {"id": f"P-W{i}", "vip_level": 2, "account_age_days": 700, "net_loss_30d": "0.00",
+                                 "rg_markers": [], "kyc": "verified", "self_excluded": False},
+                      "request": {"kind": "withdrawal_delay", "amount": amount, "asked_for": [],
+                                  "withdrawal": {"amount": amount, "pending_hours": 80}},
+                      "attributes": {}})
     pq.write_table(cases_table(drawn), folder / "cases.parquet")
     lines = [json.dumps(c, default=str) for c in drawn]
     lines[7] = '{"case_id": "bad"}'
     (folder / "cases.jsonl").write_text("\n".join(lines) + "\n")
     candidate = folder / "candidate"
-    shutil.copytree(bundled_dir("policies"), candidate / "policies")
-    shutil.copytree(bundled_dir("rules"), candidate / "rules")
+    shutil.copytree(TIMELESS / "policies", candidate / "policies")
+    shutil.copytree(TIMELESS / "rules", candidate / "rules")
     nl = candidate / "policies" / "nl.yaml"
     text = nl.read_text()
     assert "large_win:" in text
     nl.write_text(text.replace("large_win:", "large_win: 5000.00 #", 1))  # a lower large-win threshold for NL
     base = candidate.parent / "base"
-    shutil.copytree(bundled_dir("policies"), base / "policies")
-    shutil.copytree(bundled_dir("rules"), base / "rules")
+    shutil.copytree(TIMELESS / "policies", base / "policies")
+    shutil.copytree(TIMELESS / "rules", base / "rules")
     return folder, base, candidate
 
 
@@ -45,7 +54,8 @@ def test_impact_report_is_the_same_on_both_engines(setup, name):
     reports = {}
     for engine in ("python", "duckdb"):
         result = runner.invoke(app, ["impact", "--base", str(base), "--candidate", str(candidate), str(folder / name),
-                                     "--engine", engine, "--format", "json", "--sample", "5"])
+                                     "--engine", engine, "--format", "json", "--sample", "5",
+                                     "--at", "2026-11-25T10:00:00Z"])
         assert result.exit_code in (0, 2), result.output
         reports[engine] = json.loads(result.stdout)
     assert reports["python"] == reports["duckdb"]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bulk_helpers import draw_cases
+from bulk_helpers import draw_cases, TIMELESS, timeless_engine, timeless_examples
 from escalator.bulk.compose import Composer, quoted_fields
 from escalator.bulk.schema import COLUMNS, WRITTEN_NUMBERS, case_to_row, scale_column
 from escalator.bulk.sql import decision_query
@@ -30,7 +30,7 @@ def test_postgres_decides_like_the_engine():
     psycopg = pytest.importorskip("psycopg")
     from sqlglot import exp
 
-    engine = Engine.default(backend="compiled")
+    engine = timeless_engine()
     cases = [load_case(p) for p in sorted((ROOT / "examples" / "cases").iterdir())]
     cases += [parse_case(c) for c in draw_cases(150, engine)]
     table = f"bulk_{uuid.uuid4().hex[:12]}"

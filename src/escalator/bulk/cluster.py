@@ -22,7 +22,7 @@ from typing import Any
 
 from escalator.bulk.run import CHUNK_ROWS, BulkRun, Chunk, Summary, expand, flat_chunks, is_flat, json_chunks
 from escalator.language.ir import CompiledPolicy
-from escalator.operations.batch import STDIN
+from escalator.operations.batch import STDIN, RunInstant
 
 
 @dataclass(frozen=True)
@@ -60,12 +60,12 @@ _RUNS: dict[tuple[str, ...], BulkRun] = {}  # one BulkRun per policy set in each
 
 
 def decide_partition(policies: dict[str, CompiledPolicy], backend: str, render: str | None,
-                     part: Partition) -> list[Chunk]:
+                     part: Partition, instant: RunInstant | None = None) -> list[Chunk]:
     """Runs in a worker: read the partition and decide it (Chunk results are plain Arrow and dataclasses)."""
-    key = tuple(sorted(p.digest or p.id for p in policies.values())) + (backend, str(render))
+    key = tuple(sorted(p.digest or p.id for p in policies.values())) + (backend, str(render), str(instant))
     run = _RUNS.get(key)
     if run is None:
-        run = _RUNS[key] = BulkRun(policies, "duckdb", backend=backend, render=render)
+        run = _RUNS[key] = BulkRun(policies, "duckdb", backend=backend, render=render, instant=instant)
     if is_flat(Path(part.path)):
         raws = flat_chunks(part.path, list(part.row_groups) if part.row_groups is not None else None, part.offset)
     else:
@@ -77,14 +77,16 @@ class DaskRun:
     """BulkRun's interface (chunks, outcomes, summary, actions) over a Dask cluster."""
 
     def __init__(self, policies: dict[str, CompiledPolicy], backend: str = "auto", render: str | None = "jsonl",
-                 scheduler: str | None = None, workers: int = 2, in_flight: int = 2, partition_rows: int = CHUNK_ROWS):
+                 scheduler: str | None = None, workers: int = 2, in_flight: int = 2, partition_rows: int = CHUNK_ROWS,
+                 instant: RunInstant | None = None):
         import distributed
 
         Client: Any = distributed.Client  # untyped in distributed
         LocalCluster: Any = distributed.LocalCluster
 
         self.policies, self.backend, self.render = policies, backend, render
-        self.local = BulkRun(policies, "duckdb", backend=backend, render=render)  # composing, counting, notes
+        # composing, counting, notes; its instant is the whole run's, sent to every worker
+        self.local = BulkRun(policies, "duckdb", backend=backend, render=render, instant=instant)
         self.summary: Summary = self.local.summary
         self.actions = self.local.actions
         self.in_flight = max(1, workers * in_flight)
@@ -106,7 +108,7 @@ class DaskRun:
         try:
             for part in partitions(paths, self.partition_rows):
                 pending.append(client.submit(decide_partition, policies, self.backend, self.render, part,
-                                                  pure=False))
+                                             self.local.instant, pure=False))
                 if len(pending) >= self.in_flight:
                     yield from self._take(pending.popleft())
             while pending:

@@ -60,8 +60,12 @@ def _instant(epoch: int | None) -> datetime | None:
 class Composer:
     """Decisions for one policy from its query rows, with messages in `locale` (default: the policy's)."""
 
-    def __init__(self, policy: CompiledPolicy, locale: str | None = None, facts: PolicyFacts | None = None):
+    def __init__(self, policy: CompiledPolicy, locale: str | None = None, facts: PolicyFacts | None = None,
+                 instant: datetime | None = None):
         self.policy = policy
+        # the run's instant (spec section 8); the SQL path takes only cases without as_of or history,
+        # under policies without calendars or time rules, so the rest of the time fields keep their defaults
+        self.instant = instant.astimezone(timezone.utc).replace(microsecond=0) if instant is not None else None
         self.facts = facts or PolicyFacts(policy)
         self.texts = self.facts.texts[locale or policy.locale]
         self.quoted = quoted_fields(policy)
@@ -85,4 +89,5 @@ class Composer:
             deadlines=Deadlines.model_construct(acknowledge_by=_instant(row["deadlines.acknowledge_by"]),
                                                 resolve_by=_instant(row["deadlines.resolve_by"])),
             reasons=reasons,
+            evaluated_at=self.instant,
         ))

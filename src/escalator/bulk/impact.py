@@ -8,6 +8,8 @@ one, through the same `Tally` as the Python path, so the report is the same.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from collections.abc import Callable
 import json
 import re
@@ -41,12 +43,18 @@ def flat_input(source: str, line: int | None, case: dict[str, Any]) -> CaseInput
 def analyse_bulk(base: Any, candidate: Any, paths: list[str], *, engine: str = "duckdb", sample: int = 20,
                  max_bad: int = 100, backend: str = "auto", repo: str | Path | None = None,
                  progress: Callable[[int], None] | None = None,
-                 on_change: Callable[[dict[str, Any]], None] | None = None) -> ImpactReport:
+                 on_change: Callable[[dict[str, Any]], None] | None = None,
+                 at: datetime | None = None) -> ImpactReport:
+    """Impact analysis over bulk runs; both sides decide at one instant (`at`, else each case's as_of,
+    else the run's start)."""
+    from escalator.operations.batch import run_instant
+
+    instant = run_instant(at)
     base_engine, base_side = engine_for(base, repo, backend)
     cand_engine, cand_side = engine_for(candidate, repo, backend)
     actions = actions_of(base_engine, cand_engine)
-    runs = (BulkRun(base_engine.policies, engine, backend, render=None),
-            BulkRun(cand_engine.policies, engine, backend, render=None))
+    runs = (BulkRun(base_engine.policies, engine, backend, render=None, instant=instant),
+            BulkRun(cand_engine.policies, engine, backend, render=None, instant=instant))
     total = Tally(sample, max_bad)
     try:
         for raw in read_chunks(paths):
@@ -121,5 +129,5 @@ def _chunk(raw: Raw, base: Chunk, cand: Chunk, runs: tuple[BulkRun, BulkRun], en
             tally.add_pair(f"{source}:{line}", b, c, actions)
         else:
             item = raw.items[i] if raw.form == JSON else flat_input(source, line, raw.case(i))
-            tally_case(tally, item, engines, actions)
+            tally_case(tally, item, engines, actions, runs[0].instant)
 

@@ -29,7 +29,7 @@ from escalator.bulk.sql import decision_select, unsupported
 from escalator.bulk.stage import FLAT, JSON, TEXT_CELLS, stage_select
 from escalator.language.ir import CompiledPolicy
 from escalator.operations.batch import (
-    STDIN, CaseInput, Outcome, decided, evaluate_one, is_case_file, iter_inputs,
+    STDIN, CaseInput, Outcome, RunInstant, decided, evaluate_one, is_case_file, iter_inputs, run_instant,
 )
 
 ENGINES = ("python", "duckdb", "dask")
@@ -104,7 +104,8 @@ class BulkRun:
     """Decides chunks of cases with DuckDB (engine "duckdb") or row by row in Python ("python")."""
 
     def __init__(self, policies: dict[str, CompiledPolicy], engine: str = "duckdb", backend: str = "auto",
-                 render: str | None = "jsonl", threads: int | None = None, reasons: bool = True):
+                 render: str | None = "jsonl", threads: int | None = None, reasons: bool = True,
+                 instant: RunInstant | None = None):
         from escalator.runtime.engine import Engine
 
         if engine not in ("python", "duckdb"):
@@ -123,7 +124,9 @@ class BulkRun:
                     self.summary.python_policies[pid] = why
                 else:
                     self.sql_policies[pid] = policy
-        self.composers = {pid: Composer(p) for pid, p in self.sql_policies.items()}
+        # one instant for the whole run (cases with as_of are decided at it, by the Python engine)
+        self.instant: RunInstant = instant or run_instant(None)
+        self.composers = {pid: Composer(p, instant=self.instant[0]) for pid, p in self.sql_policies.items()}
         self.actions = tuple(dict.fromkeys(a for p in policies.values() for a in p.actions))
         self.con: duckdb.DuckDBPyConnection | None = None
         if engine == "duckdb":
@@ -184,7 +187,7 @@ class BulkRun:
 
     def _python(self, raw: "Raw", i: int) -> Outcome:
         if raw.form == JSON:
-            return evaluate_one(raw.items[i], self.python, self.render)
+            return evaluate_one(raw.items[i], self.python, self.render, at=self.instant)
         from escalator.errors import EscalatorError
         from escalator.operations.batch import problem_dicts
 
@@ -192,7 +195,8 @@ class BulkRun:
         case = raw.case(i)
         case_id = case.get("case_id") if isinstance(case.get("case_id"), str) else None
         try:
-            decision = self.python.evaluate(case).to_dict()
+            at, forced = self.instant
+            decision = self.python.evaluate(case, None if not forced and case.get("as_of") is not None else at).to_dict()
         except EscalatorError as exc:
             return Outcome(source, line, case_id, problems=problem_dicts(exc.problems))
         return decided(source, line, case_id, decision, self.render)

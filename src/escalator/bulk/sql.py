@@ -13,6 +13,8 @@ reference's, and a rule fires only when its condition IS TRUE. Money is DECIMAL(
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from decimal import Decimal
@@ -53,10 +55,12 @@ def unsupported(policy: CompiledPolicy) -> list[str]:
                 problems.append(f"tier {tier.id} {action}: {exc}")
     for situation, sla in policy.sla:
         for period in (sla.acknowledge, sla.resolve):
-            if period is not None and not isinstance(period, timedelta):
-                problems.append(f"sla {situation}: a period in {period} (working time or from history)")
-            elif period is not None and period % timedelta(seconds=1):
-                problems.append(f"sla {situation}: a period with fractions of a second")
+            if period is not None and getattr(period, "working", False):
+                problems.append(f"sla {situation}: a period in working time ({period})")
+        if getattr(sla, "pause_in", None):
+            problems.append(f"sla {situation}: a clock that pauses")
+    if policy.calendars or any(getattr(t, "calendar", None) for t in policy.tiers):
+        problems.append("calendars (on-duty hours, working time)")
     return problems
 
 
@@ -241,8 +245,11 @@ def _handler(policy: CompiledPolicy) -> exp.Expr:
     return case.else_(text(policy.lowest_tier.id), copy=False)
 
 
-def _seconds(period: timedelta | None) -> exp.Expr:
-    return exp.Null() if period is None else number(int(period.total_seconds()))
+def _seconds(period: Any) -> exp.Expr:
+    """An elapsed SLA period (a time.Duration, or a timedelta) as whole seconds."""
+    if period is None:
+        return exp.Null()
+    return number(int(period.total_seconds()) if isinstance(period, timedelta) else period.seconds)
 
 
 OUTPUT = ("case_id", "policy", "handler", "escalate", "transfer", "procedure", "locked", "authority.*",
@@ -316,7 +323,9 @@ def decision_select(policy: CompiledPolicy, dialect: str, source: exp.Expr | Non
     sla = {s: policy.sla_for(s) for s in ("complaint", "escalated", "default")}
     for name in ("acknowledge", "resolve"):
         period = (exp.case().when(col("_locked"), _seconds(getattr(sla["complaint"], name)), copy=False)
-                  .when(col("_escalate"), _seconds(getattr(sla["escalated"], name)), copy=False)
+                  # the escalated clock: the decision escalates or the case is already escalated (spec 8)
+                  .when(exp.or_(col("_escalate"), exp.EQ(this=col("status"), expression=text("escalated")), copy=False),
+                        _seconds(getattr(sla["escalated"], name)), copy=False)
                   .else_(_seconds(getattr(sla["default"], name)), copy=False))
         due = exp.Add(this=col("opened_at"), expression=exp.paren(period, copy=False))
         outputs.append(exp.alias_(cast(due, "BIGINT"), f"deadlines.{name}_by", quoted=True, copy=False))

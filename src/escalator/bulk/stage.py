@@ -27,7 +27,10 @@ from escalator.money import MAX_AMOUNT, MAX_NUMBER
 
 JSON, FLAT, TEXT_CELLS = "json", "flat", "text"
 TOP_KEYS = ("case_id", "jurisdiction", "opened_at", "channel", "handled_by", "status", "on_duty", "player", "request",
-            "attributes")
+            "attributes") + ("as_of", "history")
+# the SQL path decides at the run's instant from opened_at alone: a case that names its own instant
+# or carries a status history (SLA clocks from history, spec section 8) goes to the Python engine
+PYTHON_ONLY_KEYS = ("as_of", "history")
 OBJECT_KEYS = {
     "player": ("id", "vip_level", "account_age_days", "net_loss_30d", "rg_markers", "kyc", "self_excluded"),
     "request": ("kind", "amount", "asked_for", "withdrawal", "forfeiture"),
@@ -235,6 +238,11 @@ def _absent_or(column: Column, missing_test: exp.Expr, null_test: exp.Expr | Non
 def _json_objects_ok() -> exp.Expr:
     top = _and(exp.EQ(this=fn("JSON_TYPE", J), expression=lit("OBJECT")), _json_keys_ok(None, TOP_KEYS))
     checks = [top]
+    for key in PYTHON_ONLY_KEYS:  # absent, null, or (history) an empty list
+        kind_of = fn("JSON_TYPE", J, _jpath(key))
+        empty = _and(exp.EQ(this=kind_of, expression=lit("ARRAY")),
+                     exp.EQ(this=fn("JSON_ARRAY_LENGTH", J, _jpath(key)), expression=number(0)))
+        checks.append(_or(_is_null(kind_of), exp.EQ(this=kind_of, expression=lit("NULL")), empty))
     for path in ("player", "request"):
         checks.append(_and(exp.EQ(this=fn("JSON_TYPE", J, _jpath(path)), expression=lit("OBJECT")),
                            _json_keys_ok(path, OBJECT_KEYS[path])))

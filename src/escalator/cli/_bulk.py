@@ -6,6 +6,8 @@ writes files and prints progress, bad rows and the summary.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from enum import Enum
 from pathlib import Path
 from typing import Any, Callable
@@ -74,8 +76,11 @@ def report_policies(summary: Any, err: Callable[[str], None]) -> None:
 
 
 def evaluate(paths: list[str], policies: dict[str, Any], engine: str, backend: str, output: Path | None,
-             stdout_writer: Any, bar: Any, err: Callable[[str], None], scheduler: str | None) -> int:
-    """Decide every case; decisions to `output` (or `stdout_writer`); returns the number of bad rows."""
+             stdout_writer: Any, bar: Any, err: Callable[[str], None], scheduler: str | None,
+             at: datetime | None = None) -> int:
+    """Decide every case (at `at`, else each case's as_of, else the run's start); decisions to `output`
+    (or `stdout_writer`); returns the number of bad rows."""
+    from escalator.operations.batch import run_instant
     from escalator.bulk.io import DecisionWriter, output_format
     from escalator.bulk.run import BulkRun, decision_table
 
@@ -85,9 +90,10 @@ def evaluate(paths: list[str], policies: dict[str, Any], engine: str, backend: s
     if engine == "dask":
         from escalator.bulk.cluster import DaskRun
 
-        run: Any = DaskRun(policies, backend=backend, render=render, scheduler=scheduler)
+        run: Any = DaskRun(policies, backend=backend, render=render, scheduler=scheduler, instant=run_instant(at))
     else:
-        run = BulkRun(policies, engine, backend=backend, render=render, reasons=not table_output)
+        run = BulkRun(policies, engine, backend=backend, render=render, reasons=not table_output,
+                      instant=run_instant(at))
     report_policies(run.summary, err)
     writer = DecisionWriter(output, run.actions) if output is not None else None
     bad = 0

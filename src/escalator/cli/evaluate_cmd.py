@@ -123,7 +123,7 @@ def evaluate(
             compiled = compiled_policies(policies, rules)
             bar = Progress(progress, "evaluating", PROGRESS_AFTER)
             bad = _bulk.evaluate(paths, compiled, chosen, backend.value, output,
-                                 _Writer(fmt, False, interactive=False), bar, err, scheduler)
+                                 _Writer(fmt, False, interactive=False), bar, err, scheduler, parse_at(at))
             if bad:
                 err(f"{bad} bad case{'s' if bad != 1 else ''}; exit code 2")
                 raise typer.Exit(EXIT_BAD_INPUT)

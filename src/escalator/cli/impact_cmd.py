@@ -102,14 +102,11 @@ def impact(
             raise typer.BadParameter("impact runs on python or duckdb", param_hint="--engine")
         try:
             if _bulk.needs_bulk(chosen, cases, None):
-                if at is not None:
-                    raise typer.BadParameter("--at is for the Python engine: use it with --engine python",
-                                             param_hint="--at")
                 from escalator.bulk.impact import analyse_bulk
 
                 report = analyse_bulk(base, candidate, cases, engine=chosen, sample=sample, max_bad=max_bad,
                                       backend=backend.value, repo=repo, progress=bar.advance,
-                                      on_change=sink.write if changes is not None else None)
+                                      on_change=sink.write if changes is not None else None, at=parse_at(at))
             else:
                 report = analyse(base, candidate, iter_inputs(cases), workers=workers, sample=sample, max_bad=max_bad,
                                  at=parse_at(at), backend=backend.value, repo=repo, progress=bar.advance,

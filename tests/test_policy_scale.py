@@ -15,17 +15,16 @@ from pathlib import Path
 
 import pytest
 
+from escalator.authoring.policygen import write_scaled_policy
 from escalator.runtime.backends import durable_available
-from policy_scale import write_scaled_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ["compiled"] + (["durable"] if durable_available() else [])
 
 _CHILD = """
-import json, sys
-sys.path.insert(0, {tests!r})
+import json
 from escalator import Engine
-from policy_scale import scale_cases
+from escalator.authoring.policygen import scale_cases
 engine = Engine.load({policies!r}, {rules!r}, backend={backend!r})
 out = [engine.evaluate(case).to_json() for case in scale_cases()]
 print(json.dumps({{"backend": engine.backend, "decisions": out}}))
@@ -33,7 +32,7 @@ print(json.dumps({{"backend": engine.backend, "decisions": out}}))
 
 
 def _decide(policies: Path, rules: Path, backend: str, timeout: float) -> dict:
-    code = _CHILD.format(tests=str(ROOT / "tests"), policies=str(policies), rules=str(rules), backend=backend)
+    code = _CHILD.format(policies=str(policies), rules=str(rules), backend=backend)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     try:
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env)

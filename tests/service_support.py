@@ -99,3 +99,60 @@ def log_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield str(tmp_path / "decisions.db")
     else:
         yield from postgres_database()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Server:
+    """`escalator serve` in its own process on a free 127.0.0.1 port; stopped on exit."""
+
+    def __init__(self, tmp_path: Path, *args: str, env: dict[str, str] | None = None):
+        import subprocess
+        import sys
+
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.stderr = open(tmp_path / f"serve-{self.port}.err", "w+b")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "escalator", "serve", "--port", str(self.port), *args],
+            stdout=subprocess.DEVNULL, stderr=self.stderr, cwd=tmp_path, env={**os.environ, **(env or {})})
+
+    def wait(self, timeout: float = 30) -> "Server":
+        import time
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"escalator serve exited: {self.errors()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"escalator serve did not answer within {timeout} s: {self.errors()}")
+
+    def errors(self) -> str:
+        self.stderr.seek(0)
+        return self.stderr.read().decode(errors="replace")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except Exception:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.stderr.close()
+
+    def __enter__(self) -> "Server":
+        return self.wait()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -14,7 +14,7 @@ from escalator.operations import batch
 from escalator.operations.batch import CaseInput, InputError, check_paths, evaluate_stream, iter_inputs, read_lines, single_case
 from escalator.language.cases import load_case
 from escalator.runtime.engine import Engine, compile_folders
-from escalator.language.bundled import bundled_dir
+from escalator.language.sources import bundled_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "cases"
@@ -89,12 +89,14 @@ def test_single_case_only_for_one_case_file():
     assert not single_case([one, one]) and not single_case([str(EXAMPLES)]) and not single_case(["-"])
 
 
-def test_default_folders_need_both(tmp_path):
-    assert batch.default_folders(tmp_path) == (None, None)
+def test_default_source_is_local_policies_else_bundled(tmp_path):
+    from escalator.language.sources import bundled_dir, default_source
+
+    assert default_source(tmp_path).policies == bundled_dir("policies")
     (tmp_path / "policies").mkdir()
-    assert batch.default_folders(tmp_path) == (None, None)
+    assert (default_source(tmp_path).policies, default_source(tmp_path).rules) == (tmp_path / "policies", None)
     (tmp_path / "rules").mkdir()
-    assert batch.default_folders(tmp_path) == (tmp_path / "policies", tmp_path / "rules")
+    assert (default_source(tmp_path).policies, default_source(tmp_path).rules) == (tmp_path / "policies", tmp_path / "rules")
 
 
 # -- evaluating ---------------------------------------------------------------------
@@ -131,7 +133,7 @@ def test_a_bad_case_becomes_an_error_record_and_the_run_goes_on(policies):
     assert amount.problems[0]["path"] == "request.amount" and "decimal places" in amount.problems[0]["message"]
     assert amount.error_lines() == [f"<stdin>:2:1: request.amount: {amount.problems[0]['message']}"]
     assert "invalid JSON" in outcomes[2].problems[0]["message"] and outcomes[2].line == 3
-    assert outcomes[3].error_lines()[0].startswith("<stdin>:4: jurisdiction: no policy for jurisdiction 'FR'")
+    assert outcomes[3].error_lines()[0].startswith("<stdin>:4:1: jurisdiction: no policy for jurisdiction 'FR'")
     assert "mapping" in outcomes[4].problems[0]["message"]
     record = amount.error_record()["error"]
     assert record["source"] == "<stdin>" and record["line"] == 2 and record["problems"][0]["path"] == "request.amount"

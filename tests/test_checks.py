@@ -180,11 +180,15 @@ def test_validate_directory_argument(tmp_path):
 def test_reason_naming_a_tier_is_a_warning():
     report = check("reason")
     found = sorted((f.code, f.rule, f.location.line) for f in report.findings)
-    assert found == [("W-REASON-TIER", "demo.big-bonus", 6), ("W-REASON-TIER", "demo.complaint", 12)]
-    by_rule = {f.rule: f for f in report.findings}
+    assert found == [("W-REASON-TIER", "demo.big-bonus", 6), ("W-REASON-TIER", "demo.complaint", 12),
+                     # one rule of the pack speaks Dutch, so the others' reasons miss their nl text
+                     ("W-UNTRANSLATED", "demo.asked-for-supervisor", 20), ("W-UNTRANSLATED", "demo.big-bonus", 6)]
+    untranslated = [f for f in report.findings if f.code == "W-UNTRANSLATED"]
+    assert all("no nl text" in f.message and "nl: ..." in f.hint for f in untranslated)
+    by_rule = {f.rule: f for f in report.findings if f.code == "W-REASON-TIER"}
     assert "names tier supervisor" in by_rule["demo.big-bonus"].message
     assert "reason (nl) names tier complaints" in by_rule["demo.complaint"].message  # by display name
-    assert all(f.severity == "warning" and "summary" in f.hint for f in report.findings)
+    assert all(f.severity == "warning" and "summary" in f.hint for f in by_rule.values())
     # a {placeholder} quotes the case (here the tiers the player asked for): not the author naming a route
     assert "demo.asked-for-supervisor" not in by_rule
     assert not report.failed() and report.failed(strict=True)

@@ -85,7 +85,7 @@ def test_a_bad_case_file_is_reported_with_file_line_and_field(tmp_path):
     shutil.copy(ONE, tmp_path / "good.yaml")
     result = runner.invoke(app, ["evaluate", str(tmp_path), "--backend", "compiled"])
     assert result.exit_code == 2
-    assert f"{bad}:12:3: player.vip_level:" in result.stderr and "less than or equal to 5" in result.stderr
+    assert f"{bad}:12:3: player.vip_level:" in result.stderr and "expected a number at most 5" in result.stderr
     assert "NL-1001" in result.stdout  # the good case is still decided
     assert "Traceback" not in result.stderr + result.stdout
 
@@ -110,7 +110,10 @@ def test_local_policies_and_rules_folders_are_the_default(tmp_path, monkeypatch)
     result = runner.invoke(app, ["evaluate", str(ONE), "-f", "json", "--backend", "compiled"])
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["policy"]["version"] == "local-1"
-    (tmp_path / "rules").rename(tmp_path / "other")  # only one of the two: the bundled defaults
+    (tmp_path / "rules").rename(tmp_path / "other")  # ./policies alone: the bundled packs by name
+    result = runner.invoke(app, ["evaluate", str(ONE), "-f", "json", "--backend", "compiled"])
+    assert json.loads(result.stdout)["policy"]["version"] == "local-1"
+    (tmp_path / "policies").rename(tmp_path / "elsewhere")  # no ./policies: the bundled defaults
     result = runner.invoke(app, ["evaluate", str(ONE), "-f", "json", "--backend", "compiled"])
     assert json.loads(result.stdout)["policy"]["version"] == "2026.11"
 

@@ -44,7 +44,7 @@ def test_table_and_unknown_policy():
     assert result.exit_code == 0
     assert "complaints_manager" in result.stdout and "1,000,000.00" in result.stdout
     result = runner.invoke(app, ["matrix", "-p", "xx"])
-    assert result.exit_code == 2 and result.stderr == "unknown policy 'xx' (known: mt, nl, uk)\n"
+    assert result.exit_code == 2 and result.stderr == "--policy: unknown policy 'xx'\n    hint: known policies: mt, nl, uk\n"
 
 
 def test_real_process():

@@ -63,6 +63,9 @@ def test_decision_schema_matches_the_decision_json():
     assert not validator.is_valid(wrong)  # money is a string with two decimals
     missing = {k: v for k, v in decisions[0].items() if k != "deadlines"}
     assert not validator.is_valid(missing)
+    assert not validator.is_valid({k: v for k, v in decisions[0].items() if k != "summary"})
+    assert not validator.is_valid(dict(decisions[0], summary=""))
+    assert validator.is_valid(dict(decisions[0], agent_note=None))
 
 
 def test_impact_schema_or_a_clear_message(monkeypatch):

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from escalator import Engine
-from escalator.language.bundled import bundled_dir
+from escalator.language.sources import bundled_dir
 from conftest import replace_in
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")

@@ -53,7 +53,10 @@ def assert_fail_closed(engine: Engine, case, decision) -> None:
     handler = policy.tier(decision.handler)
     assert handler.player_reachable
     assert decision.escalate == (handler.level > policy.tier(model.handled_by).level)
-    assert "evaluation failed" in decision.reasons[0].message.lower()
+    failed = {"en": "automatic evaluation failed", "nl": "automatische beoordeling mislukt"}[policy.locale]
+    assert failed in decision.reasons[0].message.lower()
+    # a summary like every decision (naming only its handler) and the failure in the agent note
+    assert decision.summary and failed in decision.agent_note.lower()
     assert decision.policy.digest == policy.digest
     assert '"0.00"' in decision.to_json() and "evaluation_failed" in decision.to_json()
 
@@ -73,6 +76,9 @@ def test_backend_raising_fails_closed_and_logs(compiled_engine, monkeypatch, cap
         decision = compiled_engine.evaluate(case)
     assert_fail_closed(compiled_engine, case, decision)
     assert "InjectedFault" in decision.reasons[0].message
+    english = compiled_engine.evaluate(case, locale="en")
+    assert english.reasons[0].message.startswith("Automatic evaluation failed (InjectedFault)")
+    assert english.summary.startswith("Your case is being passed to the support supervisor")
     logged = [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]
     assert logged, "the exception is logged with its traceback"
     assert isinstance(logged[0].exc_info[1], InjectedFault)

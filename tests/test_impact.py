@@ -15,7 +15,7 @@ from escalator.operations.batch import iter_inputs
 from escalator.errors import LoadError, PolicyError
 from escalator.authoring.impact import ImpactReport, analyse
 from escalator.language.sources import open_source, resolve_source
-from escalator.language.bundled import bundled_dir
+from escalator.language.sources import bundled_dir
 
 OLD_HOURS, NEW_HOURS = 48, 72  # NL max_pending_hours, raised in the candidate
 RULE = "withdrawal.pending-too-long"

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from escalator.cli import app
-from escalator.language.bundled import bundled_dir
+from escalator.language.sources import bundled_dir
 
 OLD, NEW = 48, 72
 
@@ -135,7 +135,7 @@ def test_bad_sources_exit_2(tmp_path: Path, cases_file: Path) -> None:
     broken = write_policies(tmp_path / "broken")
     (broken / "policies" / "nl.yaml").write_text("policy: nl\nversion: [\n")
     bad_yaml = run("--base", "bundled", "--candidate", str(broken), str(cases_file))
-    assert bad_yaml.returncode == 2 and "nl.yaml:3:1: invalid YAML" in bad_yaml.stderr and not bad_yaml.stdout
+    assert bad_yaml.returncode == 2 and "nl.yaml:3:1: version: invalid YAML" in bad_yaml.stderr and not bad_yaml.stdout
 
 
 def test_table_for_people(tmp_path: Path, cases_file: Path) -> None:

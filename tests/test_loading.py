@@ -152,7 +152,7 @@ def test_reasons_quote_top_level_fields_and_dates(folder):
         'then: {procedure: complaint, reason: "Case {case_id} ({jurisdiction}), opened {opened_at}, by {handled_by}."}')
     decision = load(folder).evaluate(make_case(**{"request.kind": "complaint"}))
     message = next(r.message for r in decision.reasons if r.rule == "t.complaint")
-    assert message == "Case C-1 (XX), opened 2026-11-20T14:03:00Z, by agent."
+    assert message == "Case C-1 (XX), opened 20 November 2026 at 14:03 UTC, by agent."
 
 
 def test_a_bad_cap_is_one_problem(folder):

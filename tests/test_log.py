@@ -222,3 +222,24 @@ def test_replay_in_process_with_the_library(tmp_path):
         assert "holds no files for policy set" in report.impact.bad_cases[0].problems[0]
         log.store_policy_set(policy_set_digest(engine.policies), snapshot(ROOT / "policies", ROOT / "rules"))
         assert replay(log).reproduced == 1
+
+
+def test_since_and_until_bounds_compare_with_the_logged_instants():
+    from escalator.errors import CaseError
+    from escalator.log.record import instant_bound, now_iso
+
+    assert instant_bound("2026-11-20") == "2026-11-20"
+    assert instant_bound("2026-11-20T15:00:00+01:00") == "2026-11-20T14:00:00.000000Z"
+    assert "2026-11-20" <= "2026-11-20T00:00:00.000000Z" < instant_bound("2026-11-20T00:00:01Z")
+    assert len(now_iso()) == len(instant_bound("2026-11-20T15:00:00Z"))
+    for bad in ("yesterday", "2026-11-20T15:00:00"):
+        with pytest.raises(CaseError):
+            instant_bound(bad)
+
+
+def test_evaluate_log_with_workers_records_every_decision_in_order(tmp_path):
+    db = tmp_path / "d.db"
+    run = _cli("evaluate", str(ROOT / "examples" / "cases"), "-f", "jsonl", "-w", "2", "--log", str(db))
+    assert run.returncode == 0, run.stderr
+    with DecisionLog(str(db), create=False) as log:
+        assert [r.decision_json for r in log.records()] == run.stdout.splitlines()

@@ -121,11 +121,11 @@ def test_missing_or_invalid_case_is_an_error_result_not_a_crash(tmp_path):
 
 @pytest.mark.parametrize("text, line, words", [
     ("tests:\n  - name: a\n    case: x.yaml\n    expect: {handlr: agent}\n", 4, "unknown expectation 'handlr'"),
-    ("tests:\n  - name: a\n    case: x.yaml\n    expext: {}\n", 4, "unknown key 'expext'"),
+    ("tests:\n  - name: a\n    case: x.yaml\n    expext: {}\n", 4, "unknown test key 'expext'"),
     ("tests:\n  - case: x.yaml\n", 2, "needs a `name`"),
     ("tests:\n  - name: a\n    case: x.yaml\n  - name: a\n    case: y.yaml\n", 4, "two tests are named"),
     ("tests:\n  - name: a\n    case: x.yaml\n    expect:\n      escalate: maybe\n", 5, "true or false"),
-    ("tests:\n  - name: a\n    case: x.yaml\n    expect:\n      authority: {goodwill_bonus: lots}\n", 5, "goodwill_bonus"),
+    ("tests:\n  - name: a\n    case: x.yaml\n    expect:\n      authority: {goodwill_bonus: lots}\n", 5, "found the text 'lots'"),
     ("tests:\n  - name: a\n    case: x.yaml\n    expect:\n      deadlines: {acknowledge: soon}\n", 5, "duration"),
     ("tests: {}\n", 1, "top-level `tests:` list"),
 ])
@@ -224,5 +224,5 @@ def test_folder_keys_of_the_wrong_type_are_reported_not_raised(tmp_path):
 
     path = tmp_path / "test_bad.yaml"
     path.write_text("policies: 5\ntests:\n  - name: x\n    case: {}\n    expect: {}\n")
-    with pytest.raises(EscalatorError, match="`policies` must be text"):
+    with pytest.raises(EscalatorError, match="policies: expected a folder path"):
         load_tests(path)

@@ -11,6 +11,8 @@ import re
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 
+from escalator.errors import describe
+
 CENT = Decimal("0.01")
 MAX_AMOUNT = Decimal("1000000000")  # one billion EUR: anything above is a data error
 MAX_NUMBER = Decimal("1e12")
@@ -19,7 +21,7 @@ MAX_NUMBER = Decimal("1e12")
 def to_decimal(value: object) -> Decimal:
     """Convert a number written in YAML/JSON/Python to Decimal without float rounding."""
     if isinstance(value, bool):
-        raise ValueError("expected a number, got a boolean")
+        raise ValueError(f"expected a number like 20.00, found {describe(value)}")
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, int):
@@ -30,14 +32,39 @@ def to_decimal(value: object) -> Decimal:
         try:
             result = Decimal(value.strip().replace("_", ""))
         except InvalidOperation:
-            raise ValueError(f"expected a number, got {value!r}") from None
+            raise ValueError(f"expected a number like 20.00, found {describe(value)}") from None
     else:
-        raise ValueError(f"expected a number, got {type(value).__name__}")
+        raise ValueError(f"expected a number like 20.00, found {describe(value)}")
     if not result.is_finite():
         raise ValueError("expected a finite number")
     if result and result.adjusted() > 1000:  # before any arithmetic: 1e999999999 would overflow
         raise ValueError(f"{value} is implausibly large")
     return result
+
+
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d+,\d{1,2}$")
+_THOUSANDS_POINT = re.compile(r"^[-+]?\d{1,3}(,\d{3})+(\.\d+)?$")  # 1,000.00
+_THOUSANDS_COMMA = re.compile(r"^[-+]?\d{1,3}(\.\d{3})+(,\d+)?$")  # 1.000,00
+_CURRENCY = re.compile(r"^(EUR|€|\$|£)?\s*([-+]?[\d.,]+)\s*(EUR|€)?$", re.IGNORECASE)
+
+
+def number_hint(text: str) -> str | None:
+    """What to write instead of a number that was written as text (decimal comma, separators...)."""
+    t = text.strip()
+    if _THOUSANDS_POINT.match(t):
+        return f"no thousands separators: write {t.replace(',', '')}"
+    if _THOUSANDS_COMMA.match(t):
+        return f"no thousands separators, and a decimal point: write {t.replace('.', '').replace(',', '.')}"
+    if _DECIMAL_COMMA.match(t):
+        return f"decimal comma: write a decimal point, {t.replace(',', '.')}"
+    currency = _CURRENCY.match(t)
+    if currency and (currency.group(1) or currency.group(3)):
+        return f"write the amount alone, without a currency: {currency.group(2)}"
+    try:
+        Decimal(t)
+    except InvalidOperation:
+        return None
+    return "a number in quotes is text here: remove the quotes"
 
 
 def to_money(value: object, *, allow_negative: bool = False) -> Decimal:

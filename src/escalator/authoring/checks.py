@@ -19,27 +19,31 @@ Two sources of findings, each with a stable code, file:line and a fix hint:
   W-UNUSED-PARAM     a parameter no enabled rule uses, or that no pack declares;
   W-REASON-TIER      a rule's reason names a tier (its id or display name): a
                      reason says what the rule found, routing is said once by
-                     the decision's summary (spec section 9).
+                     the decision's summary (spec section 9);
+  W-UNTRANSLATED     a rule's reason has no text in the policy's locale, or in
+                     a locale that other rules of its pack are written in: it
+                     is shown in English there.
 
 Errors always fail validation; warnings fail it only with --strict.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from escalator.errors import Location, Problem
+from escalator.errors import Location, Problem, Severity, suggest
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from itertools import product
 from typing import TYPE_CHECKING, Any
 
 from escalator.language import fields as F
+from escalator.language.locales import DEFAULT_LOCALE
 from escalator.language.ir import (NEGATED_OP, AnyOf, Compare, CompiledPolicy, Condition, Const, Effects, Field, Rule,
                                    push_negations, walk)
 from escalator.language.models.case import REQUEST_KINDS
+from escalator.language.sources import PolicySource
 from escalator.money import CENT
 
 if TYPE_CHECKING:
@@ -48,69 +52,53 @@ if TYPE_CHECKING:
 CODES = {
     "E-NEVER-FIRES": "error", "W-SHADOWED": "warning", "W-TIER-MONOTONE": "warning",
     "W-UNHANDLED-KIND": "warning", "W-UNUSED-PARAM": "warning", "W-REASON-TIER": "warning",
+    "W-UNTRANSLATED": "warning",
 }
 
 
-@dataclass
-class Finding:
-    code: str
-    severity: str  # "error" | "warning"
-    message: str
-    location: Location | None = None
-    hint: str | None = None
-    policies: list[str] = field(default_factory=list)
-    rule: str | None = None
-    blocking: bool = False  # the policy could not be compiled at all: bad input, not a failed check
-
-    def __str__(self) -> str:
-        where = f"{self.location}: " if self.location else ""
-        scope = f" (policy {', '.join(self.policies)})" if self.policies else ""
-        text = f"{where}{self.severity}: {self.message}{scope} [{self.code}]"
-        return f"{text}\n    hint: {self.hint}" if self.hint else text
-
-    def to_dict(self) -> dict[str, Any]:
-        loc = self.location or Location()
-        return {"code": self.code, "severity": self.severity, "message": self.message, "file": loc.file,
-                "line": loc.line, "column": loc.column, "hint": self.hint, "policies": self.policies}
+def finding(code: str, severity: Severity, message: str, location: Location | None = None,
+            hint: str | None = None, rule: str | None = None) -> Problem:
+    """A static-check result: a Problem with its code, severity and the rule it is about."""
+    return Problem(message, location, code=code, hint=hint, severity=severity, rule=rule)
 
 
 @dataclass
 class Report:
     load_problems: list[Problem] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[Problem] = field(default_factory=list)
     policies: dict[str, CompiledPolicy] = field(default_factory=dict)
+    blocking: bool = False  # a policy could not be compiled at all: bad input, not a failed check
 
     @property
-    def errors(self) -> list[Finding]:
+    def errors(self) -> list[Problem]:
         return [f for f in self.findings if f.severity == "error"]
 
     @property
-    def warnings(self) -> list[Finding]:
+    def warnings(self) -> list[Problem]:
         return [f for f in self.findings if f.severity == "warning"]
 
     def codes(self) -> set[str]:
-        return {f.code for f in self.findings}
+        return {f.code for f in self.findings if f.code is not None}
 
     @property
     def bad_input(self) -> bool:
         """Unreadable files or policies that do not compile (exit 2)."""
-        return bool(self.load_problems or any(f.blocking for f in self.findings))
+        return bool(self.load_problems or self.blocking)
 
     def failed(self, strict: bool = False) -> bool:
         return bool(self.errors or (strict and self.warnings))
 
-    def add(self, finding: Finding, policy: str | None) -> None:
-        for known in self.findings:
-            if (known.code, known.location, known.message) == (finding.code, finding.location, finding.message):
+    def add(self, problem: Problem, policy: str | None, blocking: bool = False) -> None:
+        self.blocking = self.blocking or blocking
+        for i, known in enumerate(self.findings):
+            if (known.code, known.location, known.message) == (problem.code, problem.location, problem.message):
                 if policy and policy not in known.policies:
-                    known.policies.append(policy)
+                    self.findings[i] = replace(known, policies=known.policies + (policy,))
                 return
-        if policy:
-            finding.policies.append(policy)
-        self.findings.append(finding)
+        self.findings.append(replace(problem, policies=problem.policies + ((policy,) if policy else ())))
 
 
-def validate_folders(policies: str | Path, rules: str | Path) -> Report:
+def validate_folders(policies: str | Path | PolicySource | None, rules: str | Path | None = None) -> Report:
     """Load, compile and check every policy; unreadable files are load problems (exit 2)."""
     from escalator.language.policyset import compile_all
 
@@ -118,18 +106,20 @@ def validate_folders(policies: str | Path, rules: str | Path) -> Report:
     report = Report(load_problems=list(loaded.load_problems))
     for policy_id, problems in loaded.problems.items():
         for p in problems:
-            report.add(Finding(p.code or "E-POLICY", "error", p.message, p.location, p.hint, blocking=True), policy_id)
+            report.add(replace(p, code=p.code or "E-POLICY"), policy_id, blocking=p.is_error)
     for policy_id, compiled in loaded.compiled.items():
         report.policies[policy_id] = compiled
         for finding in check_policy(compiled, loaded.resolved[policy_id], loaded.packs):
             report.add(finding, policy_id)
     for p in loaded.overlaps:
-        report.add(Finding(p.code or "E-OVERLAP", "error", p.message, p.location, p.hint, blocking=True), None)
+        report.add(replace(p, code=p.code or "E-OVERLAP"), None, blocking=True)
+    for p in loaded.warnings:
+        report.add(p, None)
     return report
 
 
 def check_policy(policy: CompiledPolicy, resolved: ResolvedPolicy | None = None,
-                 packs: dict[str, Source] | None = None) -> list[Finding]:
+                 packs: dict[str, Source] | None = None) -> list[Problem]:
     """The IR checks for one compiled policy (see the module docstring)."""
     forms = {rule.id: dnf(push_negations(rule.condition)) for rule in policy.rules}
     out = _never_fires(policy, forms)
@@ -139,15 +129,16 @@ def check_policy(policy: CompiledPolicy, resolved: ResolvedPolicy | None = None,
     out += _unhandled_kinds(policy, forms, resolved)
     out += _unused_params(policy, resolved, packs)
     out += _reason_names_tier(policy)
+    out += _untranslated(policy)
     return out
 
 
-def _never_fires(policy: CompiledPolicy, forms: dict[str, list[Conjunct] | None]) -> list[Finding]:
+def _never_fires(policy: CompiledPolicy, forms: dict[str, list[Conjunct] | None]) -> list[Problem]:
     out = []
     for rule in policy.rules:
         conjuncts = forms[rule.id]
         if conjuncts is not None and not any(satisfiable(c) for c in conjuncts):
-            out.append(Finding(
+            out.append(finding(
                 "E-NEVER-FIRES", "error", f"rule {rule.id} can never fire: its condition contradicts itself",
                 rule.location, "look for two bounds on one field that no value meets (e.g. > 100 and < 50, "
                 "== a and in [b, c]); fix the comparison or delete the rule", rule=rule.id))
@@ -171,7 +162,7 @@ def _has_effect(rule: Rule) -> bool:
     return any([e.require, e.caps, e.deny, e.procedure, e.forward, e.flags])
 
 
-def _shadowed(policy: CompiledPolicy, forms: dict[str, list[Conjunct] | None], dead: set[str]) -> list[Finding]:
+def _shadowed(policy: CompiledPolicy, forms: dict[str, list[Conjunct] | None], dead: set[str]) -> list[Problem]:
     out = []
     rules = [r for r in policy.rules if _has_effect(r) and r.id not in dead and forms[r.id] is not None]
     for a in rules:
@@ -181,7 +172,7 @@ def _shadowed(policy: CompiledPolicy, forms: dict[str, list[Conjunct] | None], d
             if implies(forms[a.id], forms[b.id]):
                 if implies(forms[b.id], forms[a.id]) and a.index < b.index:
                     continue  # equivalent rules: report only the later one
-                out.append(Finding(
+                out.append(finding(
                     "W-SHADOWED", "warning",
                     f"rule {a.id} is shadowed by {b.id}: whenever it fires {b.id} fires too, with the same effects",
                     a.location, f"delete {a.id}, or give it an effect of its own (or a condition {b.id} does not cover)"))
@@ -189,7 +180,7 @@ def _shadowed(policy: CompiledPolicy, forms: dict[str, list[Conjunct] | None], d
     return out
 
 
-def _tier_monotone(policy: CompiledPolicy, resolved: ResolvedPolicy | None) -> list[Finding]:
+def _tier_monotone(policy: CompiledPolicy, resolved: ResolvedPolicy | None) -> list[Problem]:
     out = []
     reachable = [t for t in policy.tiers if t.player_reachable]
     for action in policy.actions:
@@ -201,7 +192,7 @@ def _tier_monotone(policy: CompiledPolicy, resolved: ResolvedPolicy | None) -> l
             if juniors:
                 junior = max(juniors, key=lambda t: t.limit(action))
                 where = resolved.tier_sources.get(senior.id) if resolved is not None else None
-                out.append(Finding(
+                out.append(finding(
                     "W-TIER-MONOTONE", "warning",
                     f"tier {senior.id} (level {senior.level}) may grant at most {cap} for {action}, less than "
                     f"{junior.id} (level {junior.level}, {junior.limit(action)})", where,
@@ -221,7 +212,7 @@ def tier_mentions(text: str, policy: CompiledPolicy) -> list[str]:
     return found
 
 
-def _reason_names_tier(policy: CompiledPolicy) -> list[Finding]:
+def _reason_names_tier(policy: CompiledPolicy) -> list[Problem]:
     out = []
     for rule in policy.rules:
         for locale, template in rule.templates():
@@ -230,11 +221,30 @@ def _reason_names_tier(policy: CompiledPolicy) -> list[Finding]:
             named = tier_mentions(text, policy)
             if named:
                 where = f" ({locale})" if locale != "en" else ""
-                out.append(Finding(
+                out.append(finding(
                     "W-REASON-TIER", "warning", f"rule {rule.id}: its reason{where} names tier "
                     f"{', '.join(named)}; another rule may make a different tier the handler",
                     rule.location, "say what the rule found (with the case's values), not where the case goes: "
                     "the decision's summary names the handler", rule=rule.id))
+    return out
+
+
+def _untranslated(policy: CompiledPolicy) -> list[Problem]:
+    pack_locales: dict[str, set[str]] = {}
+    for rule in policy.rules:
+        pack_locales.setdefault(rule.pack, set()).update(locale for locale, _ in rule.translations)
+    out = []
+    for rule in policy.rules:
+        if not rule.reason:
+            continue  # no reason at all: its description stands in, in English
+        wanted = pack_locales[rule.pack] | ({policy.locale} if policy.locale != DEFAULT_LOCALE else set())
+        missing = sorted(wanted - {locale for locale, _ in rule.templates()})
+        if missing:
+            out.append(finding(
+                "W-UNTRANSLATED", "warning", f"rule {rule.id}: its reason has no {', '.join(missing)} text; "
+                f"it is shown in {DEFAULT_LOCALE} there", rule.location,
+                "give the reason per locale: reason: {en: ..., " + ", ".join(f"{m}: ..." for m in missing) + "}",
+                rule=rule.id))
     return out
 
 
@@ -243,7 +253,7 @@ def _reads_request(conjunct: Conjunct) -> bool:
 
 
 def _unhandled_kinds(policy: CompiledPolicy, forms: dict[str, list[Conjunct] | None],
-                     resolved: ResolvedPolicy | None) -> list[Finding]:
+                     resolved: ResolvedPolicy | None) -> list[Problem]:
     kind_field = F.CASE_FIELDS["request.kind"]
     out = []
     for kind in REQUEST_KINDS:
@@ -256,7 +266,7 @@ def _unhandled_kinds(policy: CompiledPolicy, forms: dict[str, list[Conjunct] | N
                 break
         if not handled:
             where = resolved.file.doc.location(("rules", "packs")) if resolved is not None else None
-            out.append(Finding(
+            out.append(finding(
                 "W-UNHANDLED-KIND", "warning", f"no rule handles request kind {kind!r}", where,
                 f"add a rule with `request.kind == {kind}` (a rule that only says `require: agent` is enough "
                 "to document that the frontline handles it)"))
@@ -277,7 +287,7 @@ def _used_params(policy: CompiledPolicy) -> set[str]:
 
 
 def _unused_params(policy: CompiledPolicy, resolved: ResolvedPolicy | None,
-                   packs: dict[str, Source] | None) -> list[Finding]:
+                   packs: dict[str, Source] | None) -> list[Problem]:
     used = _used_params(policy)
     declared = {p.name for p in policy.params}
     out = []
@@ -292,16 +302,16 @@ def _unused_params(policy: CompiledPolicy, resolved: ResolvedPolicy | None,
                     if pack is not None and param.name in pack.model.params:
                         where = pack.doc.location(("params", param.name))
                         break
-            out.append(Finding(
+            out.append(finding(
                 "W-UNUSED-PARAM", "warning", f"parameter {param.name!r} is not used by any enabled rule", where,
                 "delete it, or use it in a rule (params." + param.name + ")"))
     if resolved is not None:
         for name, where in resolved.param_sources.items():
             if name not in declared:
-                close = difflib.get_close_matches(name, sorted(declared), n=1)
-                out.append(Finding(
+                close = suggest(name, declared)
+                out.append(finding(
                     "W-UNUSED-PARAM", "warning", f"parameter {name!r} is set but no selected rule pack declares it",
-                    where, f"did you mean {close[0]!r}?" if close else "delete it, or select the pack that uses it"))
+                    where, f"did you mean {close!r}?" if close else "delete it, or select the pack that uses it"))
     return out
 
 

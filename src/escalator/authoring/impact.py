@@ -14,12 +14,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Union
 
 from pydantic import BaseModel, Field
 
-from escalator.operations.batch import CaseInput, chunks, ordered_pool
+from escalator.operations.batch import CaseInput
+from escalator.operations.pool import chunks, ordered_map
 
 if TYPE_CHECKING:
     from escalator.language.ir import CompiledPolicy
@@ -210,32 +212,19 @@ class Tally:
 
 
 # -- evaluating chunks (in this process or in a worker) -----------------------------
-_PAIR: Pair | None = None  # the engines of this worker process
-_INIT_ERROR: BaseException | None = None
-
-
 def _make_pair(base: EngineSpec, cand: EngineSpec) -> Pair:
     from escalator.runtime.engine import Engine
 
     b, c = Engine(*base), Engine(*cand)
-    return b, c, _actions(b, c)
+    return b, c, actions_of(b, c)
 
 
-def _actions(*engines: Engine) -> tuple[str, ...]:
+def actions_of(*engines: Engine) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for engine in engines:
         for policy in engine.policies.values():
             seen.update(dict.fromkeys(policy.actions))
     return tuple(seen)
-
-
-def _init(base: EngineSpec, cand: EngineSpec) -> None:
-    """Pool initializer; must not raise (Pool would respawn it forever): errors surface per chunk."""
-    global _PAIR, _INIT_ERROR
-    try:
-        _PAIR = _make_pair(base, cand)
-    except BaseException as exc:
-        _INIT_ERROR = exc
 
 
 def _problems(exc: BaseException) -> list[str]:
@@ -256,7 +245,8 @@ def _read(item: CaseItem) -> Case | Document | dict[str, Any]:
     return item.read() if isinstance(item, CaseInput) else item
 
 
-def _one(tally: Tally, item: CaseItem, engines: tuple[Engine, Engine], actions: tuple[str, ...]) -> None:
+def tally_case(tally: Tally, item: CaseItem, engines: tuple[Engine, Engine], actions: tuple[str, ...]) -> None:
+    """Decide one case under both engines and count it (bad input and rejections included)."""
     from escalator.language.cases import parse_case
 
     tally.cases += 1
@@ -288,23 +278,17 @@ def _one(tally: Tally, item: CaseItem, engines: tuple[Engine, Engine], actions: 
     tally.add_pair(source, base, cand, actions)
 
 
-def _run_chunk(items: list[CaseItem], sample_limit: int, bad_limit: int, record: bool,
-               pair: Pair | None = None) -> Tally:
-    """Decide a chunk under both engines: `pair` in this process, or the worker's own `_PAIR`."""
-    if pair is None:
-        if _INIT_ERROR is not None:
-            raise _INIT_ERROR
-        pair = _PAIR
-        assert pair is not None, "a pool worker without _init"
+def _run_chunk(pair: Pair, items: list[CaseItem], sample_limit: int, bad_limit: int, record: bool) -> Tally:
+    """Decide a chunk under both engines (this process's, or a pool worker's own pair)."""
     base_engine, cand_engine, actions = pair
     tally = Tally(sample_limit, bad_limit, record)
     for item in items:
-        _one(tally, item, (base_engine, cand_engine), actions)
+        tally_case(tally, item, (base_engine, cand_engine), actions)
     return tally
 
 
 # -- the entry point ------------------------------------------------------------------
-def _engine(side: Side, repo: str | Path | None, backend: str) -> tuple[Engine, PolicySide]:
+def engine_for(side: Side, repo: str | Path | None, backend: str) -> tuple[Engine, PolicySide]:
     from escalator.runtime.engine import Engine
     from escalator.language.sources import PolicySource, open_source
 
@@ -350,9 +334,9 @@ def analyse(
         raise ValueError("sample and max_bad must be >= 0 and workers >= 1")
     from escalator.runtime.engine import Engine
 
-    base_engine, base_side = _engine(base, repo, backend)
+    base_engine, base_side = engine_for(base, repo, backend)
     try:
-        cand_engine, cand_side = _engine(candidate, repo, backend)
+        cand_engine, cand_side = engine_for(candidate, repo, backend)
     except BaseException:
         if not isinstance(base, Engine):
             base_engine.close()
@@ -370,7 +354,7 @@ def _analyse(base_engine: Engine, base_side: PolicySide, cand_engine: Engine, ca
              cases: Iterable[CaseItem], workers: int, sample: int, max_bad: int, chunksize: int,
              progress: Callable[[int], None] | None,
              on_change: Callable[[dict[str, Any]], None] | None) -> ImpactReport:
-    actions = _actions(base_engine, cand_engine)
+    actions = actions_of(base_engine, cand_engine)
     total = Tally(sample, max_bad)
 
     def chunk_done(tally: Tally) -> None:
@@ -389,7 +373,7 @@ def _analyse(base_engine: Engine, base_side: PolicySide, cand_engine: Engine, ca
     if workers == 1:  # the engines are passed along: concurrent analyses share no state
         pair = (base_engine, cand_engine, actions)
         for batch in chunks(cases, chunksize):
-            chunk_done(_run_chunk(batch, *limits(), pair))
+            chunk_done(_run_chunk(pair, batch, *limits()))
     else:
         _parallel(cases, (base_engine.policies, base_engine.backend),
                   (cand_engine.policies, cand_engine.backend), workers, chunksize, limits, chunk_done)
@@ -398,8 +382,9 @@ def _analyse(base_engine: Engine, base_side: PolicySide, cand_engine: Engine, ca
 
 def _parallel(cases: Iterable[CaseItem], base: EngineSpec, cand: EngineSpec, workers: int,
               chunksize: int, limits: Callable[[], tuple[int, int, bool]], done: Callable[[Tally], None]) -> None:
-    """Chunks to worker processes (each rebuilds both engines in `_init`); tallies in input order."""
-    for tally in ordered_pool(chunks(cases, chunksize), _run_chunk, workers, _init, (base, cand), limits):
+    """Chunks to worker processes (each rebuilds both engines once); tallies in input order."""
+    setup = partial(_make_pair, base, cand)
+    for tally in ordered_map(_run_chunk, chunks(cases, chunksize), setup=setup, workers=workers, args=limits):
         done(tally)
 
 

@@ -13,18 +13,18 @@ one) and `backend:` (auto | compiled | durable). A test may also say
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
 
-from escalator.errors import EscalatorError, LoadError, Location, Problem
-from escalator.language.loading import yaml_files
-from escalator.money import format_money, parse_duration, to_decimal
+from escalator.errors import EscalatorError, LoadError, Location, Problem, describe, did_you_mean, dotted, suggest
+from escalator.money import format_money, number_hint, parse_duration, to_decimal
 from escalator.language.yamlio import DocPath, Document, load_file
 
 if TYPE_CHECKING:
+    from escalator.language.ir import CompiledPolicy
     from escalator.language.models.case import Case
     from escalator.language.models.decision import Decision
     from escalator.runtime.engine import Engine
@@ -50,6 +50,8 @@ class PolicyTest:
     backend: str
     policies_dir: Path | None
     rules_dir: Path | None
+    doc: Document | None = None  # the test file, to place problems found when the test runs
+    at: DocPath = ()
 
     @property
     def id(self) -> str:
@@ -69,6 +71,7 @@ class PolicyTestResult:
     test: PolicyTest
     mismatches: list[Mismatch] = field(default_factory=list)
     error: str | None = None
+    error_problems: tuple[Problem, ...] = ()  # the problems behind `error`, with their places
     decision: Decision | None = None
     explanation: Explanation | None = None
     fired: tuple[str, ...] = ()
@@ -84,6 +87,8 @@ class PolicyTestResult:
 
     def diff(self) -> str:
         """Expected vs actual for every mismatch, then the decisive rules."""
+        if self.error_problems:
+            return "\n".join("error: " + p.with_hint() for p in self.error_problems)
         if self.error:
             return f"error: {self.error}"
         lines = []
@@ -158,38 +163,65 @@ def _sub_document(doc: Document, prefix: DocPath) -> Document:
 
 
 def find_policy_folders(test_file: Path) -> tuple[Path | None, Path | None]:
-    """The policy folder a test file belongs to: its own folder or the parent, with a rules/ sibling."""
+    """The policy folder a test file belongs to: its own folder or the parent, if it holds policy files
+    (resolved like any folder, see `escalator.language.sources.locate`); else (None, None): bundled."""
+    from escalator.language.sources import holds_policies, locate
+
     for folder in (test_file.parent, test_file.parent.parent):
-        rules = folder.parent / "rules"
-        try:
-            if rules.is_dir() and yaml_files(folder):
-                return folder, rules
-        except EscalatorError:
-            continue
+        if holds_policies(folder):
+            source = locate(folder)
+            return source.policies, source.rules
     return None, None
+
+
+class _Problems(list[Problem]):
+    """Every problem of one test file, so that one run reports them all."""
+
+    def add(self, doc: Document, path: DocPath, message: str, hint: str | None = None) -> None:
+        self.append(Problem(message, doc.location(path), code="E-TEST", hint=hint))
+
+    def unknown(self, doc: Document, path: DocPath, key: str, allowed: Iterable[str], what: str) -> None:
+        allowed = list(allowed)
+        close = suggest(key, allowed)
+        hint = (f"keys are lowercase: write {close!r}" if close and close.lower() == key.lower()
+                else f"did you mean {close!r}?" if close else f"allowed: {', '.join(allowed)}")
+        self.add(doc, path, f"unknown {what} {key!r}", hint)
 
 
 def load_tests(path: str | Path, policies: Path | None = None, rules: Path | None = None,
                backend: str | None = None) -> list[PolicyTest]:
-    """Read one test file; a malformed file raises LoadError naming file, line and column."""
+    """Read one test file; a malformed file raises one LoadError with every problem, each with
+    file, line, column and field path."""
     path = Path(path)
     doc = load_file(path)
     data = doc.data
+    problems = _Problems()
     if not is_test_document(data):
-        raise _fail(doc, (), "a policy test file needs a top-level `tests:` list")
-    unknown = sorted(set(data) - set(FILE_KEYS))
-    if unknown:
-        raise _fail(doc, (unknown[0],), f"unknown key {unknown[0]!r} (allowed: {', '.join(FILE_KEYS)})")
+        if isinstance(data, dict) and "tests" not in data:
+            for key in data:
+                if suggest(str(key), ["tests"]) is not None:
+                    problems.unknown(doc, (key,), str(key), FILE_KEYS, "key")
+        if not problems:
+            problems.add(doc, ("tests",) if isinstance(data, dict) and "tests" in data else (),
+                         f"a policy test file needs a top-level `tests:` list, found {describe(data.get('tests') if isinstance(data, dict) else data)}")
+        raise LoadError(problems)
+    for key in sorted(set(data) - set(FILE_KEYS)):
+        problems.unknown(doc, (key,), key, FILE_KEYS, "key")
     base = path.parent
     for key in ("policies", "rules", "backend"):
         if key in data and not isinstance(data[key], str):
-            raise _fail(doc, (key,), f"`{key}` must be text (a folder path relative to this file)"
-                        if key != "backend" else "`backend` must be auto, compiled or durable")
+            problems.add(doc, (key,), f"expected a folder path relative to this file, found {describe(data[key])}"
+                         if key != "backend" else f"expected auto, compiled or durable, found {describe(data[key])}")
+    if problems:
+        raise LoadError(problems)
+    pol: Path | None
+    rul: Path | None
     if "policies" in data or "rules" in data:
-        from escalator.language.bundled import bundled_dir
+        from escalator.language.sources import locate
 
-        pol = base / data["policies"] if "policies" in data else bundled_dir("policies")
-        rul = base / data["rules"] if "rules" in data else bundled_dir("rules")
+        source = locate(base / data["policies"] if "policies" in data else None,
+                        base / data["rules"] if "rules" in data else None)
+        pol, rul = source.policies, source.rules
     else:
         pol, rul = find_policy_folders(path)
     if policies is not None:
@@ -202,27 +234,38 @@ def load_tests(path: str | Path, policies: Path | None = None, rules: Path | Non
     for i, spec in enumerate(data["tests"]):
         at: DocPath = ("tests", i)
         if not isinstance(spec, dict):
-            raise _fail(doc, at, "a test is a mapping with name, case and expect")
-        unknown = sorted(set(spec) - set(TEST_KEYS))
-        if unknown:
-            raise _fail(doc, at + (unknown[0],), f"unknown key {unknown[0]!r} in a test (allowed: {', '.join(TEST_KEYS)})")
+            problems.add(doc, at, f"expected a test (a mapping with name, case and expect), found {describe(spec)}")
+            continue
+        for key in sorted(set(spec) - set(TEST_KEYS)):
+            problems.unknown(doc, at + (key,), key, TEST_KEYS, "test key")
         name = spec.get("name")
         if not isinstance(name, str) or not name.strip():
-            raise _fail(doc, at, "every test needs a `name`")
-        if name in names:
-            raise _fail(doc, at + ("name",), f"two tests are named {name!r}")
+            problems.add(doc, at + ("name",), "every test needs a `name`")
+            name = f"test {i + 1}"
+        elif name in names:
+            problems.add(doc, at + ("name",), f"two tests are named {name!r}")
         names.add(name)
         if "case" not in spec:
-            raise _fail(doc, at, f"test {name!r} has no `case` (a mapping, or a path relative to the test file)")
+            problems.add(doc, at, f"test {name!r} has no `case` (a mapping, or a path relative to the test file)")
+            continue
         expect = spec.get("expect") or {}
         if not isinstance(expect, dict):
-            raise _fail(doc, at + ("expect",), "`expect` is a mapping")
-        _check_expect(doc, at + ("expect",), expect)
+            problems.add(doc, at + ("expect",), f"expected a mapping of expectations, found {describe(expect)}")
+            continue
+        _check_expect(doc, at + ("expect",), expect, problems)
+        try:
+            case = _case_source(doc, at + ("case",), base)
+        except LoadError as exc:
+            problems.extend(exc.problems)
+            continue
         tests.append(PolicyTest(
-            name=name, file=path, location=doc.location(at), case=_case_source(doc, at + ("case",), base),
+            name=name, file=path, location=doc.location(at), case=case,
             expect=expect, policy=spec.get("policy", expect.get("policy")),
             backend=backend or spec.get("backend") or file_backend, policies_dir=pol, rules_dir=rul,
+            doc=doc, at=at,
         ))
+    if problems:
+        raise LoadError(problems)
     return tests
 
 
@@ -235,36 +278,81 @@ def _case_source(doc: Document, at: DocPath, base: Path) -> Document | LoadError
             return load_file(base / raw.data)
         except LoadError as exc:
             return exc  # reported as this test's error, the other tests still run
-    raise _fail(doc, at, "`case` is a mapping or a path to a case file")
+    raise _fail(doc, at, f"expected a case (a mapping) or the path of a case file, found {describe(raw.data)}")
 
 
-def _check_expect(doc: Document, at: DocPath, expect: dict[str, Any]) -> None:
+def _check_expect(doc: Document, at: DocPath, expect: dict[str, Any], problems: _Problems) -> None:
     for key, value in expect.items():
         where = at + (key,)
         if key not in EXPECT_KEYS:
-            raise _fail(doc, where, f"unknown expectation {key!r} (allowed: {', '.join(EXPECT_KEYS)})")
-        if key in ("escalate", "locked") and not isinstance(value, bool):
-            raise _fail(doc, where, f"`{key}` is true or false")
-        if key in ("forward", "flags", "reasons", "not_reasons"):
+            problems.unknown(doc, where, key, EXPECT_KEYS, "expectation")
+        elif key in ("escalate", "locked") and not isinstance(value, bool):
+            problems.add(doc, where, f"expected true or false, found {describe(value)}",
+                         "write true or false without quotes" if isinstance(value, str) else None)
+        elif key in ("forward", "flags", "reasons", "not_reasons"):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise _fail(doc, where, f"`{key}` is a list of names")
-        if key == "authority":
+                problems.add(doc, where, f"expected a list of names, found {describe(value)}",
+                             f"write {key}: [a, b]")
+        elif key == "authority":
             if not isinstance(value, dict):
-                raise _fail(doc, where, "`authority` maps actions to amounts, e.g. {goodwill_bonus: \"50.00\"}")
+                problems.add(doc, where, f"expected a mapping of actions to amounts, found {describe(value)}",
+                             "write authority: {goodwill_bonus: \"50.00\"}")
+                continue
             for action, amount in value.items():
                 try:
                     to_decimal(amount)
                 except ValueError as exc:
-                    raise _fail(doc, where + (action,), f"authority {action}: {exc}") from None
-        if key == "deadlines":
-            if not isinstance(value, dict) or set(value) - set(DEADLINE_KEYS):
-                raise _fail(doc, where, f"`deadlines` takes {', '.join(DEADLINE_KEYS)}")
+                    problems.add(doc, where + (action,), str(exc),
+                                 number_hint(amount) if isinstance(amount, str) else None)
+        elif key == "deadlines":
+            if not isinstance(value, dict):
+                problems.add(doc, where, f"expected a mapping, found {describe(value)}",
+                             f"`deadlines` takes {', '.join(DEADLINE_KEYS)}")
+                continue
+            for name in sorted(set(value) - set(DEADLINE_KEYS)):
+                problems.unknown(doc, where + (name,), name, DEADLINE_KEYS, "deadline")
             for name in ("acknowledge", "resolve"):
                 if value.get(name) is not None:
                     try:
                         parse_duration(value[name])
                     except ValueError as exc:
-                        raise _fail(doc, where + (name,), str(exc)) from None
+                        problems.add(doc, where + (name,), str(exc))
+
+
+def _in_test_file(test: PolicyTest, problem: Problem) -> Problem:
+    """A problem of an inline case, with its field path from the top of the test file."""
+    if test.doc is None or not isinstance(test.case, Document) or test.case.file != str(test.file):
+        return problem
+    prefix = dotted(test.at + ("case",))
+    inner = problem.field_path
+    return replace(problem, path=f"{prefix}.{inner}" if inner else prefix)
+
+
+def names_problems(test: PolicyTest, policy: CompiledPolicy) -> list[Problem]:
+    """Names in a test's expectation that the deciding policy does not know (tiers, actions, rule ids)."""
+    if test.doc is None:
+        return []
+    found = _Problems()
+    at = test.at + ("expect",)
+    tiers = [t.id for t in policy.tiers]
+    rules = [r.id for r in policy.rules]
+    # not_reasons may name a rule the policy disables: that it never fires is the point
+    checks: list[tuple[str, list[str], str]] = [("handler", tiers, "tier"), ("forward", tiers, "tier"),
+                                                ("reasons", rules, "rule")]
+    for key, known, what in checks:
+        value = test.expect.get(key)
+        items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+        for i, name in enumerate(items):
+            # a rule id without a close match may be a rule the policy disables: a failure, not an error
+            if isinstance(name, str) and name not in known and (what != "rule" or suggest(name, known)):
+                where = at + (key,) if isinstance(value, str) else at + (key, i)
+                found.add(test.doc, where, f"{name!r} is not a {what} of policy {policy.id}",
+                          did_you_mean(name, known, f"its {what}s"))
+    for action in (test.expect.get("authority") or {}):
+        if action not in policy.actions:
+            found.add(test.doc, at + ("authority", action), f"{action!r} is not an action of policy {policy.id}",
+                      did_you_mean(str(action), policy.actions, "its actions"))
+    return list(found)
 
 
 def collect(paths: Iterable[str | Path]) -> list[Path]:
@@ -325,15 +413,21 @@ def run_test(test: PolicyTest, engine: Engine) -> PolicyTestResult:
 
     result = PolicyTestResult(test, backend=engine.backend)
     if isinstance(test.case, EscalatorError):
-        result.error = str(test.case)
+        result.error, result.error_problems = str(test.case), tuple(test.case.problems)
         return result
     try:
         case = parse_case(test.case)
-        explanation = engine.explain(case)
+        explanation = engine.explain(test.case)  # the document: problems get their lines
     except EscalatorError as exc:
-        result.error = str(exc)
+        problems = tuple(_in_test_file(test, p) for p in exc.problems)
+        result.error, result.error_problems = "\n".join(map(str, problems)), problems
         return result
     decision = explanation.decision
+    unknown_names = names_problems(test, engine.policies[decision.policy.id])
+    if unknown_names:
+        result.error_problems = tuple(unknown_names)
+        result.error = "\n".join(str(p) for p in unknown_names)
+        return result
     result.decision, result.explanation, result.fired = decision, explanation, decision.fired
     result.mismatches = compare(test.expect, decision, case, test.policy)
     return result

@@ -26,7 +26,8 @@ A policy may declare its own invariants, or opt out of a built-in one, in YAML
         disable: monotone-in-money                   # opt out of a built-in property
         fields: [request.amount]                     # optional: only for these amounts
 
-A counterexample is shrunk by hypothesis and written as a case file that
+Invariants are compiled with the policy (language.invariants), so `escalator validate`
+reports a bad one. A counterexample is shrunk by hypothesis and written as a case file that
 `escalator evaluate` runs as it is.
 """
 
@@ -39,18 +40,20 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
-import yaml
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
 
-from escalator.errors import EscalatorError, PolicyError, Problem
-from escalator.authoring.strategies import MONEY_FIELDS, case_for, constants, get_path, set_path
+from escalator.errors import EscalatorError
+from escalator.language.invariants import BUILTIN_PROPERTIES
+from escalator.authoring.strategies import case_for, constants, get_path, set_path
+from escalator.language.fields import MONEY_FIELDS
+from escalator.language.yamlio import dump_yaml
 from escalator.money import CENT
+from escalator.language.sources import PolicySource
 
 if TYPE_CHECKING:
-    from escalator.language.conditions import At, Scope
-    from escalator.language.ir import CompiledPolicy
+    from escalator.language.ir import CompiledPolicy, Invariant
     from escalator.language.models.decision import Decision
     from escalator.language.models.case import Case
     from escalator.runtime.engine import Engine
@@ -59,32 +62,46 @@ E = TypeVar("E")  # what a search draws
 P = TypeVar("P")  # what a failure carries
 CaseData = dict[str, Any]  # a case as plain data (what hypothesis draws and what is written out)
 
-BUILTIN = {
-    "decides": "every valid case gets a decision",
-    "locked-with-complaints": "a locked case never leaves the complaints tier",
-    "authority-within-limit": "authority never exceeds the handler's own limit",
-    "no-internal-handler": "no internal tier is ever a handler",
-    "backends-agree": "the durable and compiled backends decide alike",
-    "monotone-in-money": "raising an amount never lowers the handler's seniority",
-}
-EXPECT_KEYS = ("handler", "handler_in", "handler_not", "min_level", "locked", "procedure", "authority",
-               "flags", "forward", "reasons", "not_reasons")
+BUILTIN = BUILTIN_PROPERTIES  # id -> what it claims
 DEFAULT_EXAMPLES = 300
 MAX_LADDER = 120  # amounts tried above the current one, per money field
 
 
-@dataclass
-class Invariant:
-    id: str
-    description: str
-    holds: Callable[[dict[str, Any]], bool | None] | None  # the `when` predicate over a flat view; None = always
-    expect: dict[str, Any]
+@dataclass(frozen=True)
+class Claim:
+    """A compiled invariant with its `when` predicate built for the flat view (None: every case)."""
+
+    invariant: Invariant
+    holds: Callable[[dict[str, Any]], bool | None] | None
+
+    @builtins.property
+    def id(self) -> str:
+        return self.invariant.id
+
+    @builtins.property
+    def description(self) -> str:
+        return self.invariant.description
 
 
 @dataclass
 class PolicyProps:
-    invariants: list[Invariant] = field(default_factory=list)
+    invariants: list[Claim] = field(default_factory=list)
     disabled: dict[str, set[str] | None] = field(default_factory=dict)  # property -> fields (None = all)
+
+
+def policy_props(compiled: dict[str, CompiledPolicy]) -> dict[str, PolicyProps]:
+    """Each policy's invariants (compiled with the policy) and opt-outs, ready to check."""
+    from escalator.runtime.backends.compiled import build
+
+    result = {}
+    for policy_id, policy in compiled.items():
+        props = PolicyProps()
+        for inv in policy.invariants:
+            props.invariants.append(Claim(inv, build(inv.condition) if inv.condition is not None else None))
+        for opt_out in policy.opt_outs:
+            props.disabled[opt_out.property] = set(opt_out.fields) if opt_out.fields else None
+        result[policy_id] = props
+    return result
 
 
 @dataclass
@@ -115,95 +132,33 @@ class CheckResult:
 # -- declared invariants ------------------------------------------------------------------------
 
 
-def load_invariants(policies_dir: Path, compiled: dict[str, CompiledPolicy]) -> dict[str, PolicyProps]:
-    """Each compiled policy's declared invariants and opt-outs, compiled with its scope."""
-    from escalator.language.conditions import Scope
-    from escalator.language.loading import load_policies
-    from escalator.language.typecheck import ConditionError
-
-    files = load_policies(Path(policies_dir))
-    result: dict[str, PolicyProps] = {}
-    problems: list[Problem] = []
-    for policy_id, policy in compiled.items():
-        props = PolicyProps()
-        chain: list[str] = []
-        current: str | None = policy_id
-        while current is not None and current in files and current not in chain:
-            chain.append(current)
-            current = files[current].model.extends
-        scope = Scope({p.name: p for p in policy.params}, {t.id: t for t in policy.tiers}, policy.actions, set())
-        for source_id in reversed(chain):
-            doc = files[source_id].doc
-            for i, spec in enumerate(files[source_id].model.invariants):
-                at = doc.locator(("invariants", i))
-                try:
-                    _parse_invariant(spec, scope, at, props)
-                except ConditionError as exc:
-                    problems.append(Problem(f"invariant: {exc}", exc.location or at(()), code=exc.code,
-                                            hint=exc.hint))
-                except ValueError as exc:
-                    problems.append(Problem(f"invariant: {exc}", at(()), code="E-INVARIANT"))
-        result[policy_id] = props
-    if problems:
-        raise PolicyError(list(dict.fromkeys(problems)))
-    return result
-
-
-def _parse_invariant(spec: dict[str, Any], scope: Scope, at: At, props: PolicyProps) -> None:
-    from escalator.language.conditions import compile_condition
-    from escalator.runtime.backends.compiled import build
-
-    allowed = {"id", "description", "when", "expect", "disable", "fields"}
-    if not isinstance(spec.get("id"), str):
-        raise ValueError("every invariant needs an `id`")
-    if set(spec) - allowed:
-        raise ValueError(f"unknown key(s) {sorted(set(spec) - allowed)} in invariant {spec['id']!r}")
-    if "disable" in spec:
-        if spec["disable"] not in BUILTIN:
-            raise ValueError(f"{spec['disable']!r} is not a built-in property ({', '.join(BUILTIN)})")
-        fields = spec.get("fields")
-        if fields is not None and (not isinstance(fields, list) or set(fields) - set(MONEY_FIELDS)):
-            raise ValueError(f"`fields` lists money fields: {', '.join(MONEY_FIELDS)}")
-        props.disabled[spec["disable"]] = set(fields) if fields else None
-        return
-    expect = spec.get("expect")
-    if not isinstance(expect, dict) or not expect or set(expect) - set(EXPECT_KEYS):
-        raise ValueError(f"invariant {spec['id']!r} needs `expect` with keys from {', '.join(EXPECT_KEYS)}")
-    for name in ("handler", "handler_in", "handler_not"):
-        for tier in ([expect[name]] if name == "handler" else expect.get(name, [])) if name in expect else []:
-            if tier not in scope.tiers:
-                raise ValueError(f"invariant {spec['id']!r}: unknown tier {tier!r}")
-    holds = None
-    if "when" in spec:
-        holds = build(compile_condition(spec["when"], scope, lambda p: at(("when",) + p)))
-    props.invariants.append(Invariant(spec["id"], spec.get("description") or spec["id"], holds, expect))
-
-
 def invariant_violation(inv: Invariant, decision: Decision, policy: CompiledPolicy) -> str | None:
+    """How the decision breaks the invariant's claim, or None when it keeps it."""
     e = inv.expect
     handler = decision.handler
-    if "handler" in e and handler != e["handler"]:
-        return f"handler is {handler}, not {e['handler']}"
-    if "handler_in" in e and handler not in e["handler_in"]:
-        return f"handler {handler} is not one of {', '.join(e['handler_in'])}"
-    if handler in e.get("handler_not", ()):
+    if e.handler is not None and handler != e.handler:
+        return f"handler is {handler}, not {e.handler}"
+    if e.handler_in is not None and handler not in e.handler_in:
+        return f"handler {handler} is not one of {', '.join(e.handler_in)}"
+    if handler in e.handler_not:
         return f"handler is {handler}"
-    if "min_level" in e and policy.tier(handler).level < int(e["min_level"]):
-        return f"handler {handler} is below level {e['min_level']}"
-    for key in ("locked", "procedure"):
-        if key in e and getattr(decision, key) != e[key]:
-            return f"{key} is {getattr(decision, key)}, not {e[key]}"
-    for action, most in (e.get("authority") or {}).items():
-        if decision.authority.get(action, Decimal(0)) > Decimal(str(most)):
+    if e.min_level is not None and policy.tier(handler).level < e.min_level:
+        return f"handler {handler} is below level {e.min_level}"
+    if e.locked is not None and decision.locked != e.locked:
+        return f"locked is {decision.locked}, not {e.locked}"
+    if (e.procedure is not None or e.no_procedure) and decision.procedure != e.procedure:
+        return f"procedure is {decision.procedure}, not {e.procedure}"
+    for action, most in e.authority:
+        if decision.authority.get(action, Decimal(0)) > most:
             return f"{action} authority is {decision.authority[action]}, more than {most}"
-    for key in ("flags", "forward"):
-        missing = set(e.get(key, ())) - set(getattr(decision, key))
+    for key, wanted in (("flags", e.flags), ("forward", e.forward)):
+        missing = set(wanted) - set(getattr(decision, key))
         if missing:
             return f"{key} lacks {', '.join(sorted(missing))}"
-    missing = set(e.get("reasons", ())) - set(decision.fired)
+    missing = set(e.reasons) - set(decision.fired)
     if missing:
         return f"rules did not fire: {', '.join(sorted(missing))}"
-    unwanted = set(e.get("not_reasons", ())) & set(decision.fired)
+    unwanted = set(e.not_reasons) & set(decision.fired)
     if unwanted:
         return f"rules fired: {', '.join(sorted(unwanted))}"
     return None
@@ -321,7 +276,7 @@ class Checker:
                 view = view or flat_view(model)
                 if inv.holds(view) is not True:
                     continue
-            message = invariant_violation(inv, decision, policy)
+            message = invariant_violation(inv.invariant, decision, policy)
             if message:
                 return key, message, case
         return None
@@ -388,14 +343,6 @@ class Checker:
         result.files.insert(0, write_case(self.out / f"{stem}.yaml", case, result, None))
 
 
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-_Dumper.add_representer(Decimal, lambda d, v: d.represent_scalar("tag:yaml.org,2002:float", str(v)))
-_Dumper.add_representer(tuple, lambda d, v: d.represent_list(v))
-
-
 def write_case(path: Path, case: CaseData, result: CheckResult, note: str | None) -> Path:
     """A ready-to-run case file with a comment saying what it shows."""
     header = [f"# escalator check: counterexample for {result.property} (policy {result.policy})",
@@ -403,20 +350,22 @@ def write_case(path: Path, case: CaseData, result: CheckResult, note: str | None
     if note:
         header.append(f"# this file is {note}")
     header.append(f"# reproduce: escalator evaluate {path.name} (with the same --policies/--rules)")
-    body = yaml.dump(case, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+    body = dump_yaml(case)
     path.write_text("\n".join(header) + "\n" + body, encoding="utf-8")
     return path
 
 
-def check_folders(policies: Path, rules: Path, out: Path | None = None, max_examples: int = DEFAULT_EXAMPLES,
+def check_folders(policies: Path | PolicySource | None, rules: Path | None = None, out: Path | None = None, max_examples: int = DEFAULT_EXAMPLES,
                   seed: int | None = None, backend: str = "auto", only: list[str] | None = None) -> tuple[list[CheckResult], int]:
     """Load the folders and run every property; returns the results and the seed used."""
     from escalator.runtime.backends import durable_available
     from escalator.language.policyset import compile_folders
     from escalator.runtime.engine import Engine
 
-    compiled = compile_folders(policies, rules)
-    props = load_invariants(policies, compiled)
+    from escalator.language.policyset import as_source
+
+    compiled = compile_folders(as_source(policies, rules))
+    props = policy_props(compiled)
     engine = Engine(compiled, backend)
     other = None
     if durable_available():

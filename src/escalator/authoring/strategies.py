@@ -16,6 +16,11 @@ Every drawn case is a plain dict that `Engine.evaluate` accepts. Money is drawn
 at, one cent below and one cent above every threshold, cap and tier limit the
 policy uses (where bugs live), and anywhere else too. `escalator check` uses
 the same strategies.
+
+The case schema comes from the case model, through the field table
+(`language.fields.case_fields`): enumerated values are the model's, and a field
+with no strategy of its own here (a new one) is drawn by its kind, so a field
+added to the model shows up in the generated cases with no edit in this module.
 """
 
 from __future__ import annotations
@@ -24,10 +29,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Union
 
+from pydantic import BaseModel
+
 from hypothesis import strategies as st
 
+from escalator.language import fields as F
+from escalator.language.fields import MONEY_FIELDS, FieldInfo
 from escalator.language.ir import CompiledPolicy, Compare, Const, walk
-from escalator.language.models.case import REQUEST_KINDS
+from escalator.language.models.case import Case
 from escalator.money import CENT
 
 if TYPE_CHECKING:
@@ -35,9 +44,13 @@ if TYPE_CHECKING:
 
 Policies = Union["Engine", dict[str, CompiledPolicy], CompiledPolicy, None]  # where cases() finds its policies
 
-ASKED_FOR = ("manager", "vip_manager", "supervisor", "finance", "director")
+def _values(path: str) -> tuple[str, ...]:
+    return F.CASE_FIELDS[path].values or ()
+
+
+REQUEST_KINDS = _values("request.kind")
+ASKED_FOR = _values("request.asked_for")
 RG_MARKERS = ("loss_chasing", "self_reported", "limit_changes", "night_play")
-MONEY_FIELDS = ("request.amount", "request.withdrawal.amount", "request.forfeiture.winnings", "player.net_loss_30d")
 
 
 _CONSTANTS: dict[str, list[Decimal]] = {}
@@ -143,9 +156,9 @@ _ASKED = st.lists(st.sampled_from(ASKED_FOR), max_size=3, unique=True)
 _MARKERS: st.SearchStrategy[list[str]] = st.one_of(st.just([]), st.lists(st.sampled_from(RG_MARKERS), max_size=2, unique=True))
 _BREACH = st.one_of(st.none(), st.sampled_from(["max_bet", "wagering", "multi_account"]))
 _DELIBERATE = st.one_of(st.none(), st.booleans())
-_CHANNEL = st.sampled_from(["live_chat", "email", "phone"])
-_STATUS = st.sampled_from(["open", "open", "open", "escalated", "complaint", "closed"])
-_KYC = st.sampled_from(["verified", "verified", "pending", "failed", "none"])
+_CHANNEL = st.sampled_from(_values("channel"))
+_STATUS = st.sampled_from(["open"] * 3 + [s for s in _values("status") if s != "open"])  # mostly open cases
+_KYC = st.sampled_from(["verified", *_values("player.kyc")])  # verified twice as often
 _ANY_KIND = st.sampled_from(REQUEST_KINDS)
 _PARTS: dict[str, dict[str, st.SearchStrategy[Any]]] = {}
 
@@ -167,8 +180,9 @@ def _parts(policy: CompiledPolicy) -> dict[str, st.SearchStrategy[Any]]:
 
 
 @st.composite
-def case_for(draw: st.DrawFn, policy: CompiledPolicy, jurisdiction: str | None = None, kind: str | None = None) -> dict[str, Any]:
-    """One valid case decided by `policy`."""
+def case_for(draw: st.DrawFn, policy: CompiledPolicy, jurisdiction: str | None = None, kind: str | None = None,
+             model: type[BaseModel] = Case) -> dict[str, Any]:
+    """One valid case decided by `policy` (a case of `model`, by default the case model)."""
     parts = _parts(policy)
     kind = kind or draw(parts["kind"])
     request: dict[str, Any] = {"kind": kind}
@@ -208,11 +222,65 @@ def case_for(draw: st.DrawFn, policy: CompiledPolicy, jurisdiction: str | None =
     on_duty = draw(parts["on_duty"])
     if on_duty is not None:
         case["on_duty"] = on_duty
+    for info in _new_fields(model):  # fields this module has no strategy of its own for
+        if _parent(info.path) == "" or get_path(case, _parent(info.path)) is not None:
+            value = draw(_by_kind(info, model, parts))
+            if value is not None:
+                case = set_path(case, info.path, value)
     return case
 
 
+# The paths case_for draws with a strategy of its own (above); every other field of the
+# model is drawn by its kind (below).
+_DRAWN = frozenset({
+    "case_id", "jurisdiction", "opened_at", "channel", "handled_by", "status", "on_duty", "player", "player.id",
+    "player.vip_level", "player.account_age_days", "player.net_loss_30d", "player.rg_markers", "player.kyc",
+    "player.self_excluded", "request", "request.kind", "request.amount", "request.asked_for", "request.withdrawal",
+    "request.withdrawal.amount", "request.withdrawal.pending_hours", "request.forfeiture",
+    "request.forfeiture.winnings", "request.forfeiture.breach", "request.forfeiture.deliberate",
+})
+_NEW: dict[type[BaseModel], list[FieldInfo]] = {}
+
+
+def _parent(path: str) -> str:
+    return path.rpartition(".")[0]
+
+
+def _new_fields(model: type[BaseModel]) -> list[FieldInfo]:
+    """The model's fields without a strategy here, outermost only (an object's fields come with it)."""
+    if model not in _NEW:
+        table = F.case_fields(model)
+        new = [info for path, info in table.items() if path not in _DRAWN]
+        _NEW[model] = [info for info in new if _parent(info.path) in _DRAWN or _parent(info.path) == ""]
+    return _NEW[model]
+
+
+def _by_kind(info: FieldInfo, model: type[BaseModel], parts: dict[str, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
+    """A value for a field from its kind in the field table (None: leave an optional field out)."""
+    value: st.SearchStrategy[Any]
+    if info.kind == F.OBJECT:
+        children = [c for p, c in F.case_fields(model).items() if _parent(p) == info.path]
+        value = st.fixed_dictionaries({c.path.rpartition(".")[2]: _by_kind(c, model, parts) for c in children}).map(
+            lambda d: {k: v for k, v in d.items() if v is not None})
+    elif info.kind == F.STRING:
+        value = st.sampled_from(info.values or ("x1", "x2"))
+    elif info.kind == F.STRINGS:
+        value = st.lists(st.sampled_from(info.values or ("a1", "b2")), max_size=2, unique=True)
+    elif info.kind == F.BOOLEAN:
+        value = st.booleans()
+    elif info.kind == F.DATETIME:
+        value = parts["day"].map(lambda day: f"{day.isoformat()}T12:00:00Z")
+    elif info.money:
+        value = parts["money"]
+    else:
+        low, high = info.bounds
+        numbers = st.integers(low if low is not None else 0, min(high if high is not None else 1000, 1000))
+        value = numbers if info.integer else numbers.map(Decimal)
+    return value if info.always_present else st.one_of(st.none(), value)
+
+
 def cases(jurisdiction: str | None = None, kind: str | None = None,
-          engine: Policies = None) -> st.SearchStrategy[dict[str, Any]]:
+          engine: Policies = None, model: type[BaseModel] = Case) -> st.SearchStrategy[dict[str, Any]]:
     """Valid case dicts, optionally for one jurisdiction and/or one request kind.
 
     `engine` is an Engine, a dict of compiled policies or one CompiledPolicy; by
@@ -221,7 +289,7 @@ def cases(jurisdiction: str | None = None, kind: str | None = None,
     if kind is not None and kind not in REQUEST_KINDS:
         raise ValueError(f"unknown request kind {kind!r} (one of {', '.join(REQUEST_KINDS)})")
     policies = _policies(engine, jurisdiction)
-    return st.sampled_from(policies).flatmap(lambda p: case_for(p, jurisdiction, kind))
+    return st.sampled_from(policies).flatmap(lambda p: case_for(p, jurisdiction, kind, model))
 
 
 def set_path(case: dict[str, Any], path: str, value: object) -> dict[str, Any]:

@@ -9,6 +9,16 @@ from typing import Optional
 import typer
 
 
+EXAMPLES = """Examples:
+
+  escalator validate
+
+  escalator validate my-policies --strict
+
+  escalator validate --format json > findings.json
+"""
+
+
 def register(app: typer.Typer) -> None:
     app.command("validate")(validate)
 
@@ -39,11 +49,12 @@ def validate(
     if format not in ("text", "json"):
         typer.echo("--format is text or json", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
-    from escalator.cli._render import bad_input, directory_folders
+    from escalator.cli._console import bad_input
+    from escalator.cli._folders import folders
 
     with bad_input():
-        pol, rul = directory_folders(directory, policies, rules)
-    report = validate_folders(pol, rul)
+        source = folders(policies, rules, directory)
+    report = validate_folders(source)
     failed = report.failed(strict)
     if format == "json":
         typer.echo(json.dumps({
@@ -53,10 +64,8 @@ def validate(
             "findings": [f.to_dict() for f in report.findings],
         }, indent=2))
     else:
-        for problem in report.load_problems:
-            typer.echo(f"{problem}" + (f"\n    hint: {problem.hint}" if problem.hint else ""))
-        for finding in report.findings:
-            typer.echo(str(finding))
+        for problem in report.load_problems + report.findings:
+            typer.echo(problem.with_hint())
         if not report.load_problems:
             typer.echo(f"{len(report.policies)} policies checked ({', '.join(sorted(report.policies)) or 'none'}): "
                        f"{len(report.errors)} errors, {len(report.warnings)} warnings"

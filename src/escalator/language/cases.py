@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +22,20 @@ def parse_case(data: Any, source: str | None = None) -> Case:
     if not isinstance(data, dict):
         raise CaseError(Problem(f"a case is a mapping, got {type(data).__name__}"))
     return validate(Case, Document(data, source), CaseError)
+
+
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def place(problems: list[Problem], doc: Document) -> list[Problem]:
+    """Give problems found after parsing (e.g. an unknown tier) their line in the case's document."""
+    placed = []
+    for problem in problems:
+        if problem.location is None and problem.path:
+            path = tuple(int(index) if index else name for name, index in _PART.findall(problem.path))
+            problem = replace(problem, location=doc.location(path))
+        placed.append(problem)
+    return placed
 
 
 def load_case(path: str | Path) -> Case:

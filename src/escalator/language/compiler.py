@@ -7,7 +7,6 @@ of a policy are collected and reported together, each with file:line:column.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
@@ -19,7 +18,8 @@ from typing import Any
 from escalator.language.fields import TOP_LEVEL_FIELDS
 from escalator.language.conditions import At, Scope, compile_condition, word_operand
 from escalator.language.typecheck import ConditionError
-from escalator.errors import Location, PolicyError, Problem
+from escalator.errors import Location, PolicyError, Problem, did_you_mean, suggest
+from escalator.language.invariants import compile_invariants
 from escalator.language.ir import Cap, CompiledPolicy, Const, Effects, Field, Param, Rule, Sla, TemplatePart, Tier
 from escalator.language.loading import ResolvedPolicy, Source
 from escalator.language.masks import mask_problems
@@ -50,13 +50,15 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
     if complaints is None:
         problems.add("the policy names no complaints_tier", doc.location(()), "E-TIER")
     elif complaints not in tier_map:
-        problems.add(f"complaints_tier {complaints!r} is not a tier", doc.location(("complaints_tier",)), "E-TIER")
+        problems.add(f"complaints_tier {complaints!r} is not a tier", doc.location(("complaints_tier",)), "E-TIER",
+                     did_you_mean(str(complaints), tier_map, "tiers"))
     elif not tier_map[complaints].player_reachable:
         problems.add(f"complaints_tier {complaints!r} is an internal tier", doc.location(("complaints_tier",)), "E-INTERNAL")
     failsafe = resolved.failsafe_tier or _default_failsafe(tiers, complaints)
     if resolved.failsafe_tier is not None:
         if failsafe not in tier_map:
-            problems.add(f"failsafe_tier {failsafe!r} is not a tier", doc.location(("failsafe_tier",)), "E-TIER")
+            problems.add(f"failsafe_tier {failsafe!r} is not a tier", doc.location(("failsafe_tier",)), "E-TIER",
+                         did_you_mean(str(failsafe), tier_map, "tiers"))
         elif not tier_map[failsafe].player_reachable:
             problems.add(f"failsafe_tier {failsafe!r} is an internal tier", doc.location(("failsafe_tier",)), "E-INTERNAL")
     if not any(t.player_reachable for t in tiers):
@@ -67,7 +69,7 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
         if name not in packs:
             problems.add(
                 f"unknown rule pack {name!r}", doc.location(("rules", "packs", i)), "E-PACK",
-                f"known packs: {', '.join(sorted(packs))}",
+                did_you_mean(name, (n for n in packs if (":" in n) == (":" in name)), "known packs"),
             )
         else:
             selected.append(packs[name])
@@ -79,6 +81,8 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
     scope = Scope(params={p.name: p for p in params}, tiers=tier_map, actions=actions, used_params=used)
     rules = _compile_rules(resolved, selected, scope, problems)
     sla = _compile_sla(resolved, problems)
+    invariants, opt_outs, invariant_problems = compile_invariants(resolved.invariants, scope)
+    problems.items.extend(invariant_problems)
     problems.items.extend(mask_problems(resolved.log_mask, rules))
 
     if problems.items:
@@ -103,6 +107,8 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
         log_mask=tuple(resolved.log_mask),
         locale=resolved.locale or DEFAULT_LOCALE,
         currency=resolved.currency or DEFAULT_CURRENCY,
+        invariants=tuple(invariants),
+        opt_outs=tuple(opt_outs),
     )
     return _with_digest(policy)
 
@@ -113,7 +119,11 @@ def _compile_tiers(resolved: ResolvedPolicy, problems: _Problems) -> list[Tier]:
         where = resolved.tier_sources.get(tier_id)
         missing = [k for k in ("name", "level", "authority", "fallback") if k not in spec]
         if missing:
-            problems.add(f"tier {tier_id!r} lacks {', '.join(missing)}", where, "E-TIER")
+            inherited = [t for t, spec_ in resolved.tiers.items() if t != tier_id and "level" in spec_]
+            close = suggest(tier_id, inherited)
+            problems.add(f"tier {tier_id!r} lacks {', '.join(missing)}", where, "E-TIER",
+                         f"a new tier needs them all; did you mean the tier {close!r}?" if close
+                         else "a new tier needs name, level, authority and fallback")
             continue
         authority = spec["authority"]
         absent = [a for a in REQUIRED_ACTIONS if a not in authority]
@@ -174,10 +184,10 @@ def _compile_params(
     known = {name for pack in every_pack.values() for name in pack.model.params}
     for name in resolved.params:
         if name not in known:
-            close = difflib.get_close_matches(name, sorted(known), n=1)
+            close = suggest(name, known)
             problems.add(
                 f"unknown parameter {name!r}: no rule pack declares it", resolved.param_sources.get(name), "E-PARAM",
-                f"did you mean {close[0]!r}?" if close else "declare it in a rule pack's params",
+                f"did you mean {close!r}?" if close else "declare it in a rule pack's params",
             )
     declared: dict[str, tuple[ParamSpec, Source]] = {}
     for pack in packs:
@@ -211,7 +221,8 @@ def _compile_params(
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
-def _template(text: str | None, scope: Scope) -> tuple[TemplatePart, ...]:
+def _template(text: str | None, scope: Scope, errors: list[ConditionError]) -> tuple[TemplatePart, ...]:
+    """A reason text as parts; every bad placeholder is added to `errors` (all of them, not the first)."""
     if not text:
         return ()
     text = " ".join(text.split())
@@ -221,30 +232,36 @@ def _template(text: str | None, scope: Scope) -> tuple[TemplatePart, ...]:
         if match.start() > position:
             parts.append(TemplatePart(text=text[position:match.start()]))
         name = match.group(1).strip()
-        operand = word_operand(name, scope) if "." in name or name in TOP_LEVEL_FIELDS else None
+        position = match.end()
+        try:
+            operand = word_operand(name, scope) if "." in name or name in TOP_LEVEL_FIELDS else None
+        except ConditionError as exc:
+            errors.append(exc)
+            continue
         if isinstance(operand, Field):
             parts.append(TemplatePart(field=operand))
         elif isinstance(operand, Const):
             parts.append(TemplatePart(const=operand))
         else:
-            raise ConditionError(f"reason placeholder {{{name}}} is not a case field, params.X or tiers.T.ACTION")
-        position = match.end()
+            errors.append(ConditionError(
+                f"reason placeholder {{{name}}} is not a case field, params.X or tiers.T.ACTION"))
     if position < len(text):
         parts.append(TemplatePart(text=text[position:]))
     return tuple(parts)
 
 
 def _reasons(
-    text: str | dict[str, str] | None, scope: Scope
+    text: str | dict[str, str] | None, scope: Scope, errors: list[ConditionError]
 ) -> tuple[tuple[TemplatePart, ...], tuple[tuple[str, tuple[TemplatePart, ...]], ...]]:
     """A rule's reason: the English template, and the other locales' templates by locale."""
     if not isinstance(text, dict):
-        return _template(text, scope), ()
+        return _template(text, scope, errors), ()
     if DEFAULT_LOCALE not in text:
         raise ConditionError(f"a reason given per locale needs an {DEFAULT_LOCALE!r} text (the fallback of "
                              "every other locale)")
-    others = tuple((locale, _template(text[locale], scope)) for locale in sorted(text) if locale != DEFAULT_LOCALE)
-    return _template(text[DEFAULT_LOCALE], scope), others
+    others = tuple((locale, _template(text[locale], scope, errors))
+                   for locale in sorted(text) if locale != DEFAULT_LOCALE)
+    return _template(text[DEFAULT_LOCALE], scope, errors), others
 
 
 def _compile_rules(resolved: ResolvedPolicy, packs: list[Source], scope: Scope, problems: _Problems) -> list[Rule]:
@@ -267,10 +284,14 @@ def _compile_rules(resolved: ResolvedPolicy, packs: list[Source], scope: Scope, 
                 problems.add(f"rule {rule_id}: {exc}", exc.location or where(("when",)), exc.code, exc.hint)
                 continue
             effects = _compile_effects(rule_id, spec, scope, where, problems)
+            bad: list[ConditionError] = []
             try:
-                reason, translations = _reasons(spec.then.reason, scope)
-            except ConditionError as exc:
-                problems.add(f"rule {rule_id}: {exc}", where(("then", "reason")), "E-REASON", exc.hint)
+                reason, translations = _reasons(spec.then.reason, scope, bad)
+            except ConditionError as error:
+                bad.append(error)
+            for placeholder in bad:
+                problems.add(f"rule {rule_id}: {placeholder}", where(("then", "reason")), "E-REASON", placeholder.hint)
+            if bad:
                 continue
             if effects is None:
                 continue
@@ -281,7 +302,8 @@ def _compile_rules(resolved: ResolvedPolicy, packs: list[Source], scope: Scope, 
             ))
     for rule_id, disabled_at in resolved.disabled.items():
         if rule_id not in known:
-            problems.add(f"disable names unknown rule {rule_id!r}", disabled_at, "E-RULE")
+            problems.add(f"disable names unknown rule {rule_id!r}", disabled_at, "E-RULE",
+                         did_you_mean(rule_id, known, "rules of the selected packs"))
     return rules
 
 
@@ -297,7 +319,7 @@ def _compile_effects(rule_id: str, spec: RuleFile, scope: Scope, where: At, prob
 
     if then.require is not None:
         if then.require not in tiers:
-            fail(f"requires unknown tier {then.require!r}", ("require",), "E-TIER")
+            fail(f"requires unknown tier {then.require!r}", ("require",), "E-TIER", did_you_mean(then.require, tiers, "tiers"))
         elif not tiers[then.require].player_reachable:
             fail(
                 f"requires internal tier {then.require!r}, which players never reach", ("require",), "E-INTERNAL",
@@ -306,7 +328,8 @@ def _compile_effects(rule_id: str, spec: RuleFile, scope: Scope, where: At, prob
     caps = []
     for action, raw in (then.cap or {}).items():
         if action not in scope.actions:
-            fail(f"caps unknown action {action!r}", ("cap", action), "E-ACTION")
+            fail(f"caps unknown action {action!r}", ("cap", action), "E-ACTION",
+                 did_you_mean(action, scope.actions, "actions"))
             continue
         try:
             if isinstance(raw, str) and raw.startswith(("params.", "tiers.")):
@@ -317,12 +340,12 @@ def _compile_effects(rule_id: str, spec: RuleFile, scope: Scope, where: At, prob
                 caps.append(Cap(action, to_money(raw)))
         except (ConditionError, ValueError) as exc:
             fail(f"cap {action}: {exc}", ("cap", action), "E-CAP")
-    for action in then.deny:
+    for i, action in enumerate(then.deny):
         if action not in scope.actions:
-            fail(f"denies unknown action {action!r}", ("deny",), "E-ACTION")
-    for tier_id in then.forward:
+            fail(f"denies unknown action {action!r}", ("deny", i), "E-ACTION", did_you_mean(action, scope.actions, "actions"))
+    for i, tier_id in enumerate(then.forward):
         if tier_id not in tiers:
-            fail(f"forwards to unknown tier {tier_id!r}", ("forward",), "E-TIER")
+            fail(f"forwards to unknown tier {tier_id!r}", ("forward", i), "E-TIER", did_you_mean(tier_id, tiers, "tiers"))
         elif tiers[tier_id].player_reachable:
             fail(f"forwards to {tier_id!r}, which is not an internal tier", ("forward",), "E-FORWARD",
                  "use `require:` to route the case to a tier players can reach")
@@ -348,8 +371,9 @@ def _compile_sla(resolved: ResolvedPolicy, problems: _Problems) -> dict[str, Sla
 
 # -- digest -------------------------------------------------------------------
 
-# log_mask changes what the decision log stores, never a decision (masks.py makes sure)
-_NOT_HASHED = {"location", "source", "digest", "index", "log_mask"}
+# log_mask changes what the decision log stores, never a decision (masks.py makes sure);
+# invariants and opt-outs are claims about decisions, checked by `escalator check`
+_NOT_HASHED = {"location", "source", "digest", "index", "log_mask", "invariants", "opt_outs"}
 
 
 def _canonical(value: Any) -> Any:

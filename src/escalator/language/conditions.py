@@ -121,7 +121,10 @@ def tokenize(text: str) -> list[_Token]:
     while pos < len(text):
         match = _TOKEN.match(text, pos)
         if not match or match.end() == pos:
-            raise ConditionError(f"unexpected {text[pos:].strip()[:20]!r} at character {pos + 1}")
+            hint = None
+            if text[pos] == "," and pos and text[pos - 1].isdigit() and text[pos + 1:pos + 2].isdigit():
+                hint = "a decimal comma or a thousands separator: write numbers like 10000.00"
+            raise ConditionError(f"unexpected {text[pos:].strip()[:20]!r} at character {pos + 1}", hint)
         kind = match.lastgroup or ""
         token_text = match.group(kind)
         start = match.start(kind) + 1
@@ -163,9 +166,11 @@ class _Parser:
         if not self.tokens:
             raise ConditionError("empty condition")
         node = self.parse_or()
-        if self.peek() is not None:
-            token = self.peek()
-            raise ConditionError(f"unexpected {token.text!r} at character {token.pos}")  # type: ignore[union-attr]
+        token = self.peek()
+        if token is not None:
+            hint = ("a comma outside a [a, b] list: a decimal comma or a thousands separator? "
+                    "write numbers like 10000.00") if token.text == "," else None
+            raise ConditionError(f"unexpected {token.text!r} at character {token.pos}", hint)
         return node
 
     def parse_or(self) -> Condition:

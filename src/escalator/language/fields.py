@@ -1,18 +1,25 @@
-"""The case fields rules may use, their kinds, and the flat view both backends read.
+"""The case fields rules may use, their kinds, and the flat view every backend reads.
 
-Rules name case fields by dotted path. This table is the single place that says
-which paths exist and what kind of value each holds, so the compiler can type-check
-conditions and both backends see exactly the same normalised values.
+The pydantic case model (`models/case.py`) is the one source of the case schema. This
+module derives from it, once at import: the field table (`CASE_FIELDS`: dotted paths,
+kinds, enumerated values, whether a case may leave a field out), `MONEY_FIELDS`, and the
+flat view (`flat_view`), a function written from the table and compiled here, because it
+runs on every evaluation. A new case field is added to the model only; `case_fields` and
+`make_flat_view` take any model, so a test can derive from an extended one.
 """
 
 from __future__ import annotations
 
+import types
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any, Callable, Literal, Union, get_args, get_origin
 
-from escalator.language.models.case import REQUEST_KINDS, Case
+from pydantic import BaseModel
+
+from escalator.language.models.case import Case
+from escalator.language.models.scalars import MONEY
 
 NUMBER, STRING, BOOLEAN, DATETIME, STRINGS, OBJECT, ANY = (
     "number", "string", "boolean", "datetime", "strings", "object", "any",
@@ -25,44 +32,112 @@ class FieldInfo:
     kind: str
     values: tuple[str, ...] | None = None  # the allowed values of an enumerated field
     always_present: bool = True  # False: the case may leave it out (then comparisons are unknown)
+    money: bool = False  # an amount of money (the model's Money / SignedMoney)
+    integer: bool = False  # a whole number (the model says int)
+    bounds: tuple[int | None, int | None] = (None, None)  # the model's ge / le, where it gives them
 
 
-def _f(path: str, kind: str, values: tuple[str, ...] | None = None, optional: bool = False) -> FieldInfo:
-    return FieldInfo(path, kind, values, not optional)
+@dataclass(frozen=True)
+class _Type:
+    """A field's annotation with Annotated and Optional taken apart."""
+
+    base: Any
+    metadata: tuple[Any, ...]
+    nullable: bool
 
 
-CASE_FIELDS: dict[str, FieldInfo] = {
-    f.path: f
-    for f in (
-        _f("case_id", STRING),
-        _f("jurisdiction", STRING),
-        _f("opened_at", DATETIME),
-        _f("channel", STRING, ("live_chat", "email", "phone")),
-        _f("handled_by", STRING),
-        _f("status", STRING, ("open", "escalated", "complaint", "closed")),
-        _f("on_duty", STRINGS, optional=True),
-        _f("player", OBJECT),
-        _f("player.id", STRING),
-        _f("player.vip_level", NUMBER),
-        _f("player.account_age_days", NUMBER),
-        _f("player.net_loss_30d", NUMBER),
-        _f("player.rg_markers", STRINGS),
-        _f("player.kyc", STRING, ("verified", "pending", "failed", "none")),
-        _f("player.self_excluded", BOOLEAN),
-        _f("request", OBJECT),
-        _f("request.kind", STRING, REQUEST_KINDS),
-        _f("request.amount", NUMBER, optional=True),
-        _f("request.asked_for", STRINGS, ("manager", "vip_manager", "supervisor", "finance", "director")),
-        _f("request.withdrawal", OBJECT, optional=True),
-        _f("request.withdrawal.amount", NUMBER, optional=True),
-        _f("request.withdrawal.pending_hours", NUMBER, optional=True),
-        _f("request.forfeiture", OBJECT, optional=True),
-        _f("request.forfeiture.winnings", NUMBER, optional=True),
-        _f("request.forfeiture.breach", STRING, optional=True),
-        _f("request.forfeiture.deliberate", BOOLEAN, optional=True),
-    )
-}
-TOP_LEVEL_FIELDS = frozenset(p for p in CASE_FIELDS if "." not in p) | {"attributes"}
+def _unwrap(annotation: Any, metadata: tuple[Any, ...] = ()) -> _Type:
+    nullable = False
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            args = get_args(annotation)
+            annotation, metadata = args[0], metadata + tuple(args[1:])
+        elif origin in (Union, types.UnionType):
+            others = [a for a in get_args(annotation) if a is not type(None)]
+            if len(others) != 1:
+                raise TypeError(f"a case field is one type or None, not {annotation!r}")
+            nullable, annotation = True, others[0]
+        else:
+            return _Type(annotation, metadata, nullable)
+
+
+def _is_model(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, BaseModel)
+
+
+def _item_type(tp: Any) -> Any | None:
+    """The item type of tuple[X, ...] / list[X]; None for anything else."""
+    if get_origin(tp) in (tuple, list):
+        args = [a for a in get_args(tp) if a is not Ellipsis]
+        return args[0] if len(args) == 1 else None
+    return None
+
+
+def _literal_values(tp: Any) -> tuple[str, ...] | None:
+    return tuple(str(v) for v in get_args(tp)) if get_origin(tp) is Literal else None
+
+
+def _bounds(metadata: tuple[Any, ...]) -> tuple[int | None, int | None]:
+    low = high = None
+    for item in metadata:
+        low = getattr(item, "ge", None) if getattr(item, "ge", None) is not None else low
+        high = getattr(item, "le", None) if getattr(item, "le", None) is not None else high
+        for nested in getattr(item, "metadata", ()):  # Field(ge=..., le=...) keeps them here
+            low = getattr(nested, "ge", None) if getattr(nested, "ge", None) is not None else low
+            high = getattr(nested, "le", None) if getattr(nested, "le", None) is not None else high
+    return low, high
+
+
+def _kind(tp: _Type) -> tuple[str, tuple[str, ...] | None] | None:
+    """(kind, enumerated values) of a rule-visible field; None for one rules cannot name."""
+    base = tp.base
+    values = _literal_values(base)
+    if values is not None:
+        return STRING, values
+    if _is_model(base):
+        return OBJECT, None
+    item = _item_type(base)
+    if item is not None:
+        item_tp = _unwrap(item)
+        if item_tp.base is str or _literal_values(item_tp.base) is not None:
+            return STRINGS, _literal_values(item_tp.base)
+        return None  # a list of records (e.g. a history): read by dedicated code, not by dotted path
+    if base is bool:
+        return BOOLEAN, None
+    if base in (int, Decimal):
+        return NUMBER, None
+    if base is str:
+        return STRING, None
+    if base is datetime:
+        return DATETIME, None
+    return None  # a free-form mapping (attributes): rules read it as attributes.*
+
+
+def case_fields(model: type[BaseModel] = Case) -> dict[str, FieldInfo]:
+    """The field table of a case model, depth first in the model's field order."""
+    table: dict[str, FieldInfo] = {}
+    _walk(model, "", False, table)
+    return table
+
+
+def _walk(model: type[BaseModel], prefix: str, parent_optional: bool, table: dict[str, FieldInfo]) -> None:
+    for name, info in model.model_fields.items():
+        tp = _unwrap(info.annotation, tuple(info.metadata))
+        kind = _kind(tp)
+        if kind is None:
+            continue
+        path = prefix + name
+        optional = parent_optional or tp.nullable
+        table[path] = FieldInfo(path, kind[0], kind[1], not optional, money=MONEY in tp.metadata,
+                                integer=tp.base is int, bounds=_bounds(tp.metadata))
+        if kind[0] == OBJECT:
+            _walk(tp.base, path + ".", optional, table)
+
+
+CASE_FIELDS: dict[str, FieldInfo] = case_fields(Case)
+MONEY_FIELDS = tuple(path for path, info in CASE_FIELDS.items() if info.money)
+TOP_LEVEL_FIELDS = frozenset(Case.model_fields)  # attributes included: rules name attributes.X
 ATTRIBUTES_PREFIX = "attributes."
 
 
@@ -117,53 +192,85 @@ def _normal(value: Any) -> Any:
     return value
 
 
-def flat_view(case: Case) -> dict[str, Any]:
-    """Case -> {dotted path: normalised value}; absent and null values are left out.
+FlatView = Callable[[BaseModel], dict[str, Any]]
 
-    Empty lists are kept (a list field is never unknown); `exists` treats them as absent.
-    Built as one literal (this runs on every evaluation); the order of keys is not part of the contract.
+
+def make_flat_view(model: type[BaseModel] = Case) -> FlatView:
+    """Write and compile the flat view of a case model: case -> {dotted path: normalised value}.
+
+    Absent and null values are left out; empty lists are kept (a list field is never
+    unknown; `exists` treats them as absent). Numbers become Decimal, datetimes epoch
+    seconds (Decimal), lists tuples, present objects PRESENT. Every field a case always
+    has goes into one dict literal, the optional ones after it: this runs on every
+    evaluation. The source is written here from the model, never from a policy or a case.
     """
-    player = case.player
-    request = case.request
-    view: dict[str, Any] = {
-        "case_id": case.case_id,
-        "jurisdiction": case.jurisdiction,
-        "opened_at": Decimal(int(case.opened_at.timestamp())),
-        "channel": case.channel,
-        "handled_by": case.handled_by,
-        "status": case.status,
-        "player": PRESENT,
-        "request": PRESENT,
-        "player.id": player.id,
-        "player.vip_level": Decimal(player.vip_level),
-        "player.account_age_days": Decimal(player.account_age_days),
-        "player.net_loss_30d": player.net_loss_30d,
-        "player.rg_markers": tuple(player.rg_markers),
-        "player.kyc": player.kyc,
-        "player.self_excluded": player.self_excluded,
-        "request.kind": request.kind,
-        "request.asked_for": tuple(request.asked_for),
-    }
-    if case.on_duty is not None:
-        view["on_duty"] = tuple(case.on_duty)
-    if request.amount is not None:
-        view["request.amount"] = request.amount
-    withdrawal = request.withdrawal
-    if withdrawal is not None:
-        view["request.withdrawal"] = PRESENT
-        view["request.withdrawal.amount"] = withdrawal.amount
-        view["request.withdrawal.pending_hours"] = withdrawal.pending_hours
-    forfeiture = request.forfeiture
-    if forfeiture is not None:
-        view["request.forfeiture"] = PRESENT
-        view["request.forfeiture.winnings"] = forfeiture.winnings
-        if forfeiture.breach is not None:
-            view["request.forfeiture.breach"] = forfeiture.breach
-        if forfeiture.deliberate is not None:
-            view["request.forfeiture.deliberate"] = forfeiture.deliberate
-    if case.attributes:
-        _flatten_attributes(case.attributes, "attributes", view)
-    return view
+    table = case_fields(model)
+    literal: list[str] = []  # "path": expression, for the fields every case has
+    setup: list[str] = []  # local names for nested objects, before the literal
+    after: list[str] = []  # the optional fields
+    names = iter(f"v{i}" for i in range(10_000))
+
+    def value(info: FieldInfo, expr: str) -> str:
+        if info.kind == DATETIME:
+            return f"Decimal(int({expr}.timestamp()))"
+        if info.kind == NUMBER and info.integer:
+            return f"Decimal({expr})"
+        if info.kind == STRINGS:
+            return f"tuple({expr})"
+        return expr
+
+    def walk(model: type[BaseModel], prefix: str, owner: str, depth: int, out: list[str] | None) -> None:
+        indent = "    " * depth
+        for name in model.model_fields:
+            info = table.get(prefix + name)
+            if info is None:
+                continue
+            expr = f"{owner}.{name}"
+            nullable = _unwrap(model.model_fields[name].annotation).nullable
+            if info.kind == OBJECT:
+                local = next(names)
+                if out is None and not nullable:  # part of the literal
+                    setup.append(f"    {local} = {expr}")
+                    literal.append(f"        {info.path!r}: PRESENT,")
+                    walk(info_model(model, name), info.path + ".", local, depth, None)
+                else:
+                    target = after if out is None else out
+                    target.append(f"{indent}{local} = {expr}")
+                    target.append(f"{indent}if {local} is not None:")
+                    target.append(f"{indent}    view[{info.path!r}] = PRESENT")
+                    walk(info_model(model, name), info.path + ".", local, depth + 1, target)
+                continue
+            if out is None and not nullable:
+                literal.append(f"        {info.path!r}: {value(info, expr)},")
+            else:
+                target = after if out is None else out
+                if nullable:
+                    local = next(names)
+                    target.append(f"{indent}{local} = {expr}")
+                    target.append(f"{indent}if {local} is not None:")
+                    target.append(f"{indent}    view[{info.path!r}] = {value(info, local)}")
+                else:
+                    target.append(f"{indent}view[{info.path!r}] = {value(info, expr)}")
+
+    walk(model, "", "case", 1, None)
+    source = "\n".join([
+        "def flat_view(case):", *setup, "    view = {", *literal, "    }", *after,
+        "    if case.attributes:" if "attributes" in model.model_fields else "",
+        "        flatten_attributes(case.attributes, 'attributes', view)" if "attributes" in model.model_fields else "",
+        "    return view",
+    ])
+    namespace: dict[str, Any] = {"Decimal": Decimal, "PRESENT": PRESENT, "flatten_attributes": _flatten_attributes}
+    exec(compile(source, f"<flat view of {model.__name__}>", "exec"), namespace)  # our own code, from the model
+    function: FlatView = namespace["flat_view"]
+    function.__doc__ = source  # what was compiled, for a reader in a debugger
+    return function
+
+
+def info_model(model: type[BaseModel], name: str) -> type[BaseModel]:
+    """The model class of an object-valued field."""
+    base = _unwrap(model.model_fields[name].annotation).base
+    assert _is_model(base)
+    return base  # type: ignore[no-any-return]
 
 
 def _flatten_attributes(data: dict[str, Any], prefix: str, view: dict[str, Any]) -> None:
@@ -174,3 +281,6 @@ def _flatten_attributes(data: dict[str, Any], prefix: str, view: dict[str, Any])
             _flatten_attributes(value, path, view)
         elif value is not None:
             view[path] = _normal(value)
+
+
+flat_view: FlatView = make_flat_view(Case)  # derived once, at import

@@ -199,6 +199,44 @@ class Sla:
 
 
 @dataclass(frozen=True)
+class Expectation:
+    """What an invariant claims about every decision it covers; None or () = no claim."""
+
+    handler: str | None = None
+    handler_in: tuple[str, ...] | None = None
+    handler_not: tuple[str, ...] = ()
+    min_level: int | None = None
+    locked: bool | None = None
+    procedure: str | None = None  # "complaint"; `procedure: null` is no_procedure
+    no_procedure: bool = False
+    authority: tuple[tuple[str, Decimal], ...] = ()  # each action at most this amount
+    flags: tuple[str, ...] = ()  # the decision has at least these
+    forward: tuple[str, ...] = ()
+    reasons: tuple[str, ...] = ()  # these rules fire
+    not_reasons: tuple[str, ...] = ()  # these rules do not fire
+
+
+@dataclass(frozen=True)
+class Invariant:
+    """A policy's own claim about its decisions (`invariants:`), checked by `escalator check`."""
+
+    id: str
+    description: str
+    condition: Condition | None  # the cases it covers (`when`); None: every case
+    expect: Expectation
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class OptOut:
+    """`disable: PROPERTY` in `invariants:`: a built-in property this policy does not claim."""
+
+    property: str
+    fields: tuple[str, ...] | None = None  # monotone-in-money: only these money fields; None: all
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
 class CompiledPolicy:
     id: str
     version: str
@@ -218,6 +256,8 @@ class CompiledPolicy:
     source: str | None = field(default=None, compare=False)
     locale: str = "en"  # the language of its messages (spec section 9)
     currency: str = "EUR"  # ISO 4217: every amount in the policy and its cases
+    invariants: tuple[Invariant, ...] = ()  # checked by `escalator check`; not in the digest
+    opt_outs: tuple[OptOut, ...] = ()
     log_mask: tuple[str, ...] = ()  # case fields the decision log stores as keyed hashes (never read by a rule)
 
     def tier(self, tier_id: str) -> Tier:

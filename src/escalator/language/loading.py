@@ -1,4 +1,12 @@
-"""Load policy and rule-pack folders, and resolve `extends` into one policy each.
+"""Load policy and rule-pack folders, layer them over the bundled ones, and resolve `extends`.
+
+Layering: the bundled policies and packs are always there beneath a user's
+folders. A plain name (`extends: uk`, `packs: [bonus]`) means the user's own
+file if there is one, else the bundled one; `escalator:NAME` always means the
+bundled one. A user file that shadows a bundled one of the same name is
+reported as a warning naming both files (not for a policy that explicitly
+`extends: escalator:` its namesake, nor for an unchanged copy). Only the user's
+own policies are compiled; the bundled ones are parents to extend.
 
 A child policy overrides its parent field by field: tiers merge by id (and a
 tier's authority by action), parameters and SLA windows by name; a child's
@@ -10,12 +18,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from escalator.errors import EscalatorError, LoadError, Location, PolicyError, Problem
+from escalator.errors import EscalatorError, LoadError, Location, PolicyError, Problem, did_you_mean
 from escalator.language.models.policy import PolicyFile, RulePackFile
+from escalator.language.sources import BUNDLED_PREFIX, PolicySource, bundled_dir, is_bundled
 from escalator.language.validation import validate
-from escalator.language.yamlio import Document, load_file
+from escalator.language.yamlio import DocPath, Document, load_file
 
 
 @dataclass
@@ -24,6 +33,15 @@ class Source:
 
     model: Any
     doc: Document
+    bundled: bool = False  # shipped with escalator (a parent to extend, not compiled on its own)
+
+
+@dataclass(frozen=True)
+class InvariantSource:
+    """One entry of a policy file's `invariants:` (compiled by language.invariants)."""
+
+    spec: dict[str, Any]
+    at: Callable[[DocPath], Location]  # the location of a part of it, by its path inside the entry
 
 
 @dataclass
@@ -49,7 +67,7 @@ class ResolvedPolicy:
     sla: dict[str, dict[str, Any]] = field(default_factory=dict)
     packs: list[str] = field(default_factory=list)
     disabled: dict[str, Location] = field(default_factory=dict)
-    invariants: list[dict[str, Any]] = field(default_factory=list)
+    invariants: list[InvariantSource] = field(default_factory=list)  # the ancestors' first
     log_mask: dict[str, Location] = field(default_factory=dict)  # path -> where it was listed (inherited too)
 
 
@@ -94,6 +112,65 @@ def load_packs(folder: Path) -> dict[str, Source]:
     return _load_all(Path(folder), RulePackFile, "pack", "rule pack")
 
 
+@dataclass
+class Layers:
+    """Every policy and pack a source can name, and which policies are its own."""
+
+    policies: dict[str, Source] = field(default_factory=dict)  # plain names and escalator:NAME
+    packs: dict[str, Source] = field(default_factory=dict)
+    own: list[str] = field(default_factory=list)  # the policy ids to compile, sorted
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def _same_text(a: Source, b: Source) -> bool:
+    try:
+        return Path(a.doc.file or "").read_bytes() == Path(b.doc.file or "").read_bytes()
+    except OSError:
+        return False
+
+
+def _layer(own: dict[str, Source], bundled: dict[str, Source], kind: str, into: dict[str, Source],
+           warnings: list[Problem]) -> None:
+    for name, src in bundled.items():
+        src.bundled = True
+        into[BUNDLED_PREFIX + name] = src
+        into[name] = src
+    for name, src in own.items():
+        shadowed = bundled.get(name)
+        explicit = kind == "policy" and getattr(src.model, "extends", None) == BUNDLED_PREFIX + name
+        if shadowed is not None and not explicit and not _same_text(src, shadowed):
+            warnings.append(Problem(
+                f"{kind} {name!r} here overrides the bundled {kind} of the same name ({shadowed.doc.file})",
+                src.doc.location((kind if kind == "policy" else "pack",)), code="W-OVERRIDE", severity="warning",
+                hint=f"rename it, or write `{BUNDLED_PREFIX}{name}` where you mean the bundled one"
+                if kind != "policy" else f"say `extends: {BUNDLED_PREFIX}{name}` to build on the bundled one"))
+        into[name] = src
+
+
+def load_layers(source: PolicySource) -> Layers:
+    """The source's own files over the bundled ones; every unreadable file in one PolicyError."""
+    problems: list[Problem] = []
+    own_policies: dict[str, Source] = {}
+    own_packs: dict[str, Source] = {}
+    try:
+        own_policies = load_policies(source.policies)
+    except EscalatorError as exc:
+        problems.extend(exc.problems)
+    if source.rules is not None:
+        try:
+            own_packs = load_packs(source.rules)
+        except EscalatorError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise PolicyError(problems)
+    layers = Layers(own=sorted(own_policies))
+    bundled_policies = {} if is_bundled(source.policies, "policies") else load_policies(bundled_dir("policies"))
+    bundled_packs = {} if is_bundled(source.rules, "rules") else load_packs(bundled_dir("rules"))
+    _layer(own_policies, bundled_policies, "policy", layers.policies, layers.warnings)
+    _layer(own_packs, bundled_packs, "rule pack", layers.packs, layers.warnings)
+    return layers
+
+
 def resolve(policy_id: str, policies: dict[str, Source]) -> ResolvedPolicy:
     """Merge a policy with its ancestors (root first); cycles and unknown parents are errors."""
     chain: list[str] = []
@@ -107,7 +184,7 @@ def resolve(policy_id: str, policies: dict[str, Source]) -> ResolvedPolicy:
             src = policies[chain[-1]]
             raise PolicyError(Problem(
                 f"extends unknown policy {current!r}", src.doc.location(("extends",)), code="E-EXTENDS",
-                hint=f"known policies: {', '.join(sorted(policies))}",
+                hint=did_you_mean(current, policies, "known policies"),
             ))
         chain.append(current)
         current = policies[current].model.extends
@@ -153,7 +230,8 @@ def _merge(target: ResolvedPolicy, source: Source) -> None:
             target.disabled[rule_id] = doc.location(("rules", "disable", i))
         for rule_id in spec.rules.enable:
             target.disabled.pop(rule_id, None)
-    target.invariants.extend(spec.invariants)
+    target.invariants.extend(InvariantSource(entry, doc.locator(("invariants", i)))
+                             for i, entry in enumerate(spec.invariants))
     if spec.log is not None:  # masks accumulate down the extends chain: a child never unmasks
         for i, path in enumerate(spec.log.mask):
             target.log_mask.setdefault(path, doc.location(("log", "mask", i)))

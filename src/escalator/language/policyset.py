@@ -1,4 +1,4 @@
-"""A policy folder and a rule folder -> compiled policies, with every problem collected.
+"""A policy source (see `escalator.language.sources`) -> compiled policies, with every problem collected.
 
 Both the Engine (which refuses to start on any problem) and `escalator validate`
 (which reports them all, then runs the static checks) load policies through here.
@@ -12,7 +12,8 @@ from pathlib import Path
 from escalator.language.compiler import compile_policy
 from escalator.errors import EscalatorError, Location, PolicyError, Problem
 from escalator.language.ir import CompiledPolicy
-from escalator.language.loading import ResolvedPolicy, Source, load_packs, load_policies, resolve
+from escalator.language.loading import ResolvedPolicy, Source, load_layers, resolve
+from escalator.language.sources import PolicySource, locate
 
 
 @dataclass
@@ -23,6 +24,7 @@ class PolicySet:
     compiled: dict[str, CompiledPolicy] = field(default_factory=dict)
     problems: dict[str, list[Problem]] = field(default_factory=dict)  # per policy that failed to compile
     overlaps: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # e.g. a local pack overriding a bundled one
 
     def all_problems(self) -> list[Problem]:
         found = list(self.load_problems)
@@ -32,21 +34,21 @@ class PolicySet:
         return list(dict.fromkeys(found))
 
 
-def compile_all(policies: str | Path, rules: str | Path) -> PolicySet:
-    """Load, resolve and compile every non-abstract policy; never raises for bad content."""
+def as_source(policies: str | Path | PolicySource | None, rules: str | Path | None = None) -> PolicySource:
+    return policies if isinstance(policies, PolicySource) else locate(policies, rules)
+
+
+def compile_all(policies: str | Path | PolicySource | None, rules: str | Path | None = None) -> PolicySet:
+    """Load, layer, resolve and compile the source's own non-abstract policies; never raises for bad content."""
     result = PolicySet()
     try:
-        policy_files = load_policies(Path(policies))
+        layers = load_layers(as_source(policies, rules))
     except EscalatorError as exc:
         result.load_problems.extend(exc.problems)
-        policy_files = {}
-    try:
-        result.packs = load_packs(Path(rules))
-    except EscalatorError as exc:
-        result.load_problems.extend(exc.problems)
-    if result.load_problems:  # compiling against half-loaded files only adds noise
-        return result
-    for policy_id in sorted(policy_files):
+        return result  # compiling against half-loaded files only adds noise
+    result.packs, result.warnings = layers.packs, layers.warnings
+    policy_files = layers.policies
+    for policy_id in layers.own:
         try:
             resolved = resolve(policy_id, policy_files)
         except EscalatorError as exc:
@@ -68,14 +70,18 @@ def compile_all(policies: str | Path, rules: str | Path) -> PolicySet:
     return result
 
 
-def compile_folders(policies: str | Path, rules: str | Path) -> dict[str, CompiledPolicy]:
+def compile_folders(policies: str | Path | PolicySource | None,
+                    rules: str | Path | None = None) -> dict[str, CompiledPolicy]:
     """Every compiled policy, or one PolicyError listing every problem found."""
-    result = compile_all(policies, rules)
+    source = as_source(policies, rules)
+    result = compile_all(source)
     problems = result.all_problems()
     if problems:
         raise PolicyError(problems)
     if not result.compiled:
-        raise PolicyError(Problem(f"no policy found in {policies}", Location(str(policies))))
+        raise PolicyError(Problem(f"no policy found in {source.policies}", Location(str(source.policies)),
+                                  hint="a policy file starts with `policy: ID`; "
+                                       "abstract policies are parents only"))
     return result.compiled
 
 

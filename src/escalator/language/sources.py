@@ -1,22 +1,29 @@
-"""Where a policy set comes from, for comparing two of them (`escalator impact`).
+"""THE place that turns "where are the policies" into folders.
 
-A source names a pair of folders (policies/ and rules/):
+Every command, the Engine, policy tests, checks and impact go through here.
+A source names the user's policy folder and (optionally) rule folder; the
+bundled policies and rule packs always lie beneath them as a library that a
+user's policy can `extends: escalator:uk` and whose packs it can select by name
+(see `escalator.language.loading.load_layers`).
 
-- `DIR`: a folder holding `policies/` and `rules/` (an operator's policy repository);
-  without `rules/` the bundled rule packs are used. A folder of policy files itself
-  (no `policies/` inside) is taken as the policies folder, with `../rules` beside it.
+Spellings:
+
+- `DIR` holding `policies/` (and perhaps `rules/`): an operator's policy repository.
+- `DIR` holding policy files: the policies folder itself; its rule packs are
+  `DIR/rules/` if present, else a `rules/` folder beside it, else none of its own.
 - `POLICIES,RULES`: the two folders named explicitly.
-- `bundled`: the policies and rule packs shipped with escalator.
+- `bundled` (or no folder at all in the library): the policies and packs shipped with escalator.
 - `git:REV`: `policies/` and `rules/` as they are at revision REV of the git repository
   (`--repo`, default the current directory), read with `git archive` into a temporary
   folder, so the working tree, index and HEAD are never touched.
 
-Resolve with `with open_source(spec, repo) as src: Engine.load(src.policies, src.rules)`;
-the temporary folder of a git source is removed on exit.
+In an installed wheel the bundled files live in `escalator/_bundled/`; in a source
+checkout they are the top-level `rules/` and `policies/` folders.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import tarfile
@@ -27,9 +34,33 @@ from pathlib import Path
 from typing import Iterator, Sequence
 
 from escalator.errors import LoadError, Problem
-from escalator.language.bundled import bundled_dir
 
 GIT_PREFIX = "git:"
+BUNDLED_PREFIX = "escalator:"
+"""`extends: escalator:uk` / `packs: [escalator:bonus]` name a bundled policy or pack explicitly."""
+
+_PACKAGE = Path(__file__).resolve().parent.parent  # the escalator package
+
+
+def bundled_dir(name: str) -> Path:
+    """`rules` or `policies`, as shipped with this copy of escalator."""
+    installed = _PACKAGE / "_bundled" / name
+    if installed.is_dir():
+        return installed
+    checkout = _PACKAGE.parents[1] / name
+    if checkout.is_dir():
+        return checkout
+    raise FileNotFoundError(f"the bundled {name}/ folder is missing from this installation")
+
+
+def is_bundled(folder: Path | None, name: str) -> bool:
+    """Whether `folder` is the bundled `name` folder itself (then there is nothing to layer)."""
+    if folder is None:
+        return False
+    try:
+        return Path(folder).resolve() == bundled_dir(name).resolve()
+    except FileNotFoundError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -38,7 +69,7 @@ class PolicySource:
 
     label: str
     policies: Path
-    rules: Path
+    rules: Path | None  # None: no rule packs of its own (the bundled packs are still there by name)
     revision: str | None = None  # the commit a git: source resolved to
     _cleanup: tuple[Path, ...] = field(default=(), repr=False, compare=False)
 
@@ -47,9 +78,60 @@ def _error(message: str, hint: str | None = None) -> LoadError:
     return LoadError(Problem(message, code="E-SOURCE", hint=hint))
 
 
+def locate(policies: str | Path | None = None, rules: str | Path | None = None,
+           label: str | None = None) -> PolicySource:
+    """Folders for a policy argument and an optional rule argument (None, None: the bundled ones)."""
+    if policies is None:
+        if rules is not None:
+            return PolicySource(label or str(rules), bundled_dir("policies"), Path(rules))
+        return PolicySource(label or "bundled", bundled_dir("policies"), bundled_dir("rules"))
+    root = Path(policies)
+    shown = label or str(policies)
+    if not root.is_dir():
+        raise _error(f"{root}: no such folder",
+                     "give a folder of policy files, a folder holding policies/, POLICIES,RULES, bundled or git:REV")
+    if rules is not None:
+        if not Path(rules).is_dir():
+            raise _error(f"{rules}: no such rules folder")
+        return PolicySource(shown, root, Path(rules))
+    if (root / "policies").is_dir():
+        own = root / "rules"
+        return PolicySource(shown, root / "policies", own if own.is_dir() else None)
+    for candidate in (root / "rules", root.parent / "rules"):
+        if candidate.is_dir() and candidate.resolve() != root.resolve():
+            return PolicySource(shown, root, candidate)
+    return PolicySource(shown, root, None)
+
+
+_POLICY_LINE = re.compile(rb"^policy\s*:", re.MULTILINE)
+
+
+def holds_policies(folder: Path) -> bool:
+    """Whether a folder has a policy file directly in it (a top-level `policy:` line), cheaply."""
+    try:
+        files = [p for p in folder.iterdir() if p.suffix.lower() in (".yaml", ".yml") and p.is_file()]
+    except OSError:
+        return False
+    for path in files:
+        try:
+            if _POLICY_LINE.search(path.read_bytes()[:65536]):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def default_source(cwd: str | Path | None = None) -> PolicySource:
+    """What a command uses when given no folder: `./policies` (with `./rules`) if present, else bundled."""
+    base = Path(cwd) if cwd is not None else Path.cwd()
+    if (base / "policies").is_dir():
+        return locate(base)
+    return locate()
+
+
 def _folder_source(spec: str) -> PolicySource:
     if spec == "bundled":
-        return PolicySource(spec, bundled_dir("policies"), bundled_dir("rules"))
+        return locate()
     if "," in spec:
         policies_text, rules_text = (part.strip() for part in spec.split(",", 1))
         policies, rules = Path(policies_text), Path(rules_text)
@@ -57,15 +139,7 @@ def _folder_source(spec: str) -> PolicySource:
             if not path.is_dir():
                 raise _error(f"{path} is not a folder", "write POLICIES_DIR,RULES_DIR")
         return PolicySource(spec, policies, rules)
-    root = Path(spec)
-    if not root.is_dir():
-        raise _error(f"{spec}: no such folder",
-                     "give a folder with policies/ and rules/, POLICIES,RULES, bundled or git:REV")
-    if (root / "policies").is_dir():
-        rules = root / "rules"
-        return PolicySource(spec, root / "policies", rules if rules.is_dir() else bundled_dir("rules"))
-    sibling = root.parent / "rules"
-    return PolicySource(spec, root, sibling if sibling.is_dir() and sibling != root else bundled_dir("rules"))
+    return locate(spec)
 
 
 def _git(repo: Path, *args: str) -> str:
@@ -104,7 +178,7 @@ def _git_source(spec: str, repo: Path) -> PolicySource:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    rules = tmp / "rules" if "rules" in wanted else bundled_dir("rules")
+    rules = tmp / "rules" if "rules" in wanted else None
     return PolicySource(spec, tmp / "policies", rules, revision=commit, _cleanup=(tmp,))
 
 

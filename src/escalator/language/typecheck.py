@@ -7,11 +7,10 @@ enumerated fields only take their known values, and numbers have at most cents.
 
 from __future__ import annotations
 
-import difflib
 from decimal import Decimal
-from typing import Any
+from typing import Any, Iterable
 
-from escalator.errors import Location
+from escalator.errors import Location, did_you_mean
 from escalator.language import fields as F
 from escalator.language.ir import Const, Field
 from escalator.money import CENT
@@ -29,9 +28,10 @@ class ConditionError(ValueError):
         self.location: Location | None = None  # set by compile_condition
 
 
-def suggest(name: str, options: Any, prefix: str = "") -> str | None:
-    close = difflib.get_close_matches(name, list(options), n=1)
-    return f"did you mean '{prefix}{close[0]}'?" if close else None
+def suggest(name: str, options: Iterable[str], prefix: str = "") -> str | None:
+    """A did-you-mean hint (errors.did_you_mean), names written with their prefix (params.X)."""
+    known = [f"{prefix}{option}" for option in options]
+    return did_you_mean(f"{prefix}{name}", known, "known") if known else None
 
 
 def _check_number(value: Any) -> None:

@@ -25,7 +25,7 @@ from typing import Any, Callable
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from escalator.errors import LoadError, Location, Problem
+from escalator.errors import LoadError, Location, Problem, dotted
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 MAX_ALIASES = 100
@@ -51,10 +51,11 @@ class Document:
     def location(self, path: DocPath | list[str | int] = ()) -> Location:
         """The position of the deepest known node on `path` (falls back to parents)."""
         path = tuple(path)
+        wanted = dotted(path) or None
         while path and path not in self.positions:
             path = path[:-1]
         line, col = self.positions.get(path, (None, None))
-        return Location(self.file, line, col)
+        return Location(self.file, line, col, wanted)
 
     def locator(self, prefix: DocPath) -> Callable[[DocPath], Location]:
         """Locations of the values below `prefix`, by their path relative to it."""
@@ -166,6 +167,77 @@ class _CountingLoader(yaml.SafeLoader):
             self.depth -= 1
 
 
+_INDENT_HINT = ("keys of one mapping start in the same column, and list items ('- ') in the same column; "
+                "indent with spaces only")
+_YAML_WORDS: tuple[tuple[str, str, str | None], ...] = (
+    # (a fragment of PyYAML's problem text, what it means, what to do)
+    ("found character '\\t' that cannot start any token", "a tab character in the indentation",
+     "YAML indents with spaces only: replace the tab with spaces"),
+    ("mapping values are not allowed here", "a ':' here cannot start a new key",
+     "if a value contains ': ' put it in quotes; otherwise this line is indented more than its key"),
+    ("expected <block end>", "the indentation does not line up with the lines above", _INDENT_HINT),
+    ("expected '<document start>'", "the indentation does not line up with the lines above", _INDENT_HINT),
+    ("expected a single document", "a second document (a --- line): a file holds one document",
+     "remove the --- line, or split the file"),
+    ("could not find expected ':'", "a line without 'key: value' (the colon is missing)", None),
+    ("found unexpected end of stream", "a quote or bracket is never closed", "close it on the same line"),
+    ("expected ',' or ']'", "a [...] list is not closed, or its items lack a comma", "write [a, b, c]"),
+    ("expected ',' or '}'", "a {...} mapping is not closed, or its entries lack a comma",
+     "write {key: value, key: value}"),
+    ("found undefined alias", "an *alias names an &anchor that is not defined", None),
+    ("cannot start any token", "a value cannot start with this character", "put the value in quotes"),
+    ("expected the node content", "a value is missing or malformed here", None),
+)
+
+
+_KEY = re.compile(r"^([^\s:#\-\[{'\"][^:#]*?)\s*:(\s|$)")
+
+
+def guess_path(text: str, line: int) -> str | None:
+    """The field a line of unparsable YAML belongs to, from indentation alone (best effort):
+    a syntax error can still name `tiers[0].level`, not only a line."""
+    stack: list[tuple[int, str | int]] = []
+    items: dict[tuple[str | int, ...], int] = {}
+    last = 0
+    for raw in text.splitlines()[:line]:
+        body = raw.lstrip(" \t")
+        if not body or body.startswith("#"):
+            continue
+        # a tab in the indentation most often stands for a sibling of the line above
+        indent = last if "\t" in raw[:len(raw) - len(body)] else len(raw) - len(body)
+        while body.startswith("- ") or body == "-":
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            parent = tuple(part for _, part in stack)
+            items[parent] = items.get(parent, -1) + 1
+            for deeper in [k for k in items if len(k) > len(parent) and k[:len(parent)] == parent]:
+                del items[deeper]
+            stack.append((indent, items[parent]))
+            body = body[2:].lstrip(" ")
+            indent += 2
+        match = _KEY.match(body)
+        if match:
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            stack.append((indent, match.group(1)))
+            last = indent
+    return dotted(tuple(part for _, part in stack)) or None
+
+
+def plain_yaml_error(problem: str, context: str | None = None) -> tuple[str, str | None]:
+    """PyYAML's problem text said in plain words, with a hint (PyYAML's own wording never reaches users)."""
+    if problem.startswith(("nesting deeper than", f"more than {MAX_ALIASES} aliases")):
+        return problem, None  # escalator's own limits, already in plain words
+    text = f"{context or ''} {problem}"
+    for fragment, said, hint in _YAML_WORDS:
+        if fragment in text:
+            if fragment == "found undefined alias":
+                name = problem.rsplit(" ", 1)[-1]
+                said = f"*{name.strip(chr(39))} names an &anchor that is not defined"
+            return said, hint
+    return "the text cannot be read as YAML here", "check the quotes, colons and indentation of this line"
+
+
 def _offset_location(text: str, offset: int, file: str | None) -> Location:
     line = text.count("\n", 0, offset) + 1
     column = offset - (text.rfind("\n", 0, offset) + 1) + 1
@@ -254,13 +326,12 @@ def parse_yaml(text: str | bytes, file: str | None = None) -> Document:
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        message = exc.problem or str(exc)
-        if exc.context and exc.problem:
-            message = f"{exc.context}: {exc.problem}"
-        message = f"invalid YAML: {message}"
+        said, hint = plain_yaml_error(exc.problem or str(exc), exc.context)
+        message = f"invalid YAML: {said}"
         if mark is not None:
-            raise LoadError(Problem(message, Location(file, mark.line + 1, mark.column + 1))) from None
-        raise LoadError(Problem(message, Location(file))) from None
+            where = Location(file, mark.line + 1, mark.column + 1, guess_path(text, mark.line + 1))
+            raise LoadError(Problem(message, where, hint=hint)) from None
+        raise LoadError(Problem(message, Location(file), hint=hint)) from None
     except yaml.YAMLError as exc:
         raise LoadError(Problem(f"invalid YAML: {exc}", Location(file))) from None
     except RecursionError:
@@ -385,3 +456,17 @@ def load_file(path: str | Path) -> Document:
     if path.suffix.lower() == ".json":
         return parse_json(raw, name)
     return parse_yaml(raw, name)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes Decimals as plain numbers (exact: their own text) and tuples as lists."""
+
+
+_Dumper.add_representer(Decimal, lambda d, v: d.represent_scalar("tag:yaml.org,2002:float", str(v)))
+_Dumper.add_representer(tuple, lambda d, v: d.represent_list(v))
+
+
+def dump_yaml(data: object) -> str:
+    """YAML text that `parse_yaml` reads back to the same values (keys in their order)."""
+    text: str = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+    return text

@@ -86,7 +86,7 @@ def evaluate(engine: Engine, case: Case | dict[str, Any], at: datetime | None = 
              locale: str | None = None) -> Decision:
     """`engine.evaluate` with the instant and locale, refusing the ones it cannot honour."""
     accepted = engine_keywords(engine)
-    given = {name: value for name, value in (("at", at), ("locale", locale)) if value is not None}
+    given: dict[str, Any] = {name: value for name, value in (("at", at), ("locale", locale)) if value is not None}
     refused = [Problem(f"this escalator cannot evaluate with {name!r} yet", path=name)
                for name in given if name not in accepted]
     if refused:
@@ -95,8 +95,11 @@ def evaluate(engine: Engine, case: Case | dict[str, Any], at: datetime | None = 
 
 
 def make_record(case: Case, decision: Decision, policy: CompiledPolicy, masker: Masker, policy_set: str,
-                request_id: str, at: datetime | None = None, locale: str | None = None) -> LogRecord:
-    return record_from(case.model_dump(mode="json"), decision.to_json(), decision.handler, policy, masker,
+                request_id: str, at: datetime | None = None, locale: str | None = None,
+                decision_json: str | None = None) -> LogRecord:
+    """A row for a decision; `decision_json` saves a second `decision.to_json()` when the caller has it."""
+    text = decision.to_json() if decision_json is None else decision_json
+    return record_from(case.model_dump(mode="json"), text, decision.handler, policy, masker,
                        policy_set, request_id, at, locale)
 
 
@@ -133,8 +136,11 @@ class Recorder:
 
         text = json.dumps(decision, ensure_ascii=False, separators=(",", ":"))  # == Decision.to_json()
         policy = self.policies[decision["policy"]["id"]]
+        # a decision that names its evaluation instant is replayed at that instant
+        instant = decision.get("evaluated_at")
+        at = datetime.fromisoformat(instant) if isinstance(instant, str) else None
         self.pending.append(record_from(case, text, decision["handler"], policy, self.masker, self.policy_set,
-                                        self.run_id))
+                                        self.run_id, at))
 
     def flush(self) -> None:
         """Write the pending rows (one transaction); raises LogWriteError, keeping nothing."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, fields
+from dataclasses import fields
 from typing import Any
 
 import sqlalchemy as sa
@@ -188,7 +188,3 @@ def _short(exc: BaseException) -> str:
     """The driver's message, first line only (no SQL, no parameters: they may hold case data)."""
     original = getattr(exc, "orig", None) or exc
     return str(original).strip().splitlines()[0] if str(original).strip() else type(original).__name__
-
-
-def as_dict(record: LogRecord) -> dict[str, Any]:
-    return asdict(record)

@@ -16,16 +16,16 @@ import gzip
 import json
 import sys
 import zlib
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from multiprocessing.pool import AsyncResult
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
-from escalator.language.cases import parse_case
 from escalator.errors import EscalatorError, LoadError, Location, Problem
+from escalator.language.cases import parse_case, place
 from escalator.language.yamlio import Document, load_file, parse_json
+from escalator.operations.pool import chunks, ordered_map
 
 if TYPE_CHECKING:
     from escalator.language.ir import CompiledPolicy
@@ -36,8 +36,6 @@ JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
 MAX_LINE_BYTES = 5 * 1024 * 1024
 STDIN = "-"
 RENDERS = (None, "json", "jsonl")
-T = TypeVar("T")
-R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -100,15 +98,6 @@ class InputError(Exception):
 
 
 # -- reading --------------------------------------------------------------------------
-def default_folders(cwd: str | Path | None = None) -> tuple[Path | None, Path | None]:
-    """`./policies` and `./rules` when both exist in `cwd`, else (None, None): the bundled ones."""
-    base = Path(cwd) if cwd is not None else Path.cwd()
-    policies, rules = base / "policies", base / "rules"
-    if policies.is_dir() and rules.is_dir():
-        return policies, rules
-    return None, None
-
-
 def is_jsonl(path: Path) -> bool:
     name = path.name.lower()
     return name.endswith(JSONL_SUFFIXES)
@@ -192,35 +181,34 @@ def iter_inputs(paths: Iterable[str], stdin: IO[bytes] | None = None) -> Iterato
 
 
 # -- evaluating -----------------------------------------------------------------------
-_ENGINE: Engine | None = None  # the engine of this process (set in each worker by _init)
-_RENDER: str | None = None
-_KEEP_CASE = False
-_INIT_ERROR: BaseException | None = None
+@dataclass(frozen=True)
+class Evaluator:
+    """What a worker evaluates with: its engine and how to render outcomes."""
+
+    engine: Engine
+    render: str | None = None
+    keep_case: bool = False
 
 
-def _init(policies: dict[str, CompiledPolicy], backend: str, render: str | None, keep_case: bool = False) -> None:
-    """Pool initializer. It must not raise: a failing initializer makes Pool respawn forever."""
-    global _ENGINE, _RENDER, _KEEP_CASE, _INIT_ERROR
-    _RENDER, _KEEP_CASE = render, keep_case
-    try:
-        from escalator.runtime.engine import Engine
+def _evaluator(policies: dict[str, CompiledPolicy], backend: str, render: str | None, keep_case: bool) -> Evaluator:
+    from escalator.runtime.engine import Engine
 
-        _ENGINE = Engine(policies, backend)
-    except BaseException as exc:  # reported by the first chunk, in the parent
-        _INIT_ERROR = exc
+    return Evaluator(Engine(policies, backend), render, keep_case)
 
 
-def _problem_dicts(problems: Iterable[Problem]) -> tuple[dict[str, Any], ...]:
+def problem_dicts(problems: Iterable[Problem]) -> tuple[dict[str, Any], ...]:
     return tuple(
         {k: v for k, v in p.to_dict().items() if k in ("file", "line", "column", "path", "message")}
         for p in problems
     )
 
 
-def _one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = False) -> Outcome:
+def evaluate_one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = False) -> Outcome:
+    """One input through the Python engine: its decision, or its problems (never raises)."""
     if item.error is not None:
         return Outcome(item.source, item.line, problems=({"path": None, "message": item.error},))
     case_id = None
+    doc: Document | None = None
     try:
         doc = item.read()
         if isinstance(doc.data, dict) and isinstance(doc.data.get("case_id"), str):
@@ -228,37 +216,27 @@ def _one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = 
         model = parse_case(doc)
         decision = engine.evaluate(model).to_dict()
     except EscalatorError as exc:
-        return Outcome(item.source, item.line, case_id, problems=_problem_dicts(exc.problems))
+        return Outcome(item.source, item.line, case_id, problems=problem_dicts(place(exc.problems, doc) if doc else exc.problems))
     except Exception as exc:  # a bug must not stop a million-case run; report it in place
         message = f"internal error: {type(exc).__name__}: {exc}"
         return Outcome(item.source, item.line, case_id, problems=({"path": None, "message": message},))
     case = model.model_dump(mode="json") if keep_case else None
+    return decided(item.source, item.line, case_id, decision, render, case)
+
+
+def decided(source: str, line: int | None, case_id: str | None, decision: dict[str, Any], render: str | None,
+            case: dict[str, Any] | None = None) -> Outcome:
+    """The Outcome of a decision (`Decision.to_dict()`), rendered as asked: one place for the bytes."""
     if render is None:
-        return Outcome(item.source, item.line, case_id, decision, case=case)
+        return Outcome(source, line, case_id, decision, case=case)
     indent = 2 if render == "json" else None
     separators = None if indent else (",", ":")
     text = json.dumps(decision, ensure_ascii=False, indent=indent, separators=separators)
-    return Outcome(item.source, item.line, case_id, decision if keep_case else None, text, case=case)
+    return Outcome(source, line, case_id, decision if case is not None else None, text, case=case)
 
 
-def _chunk(items: list[CaseInput]) -> list[Outcome]:
-    if _INIT_ERROR is not None:
-        raise _INIT_ERROR
-    assert _ENGINE is not None, "a pool worker without _init"
-    engine = _ENGINE
-    return [_one(item, engine, _RENDER, _KEEP_CASE) for item in items]
-
-
-def chunks(inputs: Iterable[T], size: int) -> Iterator[list[T]]:
-    """Consecutive lists of `size` items (the last one shorter), read lazily."""
-    batch: list[T] = []
-    for item in inputs:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+def _chunk(evaluator: Evaluator, items: list[CaseInput]) -> list[Outcome]:
+    return [evaluate_one(item, evaluator.engine, evaluator.render, evaluator.keep_case) for item in items]
 
 
 def evaluate_stream(
@@ -284,7 +262,7 @@ def evaluate_stream(
         engine = Engine(policies, backend)
         try:
             for item in inputs:
-                yield _one(item, engine, render, keep_case)
+                yield evaluate_one(item, engine, render, keep_case)
         finally:
             engine.close()
         return
@@ -296,30 +274,6 @@ def _parallel(inputs: Iterable[CaseInput], policies: dict[str, CompiledPolicy], 
     from escalator.runtime.backends import check_backend
 
     check_backend(backend)  # fail here, not once per worker
-    initargs = (policies, backend, render, keep_case)
-    for outcomes in ordered_pool(chunks(inputs, chunksize), _chunk, workers, _init, initargs):
+    setup = partial(_evaluator, policies, backend, render, keep_case)
+    for outcomes in ordered_map(_chunk, chunks(inputs, chunksize), setup=setup, workers=workers):
         yield from outcomes
-
-
-def ordered_pool(work: Iterable[T], task: Callable[..., R], workers: int, initializer: Callable[..., None],
-                 initargs: tuple[object, ...], extra: Callable[[], tuple[object, ...]] = tuple) -> Iterator[R]:
-    """`task(chunk, *extra())` for each chunk in `workers` processes; results in input order.
-
-    At most a few chunks per worker are in flight (Pool.imap would read all input ahead),
-    so memory stays bounded for any input size. Workers are forked on Linux (they start at
-    once and inherit the compiled policies) and spawned elsewhere, as macOS and Windows do,
-    with `initargs` pickled to each worker.
-    """
-    import multiprocessing
-
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    context = multiprocessing.get_context(method)
-    window = workers * 3
-    with context.Pool(workers, initializer=initializer, initargs=initargs) as pool:
-        pending: deque[AsyncResult[R]] = deque()
-        for chunk in work:
-            pending.append(pool.apply_async(task, (chunk, *extra())))
-            if len(pending) >= window:
-                yield pending.popleft().get()
-        while pending:
-            yield pending.popleft().get()

@@ -14,20 +14,21 @@ from typing import Any
 from escalator.language import fields as F
 from escalator.language.ir import Cap, CompiledPolicy, Rule, Tier
 from escalator.language.models.case import Case
-from escalator.language.models.decision import Deadlines, Decision, PolicyRef, Reason
+from escalator.language.locales import LOCALES
+from escalator.language.models.decision import FAILED_FLAG, FAILED_RULE, Deadlines, Decision, PolicyRef, Reason
+from escalator.runtime.messages import PolicyTexts
 from escalator.money import pretty_money
 
 log = logging.getLogger("escalator")
 
-FAILED_RULE = "escalator.evaluation-failed"
-FAILED_FLAG = "evaluation_failed"
+__all__ = ["FAILED_FLAG", "FAILED_RULE", "PolicyFacts", "choose_handler", "decide", "failsafe_decision",
+           "failsafe_tier", "format_value", "transfer_mode"]
 
 
 class PolicyFacts:
     """What `decide` needs from a policy, looked up once instead of per case (policies are immutable)."""
 
-    __slots__ = ("policy", "ref", "tiers", "levels", "lowest", "complaints", "limits", "sla", "constant_reasons",
-                 "templates")
+    __slots__ = ("policy", "ref", "tiers", "levels", "lowest", "complaints", "limits", "sla", "texts")
 
     def __init__(self, policy: CompiledPolicy):
         self.policy = policy
@@ -41,40 +42,8 @@ class PolicyFacts:
         for situation in ("complaint", "escalated", "default"):
             sla = policy.sla_for(situation)
             self.sla[situation] = (sla.acknowledge, sla.resolve)
-        # a reason without case placeholders is the same text for every case: build its Reason once
-        self.constant_reasons = {
-            r.index: Reason(rule=r.id, message=render(r, {}))
-            for r in policy.rules if not any(part.field is not None for part in r.reason)
-        }
-        # the other reasons: literal text and policy constants rendered once, case fields per case
-        self.templates = {r.index: _template(r) for r in policy.rules if r.index not in self.constant_reasons}
-
-
-def _template(rule: Rule) -> tuple[str | tuple[str, bool], ...]:
-    parts: list[str | tuple[str, bool]] = []
-    for part in rule.reason:
-        if part.field is not None:
-            parts.append((part.field.path, part.field.kind == F.DATETIME))
-        else:
-            text = part.text if part.const is None else format_value(part.const.value)
-            if parts and isinstance(parts[-1], str):
-                parts[-1] += text
-            else:
-                parts.append(text)
-    return tuple(parts)
-
-
-def _fill(template: tuple[str | tuple[str, bool], ...], view: dict[str, Any]) -> str:
-    """render() for a rule with case placeholders, from its pre-rendered template."""
-    out = []
-    for part in template:
-        if isinstance(part, str):
-            out.append(part)
-        else:
-            path, is_datetime = part
-            value = view.get(path)
-            out.append(_iso(value) if is_datetime and isinstance(value, Decimal) else format_value(value))
-    return "".join(out)
+        # reasons, summary and agent note in every locale: literal text and policy constants rendered once
+        self.texts = {locale: PolicyTexts(policy, locale) for locale in LOCALES}
 
 
 _NO_DEADLINES = Deadlines(acknowledge_by=None, resolve_by=None)
@@ -82,8 +51,10 @@ _ZERO = Decimal("0.00")
 
 
 def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str, Any],
-           facts: PolicyFacts | None = None) -> Decision:
-    """The decision for the fired rules; `facts` are the policy's precomputed lookups (the Engine keeps them)."""
+           facts: PolicyFacts | None = None, locale: str | None = None) -> Decision:
+    """The decision for the fired rules; `facts` are the policy's precomputed lookups (the Engine keeps them).
+
+    Its messages are in `locale` (a known one: see `messages.check_locale`), else the policy's."""
     # Everything below depends on the set of fired rules only: reasons are listed by rule id,
     # so neither firing order nor the order of rules in their packs can change a decision.
     if facts is None:
@@ -123,12 +94,9 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
     escalate = handler.level > facts.levels[case.handled_by]
     situation = "complaint" if locked else "escalated" if escalate else "default"
     due = _due(facts.sla[situation], case)
-    constant, templates = facts.constant_reasons, facts.templates
-    reasons = tuple(
-        constant.get(r.index) or Reason(rule=r.id, message=_fill(templates[r.index], view))
-        for r in sorted(fired, key=_rule_id)
-    )
-    return Decision(
+    texts = facts.texts[locale or policy.locale]
+    reasons = tuple(texts.reason(r, view) for r in sorted(fired, key=_rule_id))
+    return texts.finish(Decision(
         case_id=case.case_id,
         policy=facts.ref,
         handler=handler.id,
@@ -141,7 +109,7 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
         flags=flags,
         deadlines=due,
         reasons=reasons,
-    )
+    ))
 
 
 def _rule_id(rule: Rule) -> str:
@@ -179,19 +147,6 @@ def _due(periods: tuple[timedelta | None, timedelta | None], case: Case) -> Dead
     )
 
 
-def render(rule: Rule, view: dict[str, Any]) -> str:
-    """The rule's reason with its placeholders filled in (its description if it has none)."""
-    if not rule.reason:
-        return rule.description
-    return _fill(_template(rule), view)
-
-
-def _iso(epoch: Decimal) -> str:
-    from datetime import timezone
-
-    return datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def format_value(value: Any) -> str:
     if value is None or value is F.PRESENT:
         return "(unknown)" if value is None else "(present)"
@@ -220,15 +175,18 @@ def _safe_due(policy: CompiledPolicy, case: Case, situation: str) -> Deadlines:
         return _NO_DEADLINES
 
 
-def failsafe_decision(policy: CompiledPolicy, case: Case, error: BaseException) -> Decision:
-    """Fail closed: a senior human looks at the case and nobody may give anything away."""
+def failsafe_decision(policy: CompiledPolicy, case: Case, error: BaseException, locale: str | None = None,
+                      texts: PolicyTexts | None = None) -> Decision:
+    """Fail closed: a senior human looks at the case and nobody may give anything away.
+
+    It has a summary like every decision; if even the messages fail, the plain English one below."""
     log.error("evaluation of case %s under policy %s failed", case.case_id, policy.id, exc_info=error)
     handler = failsafe_tier(policy)
     locked = case.status == "complaint"
     if locked:
         handler = policy.tier(policy.complaints_tier)
     escalate = handler.level > policy.tier(case.handled_by).level
-    return Decision(
+    decision = Decision(
         case_id=case.case_id,
         policy=PolicyRef(id=policy.id, version=policy.version, digest=policy.digest),
         handler=handler.id,
@@ -242,9 +200,18 @@ def failsafe_decision(policy: CompiledPolicy, case: Case, error: BaseException) 
         deadlines=_safe_due(policy, case, "complaint" if locked else "escalated"),
         reasons=(Reason(
             rule=FAILED_RULE,
-            message=f"Automatic evaluation failed ({type(error).__name__}); a {handler.name} must review "
-            "this case by hand. No authority is granted until then.",
+            message=f"Automatic evaluation failed ({type(error).__name__}); nobody may grant anything on this "
+            "case until it has been reviewed by hand.",
         ),),
+        summary=f"Your case is handled by the {handler.name}.",
+        agent_note="Automatic evaluation failed: review this case by hand; no authority is granted until then.",
     )
+    try:
+        texts = texts or PolicyTexts(policy, locale or policy.locale)
+        reason = Reason(rule=FAILED_RULE, message=texts.failed_reason(error))
+        return texts.finish(decision.model_copy(update={"reasons": (reason,)}))
+    except Exception:  # the failsafe never raises
+        log.exception("messages for the failsafe decision of case %s failed", case.case_id)
+        return decision
 
 

@@ -26,7 +26,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic.json_schema import models_json_schema
 
 from escalator import __version__
-from escalator.errors import CaseError, EscalatorError, LoadError, Problem
+from escalator.errors import EscalatorError, LoadError, Problem
 from escalator.language.cases import parse_case
 from escalator.language.models.decision import Decision
 from escalator.language.yamlio import parse_json
@@ -102,14 +102,16 @@ class Service:
 
     # -- deciding -----------------------------------------------------------------
     def decide(self, live: LiveSet, cases: list[Any], at: datetime | None, locale: str | None,
-               request_id: str) -> tuple[list[Decision | EscalatorError], bool]:
+               request_id: str) -> tuple[list[str | EscalatorError], bool]:
         """Decide every case with `live` and log the decisions in one transaction.
-        Returns the results and whether they were logged (False only in best-effort mode)."""
+        Returns each decision's JSON (or the case's error) and whether they were logged
+        (False only in best-effort mode)."""
         engine = live.engine
         if at is None and "at" in engine_keywords(engine):
             at = datetime.now(timezone.utc).replace(microsecond=0)  # pinned, so replay uses the same instant
-        results: list[Decision | EscalatorError] = []
+        results: list[str | EscalatorError] = []
         records: list[LogRecord] = []
+        decided: list[Decision] = []
         for data in cases:
             try:
                 model = parse_case(data)
@@ -117,16 +119,18 @@ class Service:
             except EscalatorError as exc:
                 results.append(exc)
                 continue
-            results.append(decision)
+            text = decision.to_json()
+            results.append(text)
+            decided.append(decision)
             if self.config.log is not None:
                 policy = engine.policies[decision.policy.id]
-                records.append(make_record(model, decision, policy, self.masker, live.digest, request_id, at, locale))
+                records.append(make_record(model, decision, policy, self.masker, live.digest, request_id, at,
+                                           locale, text))
         logged = self._log(records)
-        for result in results:
-            if isinstance(result, Decision):
-                self.metrics.decisions.labels(result.policy.id, result.handler).inc()
-            else:
-                self.metrics.error("invalid_case")
+        for decision in decided:
+            self.metrics.decisions.labels(decision.policy.id, decision.handler).inc()
+        for _ in range(len(results) - len(decided)):
+            self.metrics.error("invalid_case")
         return results, logged
 
     def _log(self, records: list[LogRecord]) -> bool:
@@ -269,7 +273,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         result = results[0]
         if isinstance(result, EscalatorError):
             raise ApiError(422, "invalid case", result.problems)
-        return Response(result.to_json(), media_type="application/json", headers=_headers(live, rid, logged))
+        return Response(result, media_type="application/json", headers=_headers(live, rid, logged))
 
     @v1.post("/v1/decide/batch", openapi_extra=request_body(BatchRequest),
              responses={200: {"model": BatchResponse}, **errors_doc}, summary="Decide many cases")
@@ -283,7 +287,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         results, logged = await anyio.to_thread.run_sync(service.decide, live, cases, at, locale, rid)
         import json
 
-        parts = [r.to_json() if isinstance(r, Decision)
+        parts = [r if isinstance(r, str)
                  else json.dumps(errors.slot_error(r), ensure_ascii=False, separators=(",", ":")) for r in results]
         head = json.dumps({"policy_set": live.digest, "request_id": rid}, separators=(",", ":"))[:-1]
         return Response(f'{head},"results":[{",".join(parts)}]}}', media_type="application/json",
@@ -292,11 +296,11 @@ def create_app(config: ServiceConfig) -> FastAPI:
     @v1.post("/v1/explain", openapi_extra=request_body(DecideRequest),
              responses={**errors_doc}, summary="Explain one case: every rule, fired or not, and why")
     async def explain(request: Request) -> Response:
-        case, _, _ = envelope(await read_json(request, config.max_body_bytes), "case", ())
+        case, _, locale = envelope(await read_json(request, config.max_body_bytes), "case", ("locale",))
         live, rid = service.holder.live, request_id(request)
         try:
-            explanation = await anyio.to_thread.run_sync(live.engine.explain, case)
-        except CaseError as exc:
+            explanation = await anyio.to_thread.run_sync(lambda: live.engine.explain(case, locale=locale))
+        except EscalatorError as exc:
             raise ApiError(422, "invalid case", exc.problems) from None
         return JSONResponse(explanation.to_dict(), headers=_headers(live, rid))
 

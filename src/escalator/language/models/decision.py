@@ -12,6 +12,11 @@ from pydantic import BaseModel, ConfigDict
 from escalator.money import format_money
 
 
+FAILED_RULE = "escalator.evaluation-failed"
+"""The reason of a fail-closed decision (runtime.decide.failsafe_decision)."""
+FAILED_FLAG = "evaluation_failed"
+
+
 class PolicyRef(BaseModel):
     model_config = ConfigDict(frozen=True)
 
@@ -55,6 +60,10 @@ class Decision(BaseModel):
     flags: tuple[str, ...]
     deadlines: Deadlines
     reasons: tuple[Reason, ...]
+    summary: str = ""
+    """For the player: who handles the case and how they hear from us, composed from this decision alone."""
+    agent_note: str | None = None
+    """For the agent only: failure, lock, forwards, flags (None when there is nothing internal)."""
 
     @property
     def fired(self) -> tuple[str, ...]:
@@ -79,6 +88,8 @@ class Decision(BaseModel):
                 "resolve_by": _timestamp(self.deadlines.resolve_by),
             },
             "reasons": [{"rule": r.rule, "message": r.message} for r in self.reasons],
+            "summary": self.summary,
+            "agent_note": self.agent_note,
         }
 
     def to_json(self, indent: int | None = None) -> str:

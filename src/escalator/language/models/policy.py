@@ -23,6 +23,10 @@ PackName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 RuleLocalId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=80)]
 RuleRef = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z0-9][a-z0-9_-]*$", max_length=150)]
 PolicyId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+PolicyRef = Annotated[str, Field(pattern=r"^(escalator:)?[a-z0-9][a-z0-9_-]*$", max_length=74)]
+"""A policy to extend: a local id, or `escalator:ID` for a bundled policy."""
+PackRef = Annotated[str, Field(pattern=r"^(escalator:)?[a-z][a-z0-9_]*$", max_length=74)]
+"""A rule pack to use: a local or bundled pack name, or `escalator:NAME` for the bundled one."""
 FlagName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Jurisdiction = Annotated[str, Field(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")]
 Duration = Annotated[str, BeforeValidator(lambda v: (parse_duration(v), v)[1])]
@@ -70,7 +74,7 @@ class Effective(BaseModel):
 class RuleSelection(BaseModel):
     model_config = STRICT
 
-    packs: list[PackName] | None = None
+    packs: list[PackRef] | None = None
     disable: list[RuleRef] = []
     enable: list[RuleRef] = []
 
@@ -97,7 +101,7 @@ class PolicyFile(BaseModel):
     version: Annotated[str, Field(min_length=1, max_length=40)] | None = None
     name: Name | None = None
     description: StrictStr | None = None
-    extends: PolicyId | None = None
+    extends: PolicyRef | None = None
     abstract: StrictBool = False
     jurisdictions: list[Jurisdiction] | None = None
     effective: Effective | None = None

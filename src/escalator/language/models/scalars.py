@@ -20,9 +20,19 @@ def _signed_money(value: Any) -> Decimal:
 
 _money_out = PlainSerializer(format_money, return_type=str)
 
-Money = Annotated[Decimal, BeforeValidator(_money), _money_out]
+
+class _MoneyMark:
+    """Marks a money field in a model's annotations (language.fields derives MONEY_FIELDS from it)."""
+
+    def __repr__(self) -> str:
+        return "MONEY"
+
+
+MONEY = _MoneyMark()
+
+Money = Annotated[Decimal, BeforeValidator(_money), _money_out, MONEY]
 """Non-negative EUR amount with at most two decimals."""
-SignedMoney = Annotated[Decimal, BeforeValidator(_signed_money), _money_out]
+SignedMoney = Annotated[Decimal, BeforeValidator(_signed_money), _money_out, MONEY]
 """EUR amount that may be negative (a net loss can be a net win)."""
 Number = Annotated[Decimal, BeforeValidator(to_number)]
 """Exact number with at most two decimals (hours, counts written with decimals)."""

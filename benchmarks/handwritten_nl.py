@@ -163,7 +163,7 @@ def combine(case: dict[str, Any], fired: set[str]) -> dict[str, Any]:
     on_duty = case.get("on_duty")
     transfer = "live" if on_duty is None or handler in on_duty else FALLBACK[handler]
     acknowledge = resolve = None
-    if locked or escalate:
+    if locked or escalate or case["status"] == "escalated":  # spec 8: the escalated clock also runs for that status
         opened = datetime.fromisoformat(case["opened_at"]).astimezone(UTC)
         if locked:
             acknowledge, resolve = opened + COMPLAINT_ACK, opened + COMPLAINT_RESOLVE

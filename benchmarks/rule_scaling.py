@@ -26,18 +26,20 @@ ROOT = Path(__file__).resolve().parents[1]
 
 _CHILD = """
 import json, statistics, time
+from datetime import datetime, timezone
 from escalator import Engine
 from escalator.authoring.policygen import scale_cases
 start = time.perf_counter()
 engine = Engine.load({policies!r}, {rules!r}, backend={backend!r})
 load = time.perf_counter() - start
 cases = scale_cases()
-decisions = [engine.evaluate(case).to_json() for case in cases]
+at = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)  # one pinned instant for every backend
+decisions = [engine.evaluate(case, at).to_json() for case in cases]
 times = []
 for _ in range({repeat}):
     for case in cases:
         t = time.perf_counter()
-        engine.evaluate(case)
+        engine.evaluate(case, at)
         times.append(time.perf_counter() - t)
 rulesets = None
 if {backend!r} == "durable":

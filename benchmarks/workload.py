@@ -93,8 +93,11 @@ def make_case(rng: random.Random, number: int) -> dict[str, Any]:
         "player": player,
         "request": request,
     }
-    if rng.random() < 0.7:
-        case["on_duty"] = rng.sample(REACHABLE, rng.randint(1, 4))
+    # decided at the instant it was opened, with a roster: time rules and office calendars (spec
+    # section 8) then leave these decisions alone, so the hand-written ones still agree
+    case["as_of"] = case["opened_at"]
+    rng.random()  # (was: a roster for 70% of the cases) keeps the random stream, so the cases stay the same
+    case["on_duty"] = rng.sample(REACHABLE, rng.randint(1, 4))
     if rng.random() < 0.3:
         case["attributes"] = {"brand": rng.choice(("alpha", "beta")), "session_minutes": rng.randint(1, 300)}
     return case

@@ -13,6 +13,10 @@ from escalator.runtime.backends import durable_available
 from conftest import bundled_engine
 from escalator.authoring.strategies import cases
 
+from datetime import datetime as _datetime, timezone as _timezone
+
+AT = _datetime(2026, 11, 23, 10, 0, tzinfo=_timezone.utc)  # decisions are taken at an instant: tests pin it
+
 compiled = bundled_engine("compiled")
 
 
@@ -29,7 +33,7 @@ def _reordered(engine: Engine, backend: str) -> Engine:
 @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(case=cases(engine=compiled))
 def test_durable_and_compiled_agree(case):
-    assert bundled_engine("durable").evaluate(case).to_json() == compiled.evaluate(case).to_json()
+    assert bundled_engine("durable").evaluate(case, AT).to_json() == compiled.evaluate(case, AT).to_json()
 
 
 REVERSED = {"compiled": _reordered(compiled, "compiled")}
@@ -38,7 +42,7 @@ REVERSED = {"compiled": _reordered(compiled, "compiled")}
 @settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
 @given(case=cases(engine=compiled))
 def test_rule_order_never_changes_a_decision(case):
-    assert REVERSED["compiled"].evaluate(case).to_json() == compiled.evaluate(case).to_json()
+    assert REVERSED["compiled"].evaluate(case, AT).to_json() == compiled.evaluate(case, AT).to_json()
 
 
 @pytest.mark.skipif(not durable_available(), reason="durable_rules does not import")
@@ -47,4 +51,4 @@ def test_rule_order_never_changes_a_decision(case):
 def test_rule_order_never_changes_a_durable_decision(case):
     if "durable" not in REVERSED:
         REVERSED["durable"] = _reordered(bundled_engine("durable"), "durable")
-    assert REVERSED["durable"].evaluate(case).to_json() == bundled_engine("durable").evaluate(case).to_json()
+    assert REVERSED["durable"].evaluate(case, AT).to_json() == bundled_engine("durable").evaluate(case, AT).to_json()

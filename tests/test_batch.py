@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 import gzip
 import importlib.util
 import io
@@ -15,6 +16,8 @@ from escalator.operations.batch import CaseInput, InputError, check_paths, evalu
 from escalator.language.cases import load_case
 from escalator.runtime.engine import Engine, compile_folders
 from escalator.language.sources import bundled_dir
+
+AT = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)  # decisions are taken at an instant: tests pin it
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "cases"
@@ -101,20 +104,20 @@ def test_default_source_is_local_policies_else_bundled(tmp_path):
 
 # -- evaluating ---------------------------------------------------------------------
 def test_decisions_match_the_engine_and_keep_file_order(policies):
-    outcomes = list(evaluate_stream(iter_inputs([str(EXAMPLES)]), policies, "compiled"))
+    outcomes = list(evaluate_stream(iter_inputs([str(EXAMPLES)]), policies, "compiled", at=AT))
     files = sorted(p for p in EXAMPLES.iterdir())
     assert [Path(o.source).name for o in outcomes] == [p.name for p in files]
     engine = Engine(policies, "compiled")
     for outcome, path in zip(outcomes, files):
         assert outcome.ok
-        assert outcome.decision == engine.evaluate(load_case(path)).to_dict()
+        assert outcome.decision == engine.evaluate(load_case(path), AT).to_dict()
 
 
 def test_render_gives_the_canonical_json_bytes(policies):
     path = EXAMPLES / "uk-withdrawal-big-win-waiting.yaml"
-    expected = Engine(policies, "compiled").evaluate(load_case(path))
-    [compact] = evaluate_stream([CaseInput(str(path))], policies, "compiled", render="jsonl")
-    [pretty] = evaluate_stream([CaseInput(str(path))], policies, "compiled", render="json")
+    expected = Engine(policies, "compiled").evaluate(load_case(path), AT)
+    [compact] = evaluate_stream([CaseInput(str(path))], policies, "compiled", render="jsonl", at=AT)
+    [pretty] = evaluate_stream([CaseInput(str(path))], policies, "compiled", render="json", at=AT)
     assert compact.text == expected.to_json() and compact.decision is None
     assert pretty.text == expected.to_json(indent=2)
 
@@ -140,14 +143,15 @@ def test_a_bad_case_becomes_an_error_record_and_the_run_goes_on(policies):
 
 
 def test_an_unexpected_exception_is_reported_in_place(policies, monkeypatch):
-    monkeypatch.setattr(Engine, "evaluate", lambda self, case: 1 / 0)
+    monkeypatch.setattr(Engine, "evaluate", lambda self, case, **options: 1 / 0)
     [outcome] = evaluate_stream([CaseInput(str(EXAMPLES / "nl-complaint-locks.yaml"))], policies, "compiled")
     assert not outcome.ok and "internal error: ZeroDivisionError" in outcome.problems[0]["message"]
 
 
 def test_two_workers_give_exactly_the_single_process_results(policies, lines):
-    one = list(evaluate_stream(read_lines(_stream(lines), "<stdin>"), policies, "compiled", 1, "jsonl"))
-    two = list(evaluate_stream(read_lines(_stream(lines), "<stdin>"), policies, "compiled", 2, "jsonl", chunksize=16))
+    one = list(evaluate_stream(read_lines(_stream(lines), "<stdin>"), policies, "compiled", 1, "jsonl", at=AT))
+    two = list(evaluate_stream(read_lines(_stream(lines), "<stdin>"), policies, "compiled", 2, "jsonl", chunksize=16,
+                               at=AT))
     assert one == two
     assert len(one) == 300 and 0 < sum(not o.ok for o in one) < 30
     assert [o.line for o in two] == list(range(1, 301))
@@ -196,6 +200,6 @@ def test_a_corrupt_gzip_file_is_an_error_record_after_its_good_lines(tmp_path):
 def test_spawned_workers_where_fork_is_not_used(policies, monkeypatch):
     monkeypatch.setattr(batch.sys, "platform", "darwin")  # the macOS / Windows path: spawn, policies pickled
     items = [CaseInput(str(p)) for p in sorted(EXAMPLES.iterdir())[:8]]
-    two = list(evaluate_stream(items, policies, "compiled", workers=2, render="jsonl", chunksize=3))
-    one = list(evaluate_stream(items, policies, "compiled", workers=1, render="jsonl"))
+    two = list(evaluate_stream(items, policies, "compiled", workers=2, render="jsonl", chunksize=3, at=AT))
+    one = list(evaluate_stream(items, policies, "compiled", workers=1, render="jsonl", at=AT))
     assert two == one and all(o.ok for o in one)

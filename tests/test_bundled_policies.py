@@ -36,7 +36,7 @@ def test_bundled_policy_test(runner, test):
 
 
 def test_there_are_bundled_tests_for_every_policy():
-    assert {t.file.stem for t in BUNDLED} == {"test_nl", "test_uk", "test_mt"}
+    assert {t.file.stem for t in BUNDLED} == {"test_nl", "test_uk", "test_mt", "test_time"}
     assert len(BUNDLED) >= 40
 
 

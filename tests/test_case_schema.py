@@ -72,7 +72,7 @@ def test_a_field_added_to_the_model_reaches_table_schema_flat_view_and_generated
     assert view["as_of"] == Decimal(int(datetime.fromisoformat("2026-11-20T15:00:00+00:00").timestamp()))
     assert view["request.fee"] == Decimal("2.50")
     # and the fields every case shares come out exactly as the hot-path view makes them
-    plain = parse_case(_a_case())
+    plain = parse_case(_a_case() | {"as_of": "2026-11-20T15:00:00Z"})  # as_of is a Case field (spec section 8)
     assert {k: v for k, v in view.items() if k in F.CASE_FIELDS} == F.flat_view(plain)
 
 

@@ -18,6 +18,10 @@ import pytest
 from escalator import Engine
 from escalator.language.yamlio import load_file
 
+from datetime import datetime as _datetime, timezone as _timezone
+
+AT = _datetime(2026, 11, 23, 10, 0, tzinfo=_timezone.utc)  # decisions are taken at an instant: tests pin it
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "cases"
 THREADS = 8
 PER_THREAD = int(os.environ.get("ESCALATOR_CONCURRENCY_PER_THREAD", "1250"))
@@ -49,7 +53,7 @@ def case_pool() -> list[dict]:
 
 def run_threads(engine: Engine, pool: list, per_thread: int, threads: int = THREADS) -> tuple[list, list]:
     """Each thread walks the pool with its own stride; returns (mismatches, errors)."""
-    expected = [engine.evaluate(case).to_json() for case in pool]
+    expected = [engine.evaluate(case, AT).to_json() for case in pool]
     models = [load_case_like(case) for case in pool]
     mismatches: list = []
     errors: list = []
@@ -62,7 +66,7 @@ def run_threads(engine: Engine, pool: list, per_thread: int, threads: int = THRE
             for k in range(per_thread):
                 i = (n * 7 + k * stride) % len(pool)
                 case = models[i] if k % 2 else pool[i]  # typed models and raw dicts, mixed
-                got = engine.evaluate(case).to_json()
+                got = engine.evaluate(case, AT).to_json()
                 if got != expected[i]:
                     mismatches.append((n, i, got, expected[i]))
         except BaseException as exc:  # noqa: BLE001 - reported to the main thread

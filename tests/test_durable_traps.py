@@ -19,6 +19,10 @@ from durable import engine as durable_engine  # noqa: E402
 from escalator import Engine  # noqa: E402
 from conftest import SEMANTICS, make_case  # noqa: E402
 
+from datetime import datetime as _datetime, timezone as _timezone
+
+AT = _datetime(2026, 11, 23, 10, 0, tzinfo=_timezone.utc)  # decisions are taken at an instant: tests pin it
+
 
 def _ruleset(name, rules):
     fired: list[str] = []
@@ -103,13 +107,13 @@ def test_backend_survives_many_more_evaluations_than_sessions():
 def test_threads_share_one_durable_engine_safely():
     engine = Engine.load(SEMANTICS / "policies", SEMANTICS / "rules", backend="durable")
     cases = [make_case(**{"request.kind": "bonus_request", "request.amount": f"{a}.00"}) for a in range(30, 80)]
-    expected = [engine.evaluate(c).to_json() for c in cases]
+    expected = [engine.evaluate(c, AT).to_json() for c in cases]
     errors: list[BaseException] = []
 
     def work():
         try:
             for _ in range(20):
-                assert [engine.evaluate(c).to_json() for c in cases] == expected
+                assert [engine.evaluate(c, AT).to_json() for c in cases] == expected
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 

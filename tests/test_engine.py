@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import gc
 import os
 import threading
@@ -122,11 +124,12 @@ def test_eight_threads_agree_with_a_sequential_run(backend):
 
     collect()
     work = (sample * 4)[:1000]
-    expected = [engine.evaluate(c).to_json() for c in work]
+    at = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+    expected = [engine.evaluate(c, at).to_json() for c in work]
     results: dict[int, list[str]] = {}
 
     def run(n: int) -> None:
-        results[n] = [engine.evaluate(c).to_json() for c in work]
+        results[n] = [engine.evaluate(c, at).to_json() for c in work]
 
     threads = [threading.Thread(target=run, args=(n,)) for n in range(8)]
     for t in threads:
@@ -166,7 +169,7 @@ def test_failsafe_never_raises_even_when_deadlines_cannot_be_computed(semantic_e
     def broken(*args, **kwargs):
         raise OverflowError("date value out of range")
 
-    monkeypatch.setattr(combine, "_due", broken)  # both decide and the failsafe's deadlines fail
+    monkeypatch.setattr(combine, "deadlines", broken)  # both decide and the failsafe's deadlines fail
     decision = semantic_engine.evaluate(make_case(**{"request.kind": "complaint"}))
     assert decision.flags == ("evaluation_failed",) and decision.deadlines.acknowledge_by is None
     assert set(decision.authority.values()) == {Decimal("0.00")}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 import random
 import shutil
 import subprocess
@@ -16,6 +17,8 @@ from escalator.errors import LoadError, PolicyError
 from escalator.authoring.impact import ImpactReport, analyse
 from escalator.language.sources import open_source, resolve_source
 from escalator.language.sources import bundled_dir
+
+AT = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)  # both runs decide at one pinned instant (as_of)
 
 OLD_HOURS, NEW_HOURS = 48, 72  # NL max_pending_hours, raised in the candidate
 RULE = "withdrawal.pending-too-long"
@@ -37,7 +40,7 @@ def raise_nl_threshold(root: Path, hours: int = NEW_HOURS) -> None:
 
 
 def withdrawal_case(i: int, jurisdiction: str, amount: str, hours: int) -> dict:
-    return {"case_id": f"{jurisdiction}-{i:04d}", "jurisdiction": jurisdiction, "opened_at": "2026-11-20T10:00:00Z",
+    return {"case_id": f"{jurisdiction}-{i:04d}", "jurisdiction": jurisdiction, "opened_at": "2026-11-20T10:00:00Z", "as_of": "2026-11-20T10:00:00Z",
             "channel": "live_chat", "handled_by": "agent",
             "player": {"id": f"P-{i}", "kyc": "verified"},
             "request": {"kind": "withdrawal_delay", "withdrawal": {"amount": amount, "pending_hours": hours}}}
@@ -106,8 +109,8 @@ def test_same_report_with_two_workers_and_from_files(candidate: Path, tmp_path: 
     cases = generated_cases(200, seed=11)
     lines = tmp_path / "cases.jsonl"
     lines.write_text("".join(json.dumps(c) + "\n" for c in cases))
-    one = analyse("bundled", str(candidate), iter_inputs([str(lines)]), sample=5, backend=backend)
-    two = analyse("bundled", str(candidate), iter_inputs([str(lines)]), sample=5, workers=2, chunksize=16,
+    one = analyse("bundled", str(candidate), iter_inputs([str(lines)]), sample=5, backend=backend, at=AT)
+    two = analyse("bundled", str(candidate), iter_inputs([str(lines)]), sample=5, workers=2, chunksize=16, at=AT,
                   backend=backend)
     assert one == two
     assert one.changed == len(crossing(cases))
@@ -281,9 +284,9 @@ def test_workers_started_by_spawn_give_the_same_report(candidate: Path, monkeypa
     import sys
 
     cases = generated_cases(60, seed=4)
-    expected = analyse("bundled", str(candidate), cases, backend="compiled")
+    expected = analyse("bundled", str(candidate), cases, backend="compiled", at=AT)
     monkeypatch.setattr(sys, "platform", "darwin")
-    spawned = analyse("bundled", str(candidate), cases, workers=2, chunksize=20, backend="compiled")
+    spawned = analyse("bundled", str(candidate), cases, workers=2, chunksize=20, backend="compiled", at=AT)
     assert spawned == expected and spawned.changed == len(crossing(cases))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -27,7 +28,7 @@ def write_policies(root: Path, hours: int = OLD) -> Path:
 
 
 def case(i: int, hours: int, amount: str = "100.00", jurisdiction: str = "NL") -> dict:
-    return {"case_id": f"C-{i}", "jurisdiction": jurisdiction, "opened_at": "2026-11-20T10:00:00Z",
+    return {"case_id": f"C-{i}", "jurisdiction": jurisdiction, "opened_at": "2026-11-20T10:00:00Z", "as_of": "2026-11-20T10:00:00Z",
             "channel": "live_chat", "handled_by": "agent", "player": {"id": f"P-{i}", "kyc": "verified"},
             "request": {"kind": "withdrawal_delay", "withdrawal": {"amount": amount, "pending_hours": hours}}}
 
@@ -99,6 +100,9 @@ def test_json_report_from_stdin_with_two_workers(repo: Path, tmp_path: Path) -> 
     done = run("--base", "git:HEAD~1", "--candidate", str(repo), "-", "--format", "json", "--workers", "2",
                "--repo", str(repo), "--backend", "compiled", "--sample", "1", "--changes", str(changes), stdin=lines)
     assert done.returncode == 0, done.stderr
+    # the run's one-line summary ends stderr (3 of the cases change; nothing failed)
+    assert re.match(r"^\d+ cases: 3 changed, \d+ with other rules firing, 0 errors in \d+\.\d\d s$",
+                    done.stderr.strip().splitlines()[-1]), done.stderr
     listed = [json.loads(line) for line in changes.read_text().splitlines()]
     assert [c["case_id"] for c in listed] == ["C-2", "C-3", "C-4"]  # all of them, in input order
     assert [c["handler"] for c in listed] == [["supervisor", "agent"], ["supervisor", "supervisor"],

@@ -207,7 +207,9 @@ def test_complaint_register_from_the_log(tmp_path):
     register = list(csv.DictReader(io.StringIO(run.stdout)))
     first = json.loads(rows[1].decision_json)
     assert register == [{
-        "case_id": received["case_id"], "date_received": rows[1].logged_at, "date_acknowledged": rows[2].logged_at,
+        # the instant of the decision (evaluated_at) when the decision has one, else when it was logged
+        "case_id": received["case_id"], "date_received": rows[1].at or rows[1].logged_at,
+        "date_acknowledged": rows[2].at or rows[2].logged_at,
         "acknowledge_due": first["deadlines"]["acknowledge_by"], "final_answer_due": first["deadlines"]["resolve_by"] or "",
         "handler": "complaints_manager", "outcome": "upheld", "adr_referral": "Kansspelautoriteit",
     }]
@@ -243,3 +245,17 @@ def test_evaluate_log_with_workers_records_every_decision_in_order(tmp_path):
     assert run.returncode == 0, run.stderr
     with DecisionLog(str(db), create=False) as log:
         assert [r.decision_json for r in log.records()] == run.stdout.splitlines()
+
+
+def test_evaluate_log_records_the_locale_so_replay_reproduces_it(tmp_path):
+    db = tmp_path / "d.db"
+    case = ROOT / "examples" / "cases" / "nl-withdrawal-big-win-waiting.yaml"  # the NL policy speaks Dutch
+    run = _cli("evaluate", str(case), "-f", "json", "--locale", "en", "--log", str(db), env={KEY_ENV: KEY})
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["summary"].startswith("Your case is being passed to")
+    with DecisionLog(str(db)) as log:
+        [row] = list(log.records())
+    assert row.locale == "en"
+    again = _cli("replay", str(db), "--format", "json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["reproduced"] == 1

@@ -17,6 +17,10 @@ from escalator.language.yamlio import load_file
 from escalator.runtime.messages import CATALOGS, catalog, sentence_name
 from conftest import make_case, replace_in
 
+from datetime import datetime, timezone
+
+WEDNESDAY = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)  # offices open; tests pin the instant
+
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted((ROOT / "examples" / "cases").iterdir())
 
@@ -63,17 +67,20 @@ def test_no_generated_message_names_a_tier_other_than_the_handler(engine, case):
 
 def test_summary_in_dutch_and_english_with_the_locales_money_and_dates(engine):
     case = load_file(ROOT / "examples" / "cases" / "nl-withdrawal-big-win-waiting.yaml")
-    dutch = engine.evaluate(case)  # the NL policy speaks Dutch
-    assert dutch.summary == ("Uw zaak wordt overgedragen aan de teamleider klantenservice, die u per e-mail "
-                             "antwoordt. U hoort uiterlijk 23 november 2026 om 10:00 UTC van ons.")
+    sunday = datetime(2026, 11, 22, 10, 0, tzinfo=timezone.utc)  # the supervisor is off: email from Monday 09:00 CET
+    dutch = engine.evaluate(case, sunday)  # the NL policy speaks Dutch
+    assert dutch.summary == ("Uw zaak wordt overgedragen aan de teamleider klantenservice, die u vanaf 23 november "
+                             "2026 om 08:00 UTC per e-mail antwoordt. U hoort uiterlijk 23 november 2026 om 10:00 UTC "
+                             "van ons.")
     assert dutch.agent_note == ("Doorgestuurd naar: financiële afdeling (intern). "
                                 "Markeringen: large_win, payout_overdue.")
     large_win = next(r.message for r in dutch.reasons if r.rule == "withdrawal.large-win")
     assert large_win == ("De opname van €\u00a025.000,00 ligt boven de grens voor grote winsten van €\u00a010.000,00; "
                          "de uitbetaling moet worden goedgekeurd door de betalingsafdeling.")
-    english = engine.evaluate(case, locale="en")
+    english = engine.evaluate(case, sunday, locale="en")
     assert english.summary == ("Your case is being passed to the support supervisor, who will answer you by "
-                               "email. You will hear from us by 23 November 2026 at 10:00 UTC.")
+                               "email from 23 November 2026 at 08:00 UTC. You will hear from us by 23 November 2026 "
+                               "at 10:00 UTC.")
     assert "€25,000.00 is above the large-win threshold of €10,000.00" in english.reasons[1].message
     # only messages are localised: the decision's machine fields are the same in both
     assert english.to_dict()["authority"] == dutch.to_dict()["authority"] == {
@@ -94,19 +101,21 @@ def test_uk_policy_is_in_pounds(engine):
 
 
 def test_locked_summary_has_both_deadlines_and_the_lock_is_an_agent_note(engine):
-    decision = engine.evaluate(load_file(ROOT / "examples" / "cases" / "nl-complaint-locks.yaml"), locale="en")
+    decision = engine.evaluate(load_file(ROOT / "examples" / "cases" / "nl-complaint-locks.yaml"), WEDNESDAY,
+                               locale="en")
     assert decision.summary.startswith("Your case is in our formal complaint procedure and is handled by the "
-                                       "complaints manager, who will answer you by email.")
+                                       "complaints manager, who will answer you by email from 26 November 2026")
     assert "by 26 November 2026 at 16:30 UTC and have a final answer by 5 January 2027 at 16:30 UTC" in \
         decision.summary
     assert decision.agent_note.startswith("Locked in the complaint procedure")
 
 
 def test_a_decision_with_nothing_internal_has_no_agent_note(engine):
-    decision = engine.evaluate(load_file(ROOT / "examples" / "cases" / "mt-manager-not-on-duty.yaml"))
+    decision = engine.evaluate(load_file(ROOT / "examples" / "cases" / "mt-manager-not-on-duty.yaml"), WEDNESDAY)
     assert decision.agent_note is None
-    assert decision.summary == ("Your case is being passed to the VIP manager, who will call you back. "
-                                "You will hear from us by 25 November 2026 at 06:45 UTC.")
+    # the roster says the VIP manager is away although the office is open: a callback from the next opening
+    assert decision.summary == ("Your case is being passed to the VIP manager, who will call you back from "
+                                "26 November 2026 at 08:00 UTC. You will hear from us by 25 November 2026 at 06:45 UTC.")
     assert decision.to_dict()["agent_note"] is None and list(decision.to_dict())[-2:] == ["summary", "agent_note"]
 
 
@@ -187,3 +196,21 @@ def test_english_reason_stands_in_for_a_missing_translation(folder):
     decision = engine.evaluate(make_case(**{"request.kind": "complaint", "request.amount": "5.00"}), locale="nl")
     assert next(r.message for r in decision.reasons if r.rule == "t.complaint") == "Complaint about €\u00a05,00."
     assert decision.summary.startswith("Uw zaak valt onder onze formele klachtenprocedure")
+
+
+def test_summary_says_when_the_handler_makes_contact(engine):
+    """`contact_at` (the handler's calendar opening, from the time issue) goes into the summary when set."""
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    decision = engine.evaluate(load_file(ROOT / "examples" / "cases" / "nl-manager-not-on-duty.yaml"))
+    assert decision.transfer in ("callback", "email")
+    fields = {name: getattr(decision, name) for name in ("handler", "escalate", "locked", "transfer", "deadlines",
+                                                          "forward", "flags")}
+    at = datetime(2026, 12, 31, 9, 0, tzinfo=timezone.utc)
+    texts = engine._facts["nl"].texts
+    dutch = texts["nl"].summary(SimpleNamespace(**fields, contact_at=at))
+    english = texts["en"].summary(SimpleNamespace(**fields, contact_at=at))
+    assert "vanaf 31 december 2026 om 09:00 UTC" in dutch
+    assert "from 31 December 2026 at 09:00 UTC" in english
+    assert "31 December" not in texts["en"].summary(SimpleNamespace(**fields, contact_at=None))

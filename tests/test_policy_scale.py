@@ -23,10 +23,12 @@ BACKENDS = ["compiled"] + (["durable"] if durable_available() else [])
 
 _CHILD = """
 import json
+from datetime import datetime, timezone
 from escalator import Engine
 from escalator.authoring.policygen import scale_cases
 engine = Engine.load({policies!r}, {rules!r}, backend={backend!r})
-out = [engine.evaluate(case).to_json() for case in scale_cases()]
+at = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)  # every backend decides at one pinned instant
+out = [engine.evaluate(case, at).to_json() for case in scale_cases()]
 print(json.dumps({{"backend": engine.backend, "decisions": out}}))
 """
 

@@ -11,6 +11,10 @@ import pytest
 from escalator import Engine, PolicyError
 from conftest import SEMANTICS, make_case, replace_in
 
+from datetime import datetime as _datetime, timezone as _timezone
+
+AT = _datetime(2026, 11, 23, 10, 0, tzinfo=_timezone.utc)  # decisions are taken at an instant: tests pin it
+
 
 def bonus(amount: str | None, **more):
     return make_case(**{"request.kind": "bonus_request", "request.amount": amount}, **more)
@@ -34,13 +38,13 @@ def test_rule_order_in_pack_never_changes_the_decision(semantics_copy, backend):
         bonus("50.00"),
     ]
     reference = Engine.load(SEMANTICS / "policies", SEMANTICS / "rules", backend=backend)
-    expected = [reference.evaluate(c).to_json() for c in cases]
+    expected = [reference.evaluate(c, AT).to_json() for c in cases]
     data = yaml.safe_load(pack.read_text())
     for seed in range(3):
         random.Random(seed).shuffle(data["rules"])
         pack.write_text(yaml.safe_dump(data, sort_keys=False))
         shuffled = Engine.load(semantics_copy / "policies", semantics_copy / "rules", backend=backend)
-        assert [shuffled.evaluate(c).to_json() for c in cases] == expected
+        assert [shuffled.evaluate(c, AT).to_json() for c in cases] == expected
         shuffled.close()
     reference.close()
 
@@ -152,10 +156,11 @@ def test_transfer_falls_back_when_not_on_duty(semantic_engine):
 
 def test_deadlines_follow_the_sla_of_the_situation(semantic_engine):
     escalated = semantic_engine.evaluate(bonus("60.00")).to_dict()["deadlines"]
-    assert escalated == {"acknowledge_by": "2026-11-21T14:03:00Z", "resolve_by": None}
+    assert escalated == {"acknowledge_by": "2026-11-21T14:03:00Z", "resolve_by": None, "paused": False}
     complaint = semantic_engine.evaluate(make_case(**{"request.kind": "complaint"})).to_dict()["deadlines"]
-    assert complaint == {"acknowledge_by": "2026-11-22T14:03:00Z", "resolve_by": "2027-01-15T14:03:00Z"}
-    assert semantic_engine.evaluate(make_case()).to_dict()["deadlines"] == {"acknowledge_by": None, "resolve_by": None}
+    assert complaint == {"acknowledge_by": "2026-11-22T14:03:00Z", "resolve_by": "2027-01-15T14:03:00Z", "paused": False}
+    assert semantic_engine.evaluate(make_case()).to_dict()["deadlines"] == {"acknowledge_by": None, "resolve_by": None,
+                                                                            "paused": False}
 
 
 # 5. internal tiers -----------------------------------------------------------------------
@@ -179,8 +184,8 @@ def test_internal_tier_is_never_the_handler(semantic_engine):
 
 def test_same_case_same_bytes(semantic_engine):
     case = bonus("60.00", **{"player.rg_markers": ["x"], "request.withdrawal": {"amount": "9000.00"}})
-    first = semantic_engine.evaluate(case).to_json()
-    assert all(semantic_engine.evaluate(case).to_json() == first for _ in range(20))
+    first = semantic_engine.evaluate(case, AT).to_json()
+    assert all(semantic_engine.evaluate(case, AT).to_json() == first for _ in range(20))
     assert json.loads(first)["policy"]["digest"].startswith("sha256:")
 
 
@@ -191,7 +196,7 @@ def test_backends_give_identical_bytes():
         pytest.skip("durable_rules does not import")
     engines = [Engine.load(SEMANTICS / "policies", SEMANTICS / "rules", backend=b) for b in ("compiled", "durable")]
     case = bonus("60.00", **{"player.rg_markers": ["x"], "player.vip_level": 5})
-    assert engines[0].evaluate(case).to_json() == engines[1].evaluate(case).to_json()
+    assert engines[0].evaluate(case, AT).to_json() == engines[1].evaluate(case, AT).to_json()
 
 
 # three-valued logic ----------------------------------------------------------------------

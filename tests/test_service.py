@@ -3,6 +3,8 @@ bodies, the token, hot reload, the decision log (strict and best-effort) and rep
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import json
 import time
 from pathlib import Path
@@ -41,10 +43,12 @@ def served(tmp_path):
 def test_decide_answers_what_the_library_answers_and_logs_it(served):
     app, client, log = served
     case = example(CASE)
-    response = client.post("/v1/decide", json={"case": case}, headers={"X-Request-Id": "r-42"})
+    response = client.post("/v1/decide", json={"case": case, "at": "2026-11-25T10:00:00Z"},
+                           headers={"X-Request-Id": "r-42"})
     assert response.status_code == 200
     with Engine.load(ROOT / "policies", ROOT / "rules", "compiled") as engine:
-        assert response.content == engine.evaluate(case).to_json().encode()
+        at = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)  # one pinned instant for both
+        assert response.content == engine.evaluate(case, at).to_json().encode()
     assert response.headers["x-policy-set"] == app.state.service.holder.live.digest
     assert response.headers["x-request-id"] == "r-42"
     [row] = list(log.records())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from escalator.authoring.policygen import PolicyFiles, to_yaml
 from escalator.language.ir import CompiledPolicy
 from escalator.language.policyset import compile_folders
 
+AT = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)  # every decider decides at this one instant
 Decide = Callable[[Sequence[dict[str, Any]]], list[str]]
 Decider = Callable[["Generated"], Decide]
 
@@ -49,7 +51,7 @@ def engine_decider(backend: str) -> Decider:
 
         def decide(cases: Sequence[dict[str, Any]]) -> list[str]:
             try:
-                return [_json(engine.evaluate(case)) for case in cases]
+                return [_json(engine.evaluate(case, AT)) for case in cases]
             finally:
                 engine.close()
 

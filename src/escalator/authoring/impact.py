@@ -13,6 +13,7 @@ the report does not depend on the number of workers.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal, Union
 
 from pydantic import BaseModel, Field
 
-from escalator.operations.batch import CaseInput
+from escalator.operations.batch import CaseInput, RunInstant, case_instant, run_instant
 from escalator.operations.pool import chunks, ordered_map
 
 if TYPE_CHECKING:
@@ -245,7 +246,8 @@ def _read(item: CaseItem) -> Case | Document | dict[str, Any]:
     return item.read() if isinstance(item, CaseInput) else item
 
 
-def tally_case(tally: Tally, item: CaseItem, engines: tuple[Engine, Engine], actions: tuple[str, ...]) -> None:
+def tally_case(tally: Tally, item: CaseItem, engines: tuple[Engine, Engine], actions: tuple[str, ...],
+               at: RunInstant | None = None) -> None:
     """Decide one case under both engines and count it (bad input and rejections included)."""
     from escalator.language.cases import parse_case
 
@@ -263,7 +265,7 @@ def tally_case(tally: Tally, item: CaseItem, engines: tuple[Engine, Engine], act
     results: list[Decision | Exception] = []
     for engine in engines:
         try:
-            results.append(engine.evaluate(case))
+            results.append(engine.evaluate(case, case_instant(case, at)))  # both sides: one instant
         except Exception as exc:  # CaseError (e.g. no policy for the jurisdiction) or a bug
             results.append(exc)
     failed = [isinstance(r, Exception) for r in results]
@@ -278,12 +280,13 @@ def tally_case(tally: Tally, item: CaseItem, engines: tuple[Engine, Engine], act
     tally.add_pair(source, base, cand, actions)
 
 
-def _run_chunk(pair: Pair, items: list[CaseItem], sample_limit: int, bad_limit: int, record: bool) -> Tally:
+def _run_chunk(pair: Pair, items: list[CaseItem], sample_limit: int, bad_limit: int, record: bool,
+               at: RunInstant | None = None) -> Tally:
     """Decide a chunk under both engines (this process's, or a pool worker's own pair)."""
     base_engine, cand_engine, actions = pair
     tally = Tally(sample_limit, bad_limit, record)
     for item in items:
-        tally_case(tally, item, (base_engine, cand_engine), actions)
+        tally_case(tally, item, (base_engine, cand_engine), actions, at)
     return tally
 
 
@@ -320,9 +323,11 @@ def analyse(
     chunksize: int = 1024,
     progress: Callable[[int], None] | None = None,
     on_change: Callable[[dict[str, Any]], None] | None = None,
+    at: datetime | None = None,
 ) -> ImpactReport:
     """Decide every case under both policy sets and count what changed.
 
+    Both sides decide a case at the same instant: `at`, else the case's as_of, else the run's start.
     `base`/`candidate`: an Engine, a `PolicySource`, or a source spec (folder, `POLICIES,RULES`,
     `bundled`, `git:REV` of `repo`). `cases`: dicts, Case models or `batch.CaseInput`s (from
     `batch.iter_inputs`). Invalid policies raise PolicyError/LoadError before any case is read.
@@ -344,7 +349,7 @@ def analyse(
     owned = [e for e, given in ((base_engine, base), (cand_engine, candidate)) if not isinstance(given, Engine)]
     try:
         return _analyse(base_engine, base_side, cand_engine, cand_side, cases, workers, sample, max_bad,
-                        chunksize, progress, on_change)
+                        chunksize, progress, on_change, run_instant(at))
     finally:
         for engine in owned:
             engine.close()
@@ -353,7 +358,7 @@ def analyse(
 def _analyse(base_engine: Engine, base_side: PolicySide, cand_engine: Engine, cand_side: PolicySide,
              cases: Iterable[CaseItem], workers: int, sample: int, max_bad: int, chunksize: int,
              progress: Callable[[int], None] | None,
-             on_change: Callable[[dict[str, Any]], None] | None) -> ImpactReport:
+             on_change: Callable[[dict[str, Any]], None] | None, at: RunInstant | None = None) -> ImpactReport:
     actions = actions_of(base_engine, cand_engine)
     total = Tally(sample, max_bad)
 
@@ -365,10 +370,10 @@ def _analyse(base_engine: Engine, base_side: PolicySide, cand_engine: Engine, ca
         if progress is not None:
             progress(tally.cases)
 
-    def limits() -> tuple[int, int, bool]:
+    def limits() -> tuple[int, int, bool, RunInstant | None]:
         # a chunk need not keep more samples than are still missing when it is handed out:
         # merging keeps the first ones in input order, so the report stays the same
-        return sample - len(total.sample), max_bad - len(total.bad_cases), on_change is not None
+        return sample - len(total.sample), max_bad - len(total.bad_cases), on_change is not None, at
 
     if workers == 1:  # the engines are passed along: concurrent analyses share no state
         pair = (base_engine, cand_engine, actions)
@@ -381,7 +386,8 @@ def _analyse(base_engine: Engine, base_side: PolicySide, cand_engine: Engine, ca
 
 
 def _parallel(cases: Iterable[CaseItem], base: EngineSpec, cand: EngineSpec, workers: int,
-              chunksize: int, limits: Callable[[], tuple[int, int, bool]], done: Callable[[Tally], None]) -> None:
+              chunksize: int, limits: Callable[[], tuple[int, int, bool, RunInstant | None]],
+              done: Callable[[Tally], None]) -> None:
     """Chunks to worker processes (each rebuilds both engines once); tallies in input order."""
     setup = partial(_make_pair, base, cand)
     for tally in ordered_map(_run_chunk, chunks(cases, chunksize), setup=setup, workers=workers, args=limits):

@@ -14,7 +14,7 @@ one) and `backend:` (auto | compiled | durable). A test may also say
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable
@@ -33,10 +33,12 @@ if TYPE_CHECKING:
 EXPECT_KEYS = (
     "handler", "escalate", "transfer", "locked", "procedure", "authority",
     "forward", "flags", "deadlines", "reasons", "not_reasons", "policy",
+    "evaluated_at", "contact_at", "next_review_at",
 )
-TEST_KEYS = ("name", "case", "expect", "policy", "backend", "description")
-FILE_KEYS = ("tests", "policies", "rules", "backend", "description")
-DEADLINE_KEYS = ("acknowledge_by", "resolve_by", "acknowledge", "resolve")
+INSTANT_KEYS = ("evaluated_at", "contact_at", "next_review_at")
+TEST_KEYS = ("name", "case", "expect", "policy", "backend", "description", "at")
+FILE_KEYS = ("tests", "policies", "rules", "backend", "description", "at")
+DEADLINE_KEYS = ("acknowledge_by", "resolve_by", "acknowledge", "resolve", "paused")
 
 
 @dataclass
@@ -52,6 +54,7 @@ class PolicyTest:
     rules_dir: Path | None
     doc: Document | None = None  # the test file, to place problems found when the test runs
     at: DocPath = ()
+    instant: datetime | None = None  # the instant to decide at (`at:` of the test or file, or --at)
 
     @property
     def id(self) -> str:
@@ -188,10 +191,23 @@ class _Problems(list[Problem]):
         self.add(doc, path, f"unknown {what} {key!r}", hint)
 
 
+def _instant(value: Any) -> datetime | None:
+    """An `at:` value, or None when it is not an instant with a time zone (a problem is added)."""
+    from escalator.language.time import parse_instant
+
+    try:
+        return parse_instant(value if isinstance(value, str) else "")
+    except ValueError:
+        return None
+
+
+_AT_PROBLEM = "expected an instant with a time zone, e.g. 2026-11-23T10:00:00Z"
+
+
 def load_tests(path: str | Path, policies: Path | None = None, rules: Path | None = None,
-               backend: str | None = None) -> list[PolicyTest]:
+               backend: str | None = None, instant: datetime | None = None) -> list[PolicyTest]:
     """Read one test file; a malformed file raises one LoadError with every problem, each with
-    file, line, column and field path."""
+    file, line, column and field path. `instant` (the CLI's --at) overrides every `at:` in the file."""
     path = Path(path)
     doc = load_file(path)
     data = doc.data
@@ -229,6 +245,10 @@ def load_tests(path: str | Path, policies: Path | None = None, rules: Path | Non
     if rules is not None:
         rul = Path(rules)
     file_backend = data.get("backend", "auto")
+    file_at = _instant(data["at"]) if "at" in data else None
+    if "at" in data and file_at is None:
+        problems.add(doc, ("at",), f"{_AT_PROBLEM}, found {describe(data['at'])}")
+    forced = instant
     tests = []
     names: set[str] = set()
     for i, spec in enumerate(data["tests"]):
@@ -258,11 +278,14 @@ def load_tests(path: str | Path, policies: Path | None = None, rules: Path | Non
         except LoadError as exc:
             problems.extend(exc.problems)
             continue
+        own_at = _instant(spec["at"]) if "at" in spec else None
+        if "at" in spec and own_at is None:
+            problems.add(doc, at + ("at",), f"{_AT_PROBLEM}, found {describe(spec['at'])}")
         tests.append(PolicyTest(
             name=name, file=path, location=doc.location(at), case=case,
             expect=expect, policy=spec.get("policy", expect.get("policy")),
             backend=backend or spec.get("backend") or file_backend, policies_dir=pol, rules_dir=rul,
-            doc=doc, at=at,
+            doc=doc, at=at, instant=forced or own_at or file_at,
         ))
     if problems:
         raise LoadError(problems)
@@ -304,6 +327,9 @@ def _check_expect(doc: Document, at: DocPath, expect: dict[str, Any], problems: 
                 except ValueError as exc:
                     problems.add(doc, where + (action,), str(exc),
                                  number_hint(amount) if isinstance(amount, str) else None)
+        elif key in INSTANT_KEYS:
+            if value is not None and _instant(value) is None:
+                problems.add(doc, where, f"{_AT_PROBLEM} (or null), found {describe(value)}")
         elif key == "deadlines":
             if not isinstance(value, dict):
                 problems.add(doc, where, f"expected a mapping, found {describe(value)}",
@@ -311,6 +337,8 @@ def _check_expect(doc: Document, at: DocPath, expect: dict[str, Any], problems: 
                 continue
             for name in sorted(set(value) - set(DEADLINE_KEYS)):
                 problems.unknown(doc, where + (name,), name, DEADLINE_KEYS, "deadline")
+            if "paused" in value and not isinstance(value["paused"], bool):
+                problems.add(doc, where + ("paused",), f"expected true or false, found {describe(value['paused'])}")
             for name in ("acknowledge", "resolve"):
                 if value.get(name) is not None:
                     try:
@@ -417,7 +445,7 @@ def run_test(test: PolicyTest, engine: Engine) -> PolicyTestResult:
         return result
     try:
         case = parse_case(test.case)
-        explanation = engine.explain(test.case)  # the document: problems get their lines
+        explanation = engine.explain(test.case, test.instant)  # the document: problems get their lines
     except EscalatorError as exc:
         problems = tuple(_in_test_file(test, p) for p in exc.problems)
         result.error, result.error_problems = "\n".join(map(str, problems)), problems
@@ -456,7 +484,18 @@ def compare(expect: dict[str, Any], decision: Decision, case: Case, policy: str 
     unwanted = [r for r in expect.get("not_reasons") or () if r in fired]
     if unwanted:
         out.append(Mismatch("not_reasons", [], unwanted, "these rules fired but must not"))
+    for key in INSTANT_KEYS:
+        if key in expect:
+            actual_at = getattr(decision, key)
+            shown_at = actual_at.strftime("%Y-%m-%dT%H:%M:%SZ") if actual_at else None
+            wanted_at = _instant(expect[key]) if expect[key] is not None else None
+            if (wanted_at.strftime("%Y-%m-%dT%H:%M:%SZ") if wanted_at else None) != shown_at:
+                out.append(Mismatch(key, expect[key], shown_at))
     for key, value in (expect.get("deadlines") or {}).items():
+        if key == "paused":
+            if value != decision.deadlines.paused:
+                out.append(Mismatch("deadlines.paused", value, decision.deadlines.paused))
+            continue
         actual_dt = getattr(decision.deadlines, key if key.endswith("_by") else f"{key}_by")
         if key.endswith("_by"):
             actual = actual_dt.strftime("%Y-%m-%dT%H:%M:%SZ") if actual_dt else None

@@ -284,7 +284,7 @@ class Checker:
     def _disagree(self, model: Case, decision: Decision) -> str | None:
         if self.other is None:
             return None
-        other = self.other.evaluate(model)
+        other = self.other.evaluate(model, decision.evaluated_at)  # the same instant: only the backend differs
         if other.to_dict() != decision.to_dict():
             return (f"{self.engine.backend}: handler {decision.handler}, rules {list(decision.fired)}; "
                     f"{self.other.backend}: handler {other.handler}, rules {list(other.fired)}")

@@ -53,7 +53,9 @@ def unsupported(policy: CompiledPolicy) -> list[str]:
                 problems.append(f"tier {tier.id} {action}: {exc}")
     for situation, sla in policy.sla:
         for period in (sla.acknowledge, sla.resolve):
-            if period is not None and period % timedelta(seconds=1):
+            if period is not None and not isinstance(period, timedelta):
+                problems.append(f"sla {situation}: a period in {period} (working time or from history)")
+            elif period is not None and period % timedelta(seconds=1):
                 problems.append(f"sla {situation}: a period with fractions of a second")
     return problems
 

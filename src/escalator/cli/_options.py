@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import Enum
 
 import typer
@@ -18,6 +19,24 @@ POLICIES = typer.Option(
 RULES = typer.Option(
     None, "--rules", help="Rule-pack folder (default: ./rules if ./policies and ./rules exist, else bundled).")
 POLICY_ID = typer.Option(None, "--policy", "-p", help="Only this policy id (default: every policy).")
+LOCALE = typer.Option(
+    None, "--locale", "-l", metavar="LOCALE",
+    help="Language of the messages (reasons, summary, agent note): en or nl. Default: each policy's own locale.")
 BACKEND = typer.Option(
     BackendName.auto, "--backend",
     help="Rule engine: durable (Rete), compiled (closures), auto = durable where it imports.")
+AT = typer.Option(
+    None, "--at", metavar="INSTANT",
+    help="Decide at this instant, e.g. 2026-11-23T10:00:00Z (default: each case's as_of, else now).")
+
+
+def parse_at(text: str | None) -> "datetime | None":
+    """--at text -> an aware UTC datetime; a bad or naive value is a usage error (exit 2)."""
+    if text is None:
+        return None
+    from escalator.language.time import parse_instant
+
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--at") from None

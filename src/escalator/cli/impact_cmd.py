@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 
 from escalator.cli._bulk import ENGINE, EngineName
-from escalator.cli._options import BACKEND, BackendName
+from escalator.cli._options import AT, BACKEND, BackendName, parse_at
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -74,13 +74,18 @@ def impact(
     backend: BackendName = BACKEND,
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar on stderr (default: when stderr is a terminal and stdout is not)."),
     engine: EngineName = ENGINE,
+    at: Optional[str] = AT,
 ) -> None:
     from escalator.operations.batch import check_paths, iter_inputs
     from escalator.authoring.impact import analyse
     from escalator.cli import EXIT_BAD_INPUT, EXIT_FAILED
+    import time
+
     from escalator.cli._console import bad_input, err
     from escalator.cli._progress import Progress
+    from escalator.cli._stats import run_line
 
+    started = time.perf_counter()
     names = _fail_on(fail_on)
     with bad_input():
         from escalator.bulk.run import check_bulk_paths
@@ -97,6 +102,9 @@ def impact(
             raise typer.BadParameter("impact runs on python or duckdb", param_hint="--engine")
         try:
             if _bulk.needs_bulk(chosen, cases, None):
+                if at is not None:
+                    raise typer.BadParameter("--at is for the Python engine: use it with --engine python",
+                                             param_hint="--at")
                 from escalator.bulk.impact import analyse_bulk
 
                 report = analyse_bulk(base, candidate, cases, engine=chosen, sample=sample, max_bad=max_bad,
@@ -104,7 +112,7 @@ def impact(
                                       on_change=sink.write if changes is not None else None)
             else:
                 report = analyse(base, candidate, iter_inputs(cases), workers=workers, sample=sample, max_bad=max_bad,
-                                 backend=backend.value, repo=repo, progress=bar.advance,
+                                 at=parse_at(at), backend=backend.value, repo=repo, progress=bar.advance,
                                  on_change=sink.write if changes is not None else None)
         finally:
             bar.stop()
@@ -124,6 +132,8 @@ def impact(
         out = console()
         for block in tables(report):
             out.print(block)
+    err(run_line(report.cases, [f"{report.changed} changed", f"{report.rules_changed} with other rules firing"],
+                 report.bad, time.perf_counter() - started))
     if report.bad:
         err(f"{report.bad} bad case{'s' if report.bad != 1 else ''}; exit code 2")
         raise typer.Exit(EXIT_BAD_INPUT)

@@ -40,6 +40,8 @@ def test(
     policies: Optional[Path] = typer.Option(None, "--policies", help="Policy folder for every test file."),
     rules: Optional[Path] = typer.Option(None, "--rules", help="Rule-pack folder for every test file."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print failures and the summary only."),
+    at: Optional[str] = typer.Option(
+        None, "--at", metavar="INSTANT", help="Decide every test at this instant (overrides the files' `at:`)."),
 ) -> None:
     """Run policy tests (test_*.yaml).
 
@@ -50,8 +52,12 @@ def test(
     from escalator.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
     from escalator.authoring import policytest as pt
     from escalator.authoring import report as report
+    from escalator.cli._text import fit
     from escalator.errors import EscalatorError
 
+    from escalator.cli._options import parse_at
+
+    instant = parse_at(at)
     runner = pt.Runner()
     bad_files = 0
     try:
@@ -59,7 +65,7 @@ def test(
         tests = []
         for file in files:  # a malformed file is an error (exit 2), never skipped; the others still run
             try:
-                tests.extend(pt.load_tests(file, policies, rules, backend))
+                tests.extend(pt.load_tests(file, policies, rules, backend, instant))
             except EscalatorError as exc:
                 bad_files += 1
                 for problem in exc.problems:
@@ -70,7 +76,9 @@ def test(
         for t in tests:
             result = runner.run(t)
             if not result.passed or not quiet:
-                typer.echo(result.report())
+                # a passing test's line wraps to the width; failures and errors stay whole
+                # (their file:line:column: message lines are read by editors and CI)
+                typer.echo(fit(result.report()) if result.passed else result.report())
     except EscalatorError as exc:
         for problem in exc.problems:
             typer.echo(f"error: {problem.with_hint()}", err=True)
@@ -87,7 +95,7 @@ def test(
         junit.write_bytes(report.junit_xml(results))
     code = EXIT_BAD_INPUT if errors or bad_files else EXIT_FAILED if failed else EXIT_OK
     if coverage or min_coverage is not None:
-        typer.echo(report.coverage_report(runner.coverage))
+        typer.echo(fit(report.coverage_report(runner.coverage)))
     if min_coverage is not None and report.coverage_percent(runner.coverage) < min_coverage:
         typer.echo(f"coverage {report.coverage_percent(runner.coverage):.1f}% is below --min-coverage {min_coverage:g}%")
         code = max(code, EXIT_FAILED)

@@ -15,6 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from escalator.language import fields as F
 from escalator.language.fields import TOP_LEVEL_FIELDS
 from escalator.language.conditions import At, Scope, compile_condition, word_operand
 from escalator.language.typecheck import ConditionError
@@ -25,8 +26,9 @@ from escalator.language.loading import ResolvedPolicy, Source
 from escalator.language.masks import mask_problems
 from escalator.language.yamlio import DocPath
 from escalator.language.models.policy import ParamSpec, RuleFile, RulePackFile
-from escalator.money import parse_duration, to_money, to_number
+from escalator.money import to_money, to_number
 from escalator.language.locales import DEFAULT_CURRENCY, DEFAULT_LOCALE
+from escalator.language.time import CalendarSpec, Duration, parse_duration
 
 REQUIRED_ACTIONS = ("goodwill_bonus", "withdrawal_expedite", "forfeiture_reversal")
 
@@ -80,7 +82,8 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
     used: set[str] = set()
     scope = Scope(params={p.name: p for p in params}, tiers=tier_map, actions=actions, used_params=used)
     rules = _compile_rules(resolved, selected, scope, problems)
-    sla = _compile_sla(resolved, problems)
+    calendars = _compile_calendars(resolved, tiers, problems)
+    sla = _compile_sla(resolved, problems, has_working_calendar=resolved.working_calendar is not None)
     invariants, opt_outs, invariant_problems = compile_invariants(resolved.invariants, scope)
     problems.items.extend(invariant_problems)
     problems.items.extend(mask_problems(resolved.log_mask, rules))
@@ -103,6 +106,8 @@ def compile_policy(resolved: ResolvedPolicy, packs: dict[str, Source]) -> Compil
         sla=tuple(sorted(sla.items())),
         rules=tuple(rules),
         packs=tuple(resolved.packs),
+        calendars=calendars,
+        working_calendar=resolved.working_calendar,
         source=doc.file,
         log_mask=tuple(resolved.log_mask),
         locale=resolved.locale or DEFAULT_LOCALE,
@@ -133,6 +138,7 @@ def _compile_tiers(resolved: ResolvedPolicy, problems: _Problems) -> list[Tier]:
             id=tier_id, name=spec["name"], level=spec["level"],
             authority=tuple((a, Decimal(v).quantize(Decimal("0.01"))) for a, v in authority.items()),
             fallback=spec["fallback"], player_reachable=spec.get("player_reachable", True), order=order,
+            calendar=spec.get("calendar"),
             names=tuple(sorted((spec.get("names") or {}).items())),
         ))
     return tiers
@@ -169,6 +175,11 @@ def _param_value(spec: ParamSpec, value: Any) -> Any:
         if not isinstance(value, str):
             raise ValueError(f"expected text, got {value!r}")
         return value
+    if spec.type == "duration":  # elapsed only (compared with time.case_age / time.status_age): seconds
+        duration = parse_duration(value)
+        if duration.working:
+            raise ValueError(f"{value!r}: a duration parameter is elapsed time (m, h, d, w)")
+        return Decimal(duration.seconds)
     if spec.type == "strings":
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ValueError(f"expected a list of text values, got {value!r}")
@@ -237,6 +248,10 @@ def _template(text: str | None, scope: Scope, errors: list[ConditionError]) -> t
             operand = word_operand(name, scope) if "." in name or name in TOP_LEVEL_FIELDS else None
         except ConditionError as exc:
             errors.append(exc)
+            continue
+        if isinstance(operand, Field) and operand.path in F.TIME_FIELDS:
+            errors.append(ConditionError(f"reason placeholder {{{name}}}: time fields change every second, so a "
+                                         "reason cannot quote them (say what the rule found in words)"))
             continue
         if isinstance(operand, Field):
             parts.append(TemplatePart(field=operand))
@@ -359,14 +374,37 @@ def _compile_effects(rule_id: str, spec: RuleFile, scope: Scope, where: At, prob
     )
 
 
-def _compile_sla(resolved: ResolvedPolicy, problems: _Problems) -> dict[str, Sla]:
+def _compile_sla(resolved: ResolvedPolicy, problems: _Problems, has_working_calendar: bool) -> dict[str, Sla]:
     result = {}
     for name, window in resolved.sla.items():
-        result[name] = Sla(
+        sla = Sla(
             acknowledge=parse_duration(window["acknowledge"]) if "acknowledge" in window else None,
             resolve=parse_duration(window["resolve"]) if "resolve" in window else None,
+            pause_in=tuple(dict.fromkeys(window.get("pause_in") or ())),
         )
+        working = [str(d) for d in (sla.acknowledge, sla.resolve) if d is not None and d.working]
+        if working and not has_working_calendar:
+            problems.add(f"sla {name} uses working time ({', '.join(working)}) but the policy names no "
+                         "working_calendar", resolved.sla_sources.get(name), "E-CALENDAR",
+                         "add working_calendar: NAME (one of the policy's calendars)")
+        result[name] = sla
     return result
+
+
+def _compile_calendars(resolved: ResolvedPolicy, tiers: list[Tier], problems: _Problems) -> tuple[CalendarSpec, ...]:
+    """The policy's calendars (named by their key), with every reference to one checked."""
+    from dataclasses import replace
+
+    calendars = {name: replace(spec, name=name) for name, spec in resolved.calendars.items()}
+    for tier in tiers:
+        if tier.calendar is not None and tier.calendar not in calendars:
+            problems.add(f"tier {tier.id!r} names unknown calendar {tier.calendar!r}", resolved.tier_sources.get(tier.id),
+                         "E-CALENDAR", f"known calendars: {', '.join(sorted(calendars)) or '(none)'}")
+    working = resolved.working_calendar
+    if working is not None and working not in calendars:
+        problems.add(f"working_calendar names unknown calendar {working!r}", resolved.working_calendar_source,
+                     "E-CALENDAR", f"known calendars: {', '.join(sorted(calendars)) or '(none)'}")
+    return tuple(calendars[name] for name in sorted(calendars))
 
 
 # -- digest -------------------------------------------------------------------
@@ -374,11 +412,15 @@ def _compile_sla(resolved: ResolvedPolicy, problems: _Problems) -> dict[str, Sla
 # log_mask changes what the decision log stores, never a decision (masks.py makes sure);
 # invariants and opt-outs are claims about decisions, checked by `escalator check`
 _NOT_HASHED = {"location", "source", "digest", "index", "log_mask", "invariants", "opt_outs"}
+_HASHED_IF_SET = {"calendar", "calendars", "working_calendar", "pause_in"}  # time support left old digests alone
 
 
 def _canonical(value: Any) -> Any:
+    if isinstance(value, Duration) and not value.working:  # as when periods were timedeltas: digests stay
+        return {"$seconds": value.seconds}
     if is_dataclass(value):
-        return {f.name: _canonical(getattr(value, f.name)) for f in fields(value) if f.name not in _NOT_HASHED}
+        return {f.name: _canonical(getattr(value, f.name)) for f in fields(value)
+                if f.name not in _NOT_HASHED and not (f.name in _HASHED_IF_SET and not getattr(value, f.name))}
     if isinstance(value, (list, tuple)):
         return [_canonical(v) for v in value]
     if isinstance(value, Decimal):

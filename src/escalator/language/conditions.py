@@ -20,6 +20,7 @@ from typing import Any, Callable
 from escalator.language import fields as F
 from escalator.errors import Location
 from escalator.money import to_decimal
+from escalator.language.time import parse_duration
 from escalator.language.typecheck import ConditionError, check_types, suggest
 from escalator.language.yamlio import DocPath
 from escalator.language.ir import FLIPPED_OP, AllOf, AnyOf, Compare, Condition, Const, Field, Not, Param, Tier
@@ -87,6 +88,12 @@ class Scope:
             if op == "!=":
                 return Compare("exists", left, None)
             raise ConditionError("null can only be compared with == or !=")
+        if left.path in F.TIME_FIELDS and isinstance(right, Field):
+            raise ConditionError(f"{left.path} is compared with constants only (a duration, a number or "
+                                 "true/false), not with the field {right.path}", code="E-TYPE")
+        if isinstance(right, Const) and is_duration(right) and left.path not in F.DURATION_FIELDS:
+            raise ConditionError(f"a duration ({right.source}) compares with {' or '.join(sorted(F.DURATION_FIELDS))}, "
+                                 f"not with {left.path}", code="E-TYPE")
         check_types(op, left, right)
         return Compare(op, left, right)
 
@@ -99,6 +106,7 @@ _TOKEN = re.compile(
       | (?P<punct>[()\[\],])
       | (?P<string>'[^']*'|"[^"]*")
       | (?P<datetime>\d{4}-\d{2}-\d{2}T[0-9:.]+(?:Z|[+-]\d{2}:\d{2})?)
+      | (?P<duration>\d+(?:wh|wd|m|h|d|w)(?![\w.]))
       | (?P<number>-?\d+(?:\.\d+)?(?![\w.]))
       | (?P<word>[A-Za-z_][A-Za-z0-9_.\-]*)
     )""",
@@ -252,6 +260,8 @@ class _Parser:
             return Const(Decimal(token.text))
         if token.kind == "datetime":
             return Const(_datetime_literal(token.text), token.text)
+        if token.kind == "duration":
+            return duration_literal(token.text)
         if token.kind == "keyword" and token.text in ("true", "false"):
             return Const(token.text == "true")
         if token.kind == "keyword" and token.text == "null":
@@ -266,6 +276,25 @@ def word_operand(word: str, scope: Scope) -> Field | Const:
     if "." in word or word in F.TOP_LEVEL_FIELDS or word in ("params", "tiers"):
         return scope.reference(word)
     return Const(word)
+
+
+def duration_literal(text: str) -> Const:
+    """`72h` -> its seconds, as a number constant that remembers how it was written."""
+    try:
+        duration = parse_duration(text)
+    except ValueError as exc:
+        raise ConditionError(str(exc), code="E-DURATION") from None
+    if duration.working:
+        raise ConditionError(f"{text!r}: ages are compared with elapsed durations (m, h, d, w); working time "
+                             "(wh, wd) applies to SLA windows", code="E-DURATION")
+    return Const(Decimal(duration.seconds), text)
+
+
+def is_duration(const: Const) -> bool:
+    return const.source is not None and _DURATION_TEXT.match(const.source) is not None
+
+
+_DURATION_TEXT = re.compile(r"^\d+(?:wh|wd|m|h|d|w)$")
 
 
 def _datetime_literal(text: str) -> Decimal:
@@ -294,6 +323,8 @@ def _literal(value: Any, left: Field | Const) -> Const:
     if isinstance(value, str):
         if isinstance(left, Field) and left.kind == F.DATETIME:
             return Const(_datetime_literal(value), value)
+        if isinstance(left, Field) and left.path in F.DURATION_FIELDS:
+            return duration_literal(value)
         return Const(value)
     raise ConditionError(f"unsupported literal {value!r}")
 

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Callable, Literal, Union, get_args, get_origi
 
 from pydantic import BaseModel
 
-from escalator.language.models.case import Case
+from escalator.language.models.case import STATUSES, Case
 from escalator.language.models.scalars import MONEY
 
 NUMBER, STRING, BOOLEAN, DATETIME, STRINGS, OBJECT, ANY = (
@@ -138,6 +138,25 @@ def _walk(model: type[BaseModel], prefix: str, parent_optional: bool, table: dic
 CASE_FIELDS: dict[str, FieldInfo] = case_fields(Case)
 MONEY_FIELDS = tuple(path for path, info in CASE_FIELDS.items() if info.money)
 TOP_LEVEL_FIELDS = frozenset(Case.model_fields)  # attributes included: rules name attributes.X
+
+# -- derived fields: computed per evaluation from the case and the instant (spec section 8) -----
+# Not in the case document: the engine adds them to the flat view, and only for policies whose
+# rules read them (see escalator.runtime.clock). Ages are whole seconds; a duration literal in a
+# condition (`time.case_age > 72h`) compiles to seconds, so backends see plain numbers.
+TIME_FIELDS: dict[str, FieldInfo] = {
+    f.path: f
+    for f in (
+        FieldInfo("time.case_age", NUMBER, integer=True),              # seconds since opened_at
+        FieldInfo("time.status_age", NUMBER, integer=True),            # seconds since the last history entry
+        FieldInfo("time.acknowledge_overdue", BOOLEAN),                # the case's current situation, at the instant
+        FieldInfo("time.resolve_overdue", BOOLEAN),
+        FieldInfo("time.sla_used", NUMBER, always_present=False),      # fraction of the resolve window used
+        FieldInfo("time.working", BOOLEAN, always_present=False),      # the working calendar is open
+        FieldInfo("history.statuses", STRINGS, STATUSES),              # every status the case has had, current included
+    )
+}
+DURATION_FIELDS = frozenset({"time.case_age", "time.status_age"})
+"""Fields compared with elapsed durations (30m, 72h, 3d, 8w)."""
 ATTRIBUTES_PREFIX = "attributes."
 
 
@@ -157,7 +176,7 @@ def field_info(path: str) -> FieldInfo | None:
     """The field at `path`, or None if no such case field exists."""
     if path.startswith(ATTRIBUTES_PREFIX) and len(path) > len(ATTRIBUTES_PREFIX):
         return FieldInfo(path, ANY, None, False)
-    return CASE_FIELDS.get(path)
+    return CASE_FIELDS.get(path) or TIME_FIELDS.get(path)
 
 
 def value_kind(value: Any) -> str | None:

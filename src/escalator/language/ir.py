@@ -13,12 +13,13 @@ comparisons (which the durable backend needs: durable_rules has no `not`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from collections.abc import Iterator
 from typing import Union
 
 from escalator.errors import Location
+from escalator.language.time import CalendarSpec, Duration
 
 Scalar = Union[Decimal, str, bool]
 
@@ -168,6 +169,7 @@ class Tier:
     fallback: str
     player_reachable: bool
     order: int  # position in the policy's tier list (tie-breaker)
+    calendar: str | None = None  # the policy calendar of its on-duty hours; None: availability unknown
     names: tuple[tuple[str, str], ...] = ()  # the display name in other locales; `name` is the English one
 
     def name_in(self, locale: str) -> str:
@@ -194,8 +196,9 @@ class Param:
 
 @dataclass(frozen=True)
 class Sla:
-    acknowledge: timedelta | None = None
-    resolve: timedelta | None = None
+    acknowledge: Duration | None = None
+    resolve: Duration | None = None
+    pause_in: tuple[str, ...] = ()  # statuses during which the clock stops
 
 
 @dataclass(frozen=True)
@@ -252,6 +255,8 @@ class CompiledPolicy:
     sla: tuple[tuple[str, Sla], ...]
     rules: tuple[Rule, ...]
     packs: tuple[str, ...]
+    calendars: tuple[CalendarSpec, ...] = ()
+    working_calendar: str | None = None  # the calendar of working-time (wh, wd) durations
     digest: str = ""
     source: str | None = field(default=None, compare=False)
     locale: str = "en"  # the language of its messages (spec section 9)
@@ -277,6 +282,12 @@ class CompiledPolicy:
             if name == situation:
                 return sla
         return Sla()
+
+    def calendar(self, name: str) -> CalendarSpec:
+        for calendar in self.calendars:
+            if calendar.name == name:
+                return calendar
+        raise KeyError(name)
 
     def rule(self, rule_id: str) -> Rule:
         for rule in self.rules:

@@ -9,7 +9,7 @@ reported as a warning naming both files (not for a policy that explicitly
 own policies are compiled; the bundled ones are parents to extend.
 
 A child policy overrides its parent field by field: tiers merge by id (and a
-tier's authority by action), parameters and SLA windows by name; a child's
+tier's authority by action), parameters, SLA windows and calendars by name; a child's
 `rules.packs` replaces the parent's list, `disable` adds to it and `enable`
 takes ids back out.
 """
@@ -65,6 +65,11 @@ class ResolvedPolicy:
     params: dict[str, Any] = field(default_factory=dict)
     param_sources: dict[str, Location] = field(default_factory=dict)
     sla: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sla_sources: dict[str, Location] = field(default_factory=dict)
+    calendars: dict[str, Any] = field(default_factory=dict)  # name -> CalendarSpec
+    calendar_sources: dict[str, Location] = field(default_factory=dict)
+    working_calendar: str | None = None
+    working_calendar_source: Location | None = None
     packs: list[str] = field(default_factory=list)
     disabled: dict[str, Location] = field(default_factory=dict)
     invariants: list[InvariantSource] = field(default_factory=list)  # the ancestors' first
@@ -223,6 +228,13 @@ def _merge(target: ResolvedPolicy, source: Source) -> None:
         target.param_sources[name] = doc.location(("params", name))
     for name, window in spec.sla.items():
         target.sla.setdefault(name, {}).update(window.model_dump(exclude_none=True))
+        target.sla_sources[name] = doc.location(("sla", name))
+    for name, calendar in spec.calendars.items():  # a child's calendar replaces its parent's whole
+        target.calendars[name] = calendar
+        target.calendar_sources[name] = doc.location(("calendars", name))
+    if spec.working_calendar is not None:
+        target.working_calendar = spec.working_calendar
+        target.working_calendar_source = doc.location(("working_calendar",))
     if spec.rules is not None:
         if spec.rules.packs is not None:
             target.packs = list(spec.rules.packs)

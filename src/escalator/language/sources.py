@@ -198,6 +198,13 @@ def _extract(repo: Path, tree: str, names: Sequence[str], into: Path) -> None:
                     if (member.isfile() or member.isdir()) and ".." not in parts and not Path(member.name).is_absolute():
                         archive.extract(member, into)
     finally:
+        # tar stops at the end-of-archive marker; git may still be writing the record padding:
+        # read it, or git dies of SIGPIPE and a good archive looks like a failed one (seen under load)
+        try:
+            while proc.stdout.read(65536):
+                pass
+        except (OSError, ValueError):
+            pass
         proc.stdout.close()
         code = proc.wait()
         errors.seek(0)

@@ -91,14 +91,18 @@ def evaluate(engine: Engine, case: Case | dict[str, Any], at: datetime | None = 
                for name in given if name not in accepted]
     if refused:
         raise CaseError(refused)
-    return engine.evaluate(case, **given)
+    return engine.evaluate(case, at, locale=locale)
 
 
 def make_record(case: Case, decision: Decision, policy: CompiledPolicy, masker: Masker, policy_set: str,
                 request_id: str, at: datetime | None = None, locale: str | None = None,
                 decision_json: str | None = None) -> LogRecord:
-    """A row for a decision; `decision_json` saves a second `decision.to_json()` when the caller has it."""
+    """A row for a decision; `decision_json` saves a second `decision.to_json()` when the caller has it.
+
+    The instant is `at`, else the decision's own `evaluated_at`, so a replay decides at the same instant."""
     text = decision.to_json() if decision_json is None else decision_json
+    if at is None:
+        at = decision.evaluated_at
     return record_from(case.model_dump(mode="json"), text, decision.handler, policy, masker,
                        policy_set, request_id, at, locale)
 
@@ -123,8 +127,10 @@ def record_from(case: dict[str, Any], decision_json: str, handler: str, policy: 
 class Recorder:
     """Logs the decisions of a CLI run: one policy set, one run id, rows written in batches."""
 
-    def __init__(self, log: Any, policies: dict[str, CompiledPolicy], files: dict[str, str], masker: Masker):
+    def __init__(self, log: Any, policies: dict[str, CompiledPolicy], files: dict[str, str], masker: Masker,
+                 locale: str | None = None):
         self.log, self.policies, self.masker = log, policies, masker
+        self.locale = locale  # the run's --locale, so replay re-decides in the same language
         self.policy_set = policy_set_digest(policies)
         self.run_id = new_request_id()
         masker.check(m for p in policies.values() for m in p.log_mask)
@@ -140,7 +146,7 @@ class Recorder:
         instant = decision.get("evaluated_at")
         at = datetime.fromisoformat(instant) if isinstance(instant, str) else None
         self.pending.append(record_from(case, text, decision["handler"], policy, self.masker, self.policy_set,
-                                        self.run_id, at))
+                                        self.run_id, at, self.locale))
 
     def flush(self) -> None:
         """Write the pending rows (one transaction); raises LogWriteError, keeping nothing."""

@@ -13,6 +13,7 @@ it becomes an `Outcome` with error records (source, line, field path, message).
 from __future__ import annotations
 
 import gzip
+from datetime import datetime
 import json
 import sys
 import zlib
@@ -181,19 +182,41 @@ def iter_inputs(paths: Iterable[str], stdin: IO[bytes] | None = None) -> Iterato
 
 
 # -- evaluating -----------------------------------------------------------------------
+RunInstant = tuple[datetime, bool]
+"""(instant, forced): see run_instant."""
+
+
+def run_instant(at: datetime | None) -> RunInstant:
+    """(instant, forced): an explicit `at` overrides every case's as_of; else now, fixed once for the run."""
+    from datetime import timezone
+
+    return (at, True) if at is not None else (datetime.now(timezone.utc), False)
+
+
+def case_instant(model: Any, at: RunInstant | None) -> datetime | None:
+    """The instant to decide one case of a run at (spec section 8: --at, else as_of, else now)."""
+    if at is None:
+        return None
+    instant, forced = at
+    return instant if forced or model.as_of is None else model.as_of
+
+
 @dataclass(frozen=True)
 class Evaluator:
-    """What a worker evaluates with: its engine and how to render outcomes."""
+    """What a worker evaluates with: its engine, how to render outcomes, and the run's instant."""
 
     engine: Engine
     render: str | None = None
     keep_case: bool = False
+    locale: str | None = None  # the language of the messages (None: each policy's own)
+    at: RunInstant | None = None
 
 
-def _evaluator(policies: dict[str, CompiledPolicy], backend: str, render: str | None, keep_case: bool) -> Evaluator:
+def _evaluator(policies: dict[str, CompiledPolicy], backend: str, render: str | None, keep_case: bool,
+               locale: str | None = None, at: RunInstant | None = None) -> Evaluator:
     from escalator.runtime.engine import Engine
 
-    return Evaluator(Engine(policies, backend), render, keep_case)
+    return Evaluator(Engine(policies, backend), render, keep_case, locale, at)
 
 
 def problem_dicts(problems: Iterable[Problem]) -> tuple[dict[str, Any], ...]:
@@ -203,7 +226,8 @@ def problem_dicts(problems: Iterable[Problem]) -> tuple[dict[str, Any], ...]:
     )
 
 
-def evaluate_one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = False) -> Outcome:
+def evaluate_one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = False,
+                 locale: str | None = None, at: RunInstant | None = None) -> Outcome:
     """One input through the Python engine: its decision, or its problems (never raises)."""
     if item.error is not None:
         return Outcome(item.source, item.line, problems=({"path": None, "message": item.error},))
@@ -214,7 +238,7 @@ def evaluate_one(item: CaseInput, engine: Engine, render: str | None, keep_case:
         if isinstance(doc.data, dict) and isinstance(doc.data.get("case_id"), str):
             case_id = doc.data["case_id"]
         model = parse_case(doc)
-        decision = engine.evaluate(model).to_dict()
+        decision = engine.evaluate(model, case_instant(model, at), locale=locale).to_dict()
     except EscalatorError as exc:
         return Outcome(item.source, item.line, case_id, problems=problem_dicts(place(exc.problems, doc) if doc else exc.problems))
     except Exception as exc:  # a bug must not stop a million-case run; report it in place
@@ -236,7 +260,8 @@ def decided(source: str, line: int | None, case_id: str | None, decision: dict[s
 
 
 def _chunk(evaluator: Evaluator, items: list[CaseInput]) -> list[Outcome]:
-    return [evaluate_one(item, evaluator.engine, evaluator.render, evaluator.keep_case) for item in items]
+    return [evaluate_one(item, evaluator.engine, evaluator.render, evaluator.keep_case, evaluator.locale,
+                         evaluator.at) for item in items]
 
 
 def evaluate_stream(
@@ -247,33 +272,40 @@ def evaluate_stream(
     render: str | None = None,
     chunksize: int = 1024,  # large enough that handing chunks to workers costs little (1.8x on 2 cores)
     keep_case: bool = False,
+    locale: str | None = None,
+    at: datetime | None = None,
 ) -> Iterator[Outcome]:
     """Evaluate inputs in order; `policies` is `compile_folders(...)` output (validated already).
 
     `render` "jsonl" / "json" makes each Outcome carry the decision as JSON text (built
     in the worker, so the parent only writes bytes); None keeps the decision dict.
     `keep_case` also keeps the validated case (JSON data) and the decision dict, for the log.
+    `locale` is the language of the decisions' messages (default: each policy's own).
+    `at` decides every case at that instant; without it a case is decided at its `as_of`, else
+    at the instant the run started (one instant for the whole run, whatever the workers).
     """
     if render not in RENDERS:
         raise ValueError(f"render must be one of {RENDERS}")
+    instant = run_instant(at)
     if workers <= 1:
         from escalator.runtime.engine import Engine
 
         engine = Engine(policies, backend)
         try:
             for item in inputs:
-                yield evaluate_one(item, engine, render, keep_case)
+                yield evaluate_one(item, engine, render, keep_case, locale, instant)
         finally:
             engine.close()
         return
-    yield from _parallel(inputs, policies, backend, workers, render, chunksize, keep_case)
+    yield from _parallel(inputs, policies, backend, workers, render, chunksize, keep_case, locale, instant)
 
 
 def _parallel(inputs: Iterable[CaseInput], policies: dict[str, CompiledPolicy], backend: str, workers: int,
-              render: str | None, chunksize: int, keep_case: bool = False) -> Iterator[Outcome]:
+              render: str | None, chunksize: int, keep_case: bool = False,
+              locale: str | None = None, at: RunInstant | None = None) -> Iterator[Outcome]:
     from escalator.runtime.backends import check_backend
 
     check_backend(backend)  # fail here, not once per worker
-    setup = partial(_evaluator, policies, backend, render, keep_case)
+    setup = partial(_evaluator, policies, backend, render, keep_case, locale, at)
     for outcomes in ordered_map(_chunk, chunks(inputs, chunksize), setup=setup, workers=workers):
         yield from outcomes

@@ -7,7 +7,8 @@ depends on the *set* of fired rules, never on the order they fired in.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
+from types import SimpleNamespace
 from decimal import Decimal
 from typing import Any
 
@@ -18,17 +19,18 @@ from escalator.language.locales import LOCALES
 from escalator.language.models.decision import FAILED_FLAG, FAILED_RULE, Deadlines, Decision, PolicyRef, Reason
 from escalator.runtime.messages import PolicyTexts
 from escalator.money import pretty_money
+from escalator.runtime.clock import TimeFacts
 
 log = logging.getLogger("escalator")
 
-__all__ = ["FAILED_FLAG", "FAILED_RULE", "PolicyFacts", "choose_handler", "decide", "failsafe_decision",
-           "failsafe_tier", "format_value", "transfer_mode"]
+__all__ = ["FAILED_FLAG", "FAILED_RULE", "PolicyFacts", "choose_handler", "deadlines", "decide",
+           "evaluation_instant", "failsafe_decision", "failsafe_tier", "format_value", "transfer_mode"]
 
 
 class PolicyFacts:
     """What `decide` needs from a policy, looked up once instead of per case (policies are immutable)."""
 
-    __slots__ = ("policy", "ref", "tiers", "levels", "lowest", "complaints", "limits", "sla", "texts")
+    __slots__ = ("policy", "ref", "tiers", "levels", "lowest", "complaints", "limits", "time", "texts")
 
     def __init__(self, policy: CompiledPolicy):
         self.policy = policy
@@ -38,27 +40,27 @@ class PolicyFacts:
         self.lowest = policy.lowest_tier
         self.complaints = policy.tier(policy.complaints_tier)
         self.limits = {t.id: {a: t.limit(a) for a in policy.actions} for t in policy.tiers}
-        self.sla = {}
-        for situation in ("complaint", "escalated", "default"):
-            sla = policy.sla_for(situation)
-            self.sla[situation] = (sla.acknowledge, sla.resolve)
+        self.time = TimeFacts(policy)  # calendars, SLA clocks and the time fields the rules read
         # reasons, summary and agent note in every locale: literal text and policy constants rendered once
         self.texts = {locale: PolicyTexts(policy, locale) for locale in LOCALES}
 
 
-_NO_DEADLINES = Deadlines(acknowledge_by=None, resolve_by=None)
+_NO_DEADLINES = Deadlines(acknowledge_by=None, resolve_by=None, paused=False)
 _ZERO = Decimal("0.00")
 
 
 def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str, Any],
-           facts: PolicyFacts | None = None, locale: str | None = None) -> Decision:
-    """The decision for the fired rules; `facts` are the policy's precomputed lookups (the Engine keeps them).
+           facts: PolicyFacts | None = None, locale: str | None = None, at: datetime | None = None) -> Decision:
+    """The decision for the fired rules at instant `at` (default: the case's as_of, else now).
 
-    Its messages are in `locale` (a known one: see `messages.check_locale`), else the policy's."""
+    `facts` are the policy's precomputed lookups (the Engine keeps them). Its messages are in
+    `locale` (a known one: see `messages.check_locale`), else the policy's."""
     # Everything below depends on the set of fired rules only: reasons are listed by rule id,
     # so neither firing order nor the order of rules in their packs can change a decision.
     if facts is None:
         facts = PolicyFacts(policy)
+    if at is None:
+        at = evaluation_instant(case)
     handler = choose_handler(policy, fired, facts.tiers) if fired else facts.lowest
     procedure = "complaint" if case.status == "complaint" else None
     forwarded: set[str] = set()
@@ -92,16 +94,18 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
     forward = tuple(t.id for t in policy.tiers if t.id in forwarded) if forwarded else ()
     flags = tuple(sorted(flag_set)) if flag_set else ()
     escalate = handler.level > facts.levels[case.handled_by]
-    situation = "complaint" if locked else "escalated" if escalate else "default"
-    due = _due(facts.sla[situation], case)
+    situation = "complaint" if locked else "escalated" if escalate or case.status == "escalated" else "default"
+    due = deadlines(facts.time, case, situation)
+    duty = facts.time.on_duty(case, handler, at)
+    transfer = "live" if duty is not False else handler.fallback
     texts = facts.texts[locale or policy.locale]
     reasons = tuple(texts.reason(r, view) for r in sorted(fired, key=_rule_id))
-    return texts.finish(Decision(
+    fields: dict[str, Any] = dict(
         case_id=case.case_id,
         policy=facts.ref,
         handler=handler.id,
         escalate=escalate,
-        transfer=transfer_mode(handler, case),
+        transfer=transfer,
         procedure=procedure,
         locked=locked,
         authority=authority,
@@ -109,7 +113,11 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
         flags=flags,
         deadlines=due,
         reasons=reasons,
-    ))
+        evaluated_at=at,
+        contact_at=facts.time.contact_at(handler, at) if transfer != "live" else None,
+    )
+    # summary and agent note read these final fields only (a namespace: no second Decision to build)
+    return Decision(**fields, **texts.messages(SimpleNamespace(**fields)))
 
 
 def _rule_id(rule: Rule) -> str:
@@ -130,21 +138,30 @@ def choose_handler(policy: CompiledPolicy, fired: list[Rule], tiers: dict[str, T
 
 
 def transfer_mode(handler: Tier, case: Case) -> str:
+    """By the case's roster alone (no calendars): live unless the roster leaves the handler out."""
     if case.on_duty is None or handler.id in case.on_duty:
         return "live"
     return handler.fallback
 
 
-def _due(periods: tuple[timedelta | None, timedelta | None], case: Case) -> Deadlines:
-    """Deadlines from an SLA's (acknowledge, resolve) periods; a zero period is due at once."""
-    acknowledge, resolve = periods
-    if acknowledge is None and resolve is None:
+def evaluation_instant(case: Case, at: datetime | None = None) -> datetime:
+    """`at` if given, else the case's `as_of`, else now; in UTC, whole seconds (spec section 8)."""
+    from datetime import timezone
+
+    from escalator.language.time import utc_seconds
+
+    if at is None and case.as_of is not None and not case.as_of.microsecond:
+        return case.as_of  # the model keeps as_of in UTC already
+    moment = at if at is not None else case.as_of if case.as_of is not None else datetime.now(timezone.utc)
+    return utc_seconds(moment)
+
+
+def deadlines(time: TimeFacts, case: Case, situation: str) -> Deadlines:
+    """The situation's SLA deadlines from its clock (a zero period is due at once)."""
+    due = time.due(case, situation)
+    if due.acknowledge_by is None and due.resolve_by is None and not due.paused:
         return _NO_DEADLINES
-    start = case.opened_at
-    return Deadlines(
-        acknowledge_by=start + acknowledge if acknowledge is not None else None,
-        resolve_by=start + resolve if resolve is not None else None,
-    )
+    return Deadlines(acknowledge_by=due.acknowledge_by, resolve_by=due.resolve_by, paused=due.paused)
 
 
 def format_value(value: Any) -> str:
@@ -169,14 +186,13 @@ def failsafe_tier(policy: CompiledPolicy) -> Tier:
 def _safe_due(policy: CompiledPolicy, case: Case, situation: str) -> Deadlines:
     """The failsafe's deadlines; the failsafe itself must never raise, so none if they cannot be computed."""
     try:
-        sla = policy.sla_for(situation)
-        return _due((sla.acknowledge, sla.resolve), case)
+        return deadlines(TimeFacts(policy), case, situation)
     except Exception:
         return _NO_DEADLINES
 
 
 def failsafe_decision(policy: CompiledPolicy, case: Case, error: BaseException, locale: str | None = None,
-                      texts: PolicyTexts | None = None) -> Decision:
+                      texts: PolicyTexts | None = None, at: datetime | None = None) -> Decision:
     """Fail closed: a senior human looks at the case and nobody may give anything away.
 
     It has a summary like every decision; if even the messages fail, the plain English one below."""
@@ -205,6 +221,7 @@ def failsafe_decision(policy: CompiledPolicy, case: Case, error: BaseException, 
         ),),
         summary=f"Your case is handled by the {handler.name}.",
         agent_note="Automatic evaluation failed: review this case by hand; no authority is granted until then.",
+        evaluated_at=_safe_instant(case, at),
     )
     try:
         texts = texts or PolicyTexts(policy, locale or policy.locale)
@@ -215,3 +232,10 @@ def failsafe_decision(policy: CompiledPolicy, case: Case, error: BaseException, 
         return decision
 
 
+
+
+def _safe_instant(case: Case, at: datetime | None) -> datetime | None:
+    try:
+        return evaluation_instant(case, at)
+    except Exception:
+        return None

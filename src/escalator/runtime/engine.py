@@ -9,15 +9,17 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from pathlib import Path
+from datetime import datetime, timedelta
 from typing import Any
 
 from escalator.runtime.backends import Backend, make_backend
 from escalator.language.cases import parse_case
-from escalator.runtime.decide import FAILED_RULE, PolicyFacts, decide, failsafe_decision
+from escalator.runtime.decide import FAILED_RULE, PolicyFacts, decide, evaluation_instant, failsafe_decision
 from escalator.errors import CaseError, EscalatorError, NoPolicyError, Problem, did_you_mean, dotted
 from escalator.language.yamlio import DocPath, Document
 from escalator.runtime.explain import Explanation, trace_rules
 from escalator.runtime.messages import check_locale
+from escalator.runtime.backends.compiled import Predicate
 from escalator.language.fields import flat_view
 from escalator.language.ir import CompiledPolicy
 from escalator.language.models.case import Case
@@ -26,6 +28,16 @@ from escalator.language.policyset import compile_folders
 from escalator.language.sources import PolicySource
 
 log = logging.getLogger("escalator")
+
+REVIEW_HORIZON = timedelta(days=366)
+"""next_review_at looks this far ahead; a change further away is found by evaluating again later."""
+
+
+def _instant(model: Case, at: datetime | None) -> datetime:
+    try:
+        return evaluation_instant(model, at)
+    except ValueError as exc:
+        raise CaseError(Problem(str(exc), path="at")) from None
 
 
 class Engine:
@@ -111,43 +123,118 @@ class Engine:
             raise CaseError(problems)
         return model, policy
 
-    def evaluate(self, case: Case | dict[str, Any] | Document, *, locale: str | None = None) -> Decision:
-        """Decide a case. Invalid input raises CaseError; a backend failure fails closed.
+    def evaluate(self, case: Case | dict[str, Any] | Document, at: datetime | None = None, *,
+                 locale: str | None = None) -> Decision:
+        """Decide a case at instant `at` (else the case's `as_of`, else now).
 
-        Messages (reasons, summary, agent note) are in `locale`, else in the policy's own locale."""
+        Invalid input raises CaseError; a backend failure fails closed. Messages (reasons,
+        summary, agent note) are in `locale`, else in the policy's own locale."""
         if locale is not None:
             check_locale(locale)
         model, policy = self.prepare(case)
-        return self._decide(model, policy, locale)
+        return self._decide(model, policy, _instant(model, at), locale)
 
-    def _decide(self, model: Case, policy: CompiledPolicy, locale: str | None = None) -> Decision:
+    def view(self, model: Case, policy: CompiledPolicy, at: datetime) -> dict[str, Any]:
+        """The flat view the rules read at `at`: the case's fields plus the time fields its policy uses."""
+        view = flat_view(model)
+        time = self._facts[policy.id].time
+        if time.used:
+            view.update(time.history_view(model))
+            view.update(time.view(model, at))
+        return view
+
+    def _decide(self, model: Case, policy: CompiledPolicy, at: datetime, locale: str | None = None) -> Decision:
         if self._closed:
             raise EscalatorError("this Engine is closed")
         facts = self._facts[policy.id]
         try:
+            time = facts.time
             view = flat_view(model)
+            if time.used:
+                view.update(time.history_view(model))
+            # rules time could still decide: their outcome is open with every time field unknown
+            live = [(i, predicate) for i, predicate in time.timed_rules if predicate(view) is None] \
+                if time.timed_rules else []
+            if time.used:
+                view.update(time.view(model, at))
             fired = self._backend.fired(policy, view)
-            return decide(policy, model, [policy.rules[i] for i in fired], view, facts, locale)
+            decision = decide(policy, model, [policy.rules[i] for i in fired], view, facts, locale, at)
+            if time.timed:
+                review = self._next_review(model, policy, view, fired, live, decision, at)
+                if review is not None:
+                    decision = decision.model_copy(update={"next_review_at": review})
+            return decision
         except Exception as error:  # fail closed: never partial authority
-            return failsafe_decision(policy, model, error, texts=facts.texts.get(locale or policy.locale))
+            return failsafe_decision(policy, model, error, texts=facts.texts.get(locale or policy.locale), at=at)
 
-    def evaluate_many(self, cases: Iterable[Case | dict[str, Any]], *,
+    def _next_review(self, model: Case, policy: CompiledPolicy, view: dict[str, Any], fired: list[int],
+                     live: list[tuple[int, Predicate]], decision: Decision, at: datetime) -> datetime | None:
+        """The first instant after `at` at which time alone changes the decision (spec section 8).
+
+        Between the candidates (a time field's threshold, a deadline, a calendar change) nothing the
+        decision depends on moves. The handler's calendar changing always changes the decision
+        (transfer flips, or for a handler off the roster contact_at moves on at the next opening);
+        at any earlier candidate the decision changes exactly when the set of fired rules does
+        (reasons list every fired rule; no reason quotes a time field). `live` are the rules whose
+        outcome the time fields can still decide (three-valued logic: a condition true or false
+        with every time field unknown is so whatever their values).
+        """
+        time = self._facts[policy.id].time
+        calendar = time.tier_calendar.get(decision.handler)
+        change: datetime | None = None
+        if calendar is not None and model.on_duty is None:
+            change = calendar.next_change(at)  # on duty by the calendar: transfer flips when it opens or closes
+        elif calendar is not None and decision.transfer != "live":
+            change = decision.contact_at  # off the roster: contact_at moves on when the calendar opens
+        limit = change if change is not None else at + REVIEW_HORIZON
+        if live:
+            fired_set = set(fired)
+            before = {index for index, _ in live if index in fired_set}
+            for moment in time.field_changes(model, at, limit):
+                if moment == change:
+                    break
+                later = dict(view)
+                later.update(time.view(model, moment))
+                if {index for index, predicate in live if predicate(later) is True} != before:
+                    return moment
+        return change
+
+    def timeline(self, case: Case | dict[str, Any], at: datetime | None = None,
+                 until: timedelta = timedelta(weeks=12), limit: int = 1000, *,
+                 locale: str | None = None) -> list[Decision]:
+        """The decision at `at`, then at each next_review_at up to `at + until`: how time alone changes it."""
+        if locale is not None:
+            check_locale(locale)
+        model, policy = self.prepare(case)
+        moment = _instant(model, at)
+        end = moment + until
+        steps = [self._decide(model, policy, moment, locale)]
+        while len(steps) < limit:
+            review = steps[-1].next_review_at
+            if review is None or review > end:
+                break
+            steps.append(self._decide(model, policy, review, locale))
+        return steps
+
+    def evaluate_many(self, cases: Iterable[Case | dict[str, Any]], at: datetime | None = None, *,
                       locale: str | None = None) -> list[Decision | EscalatorError]:
         """Evaluate a batch; a bad case yields its error in place and the others go on."""
         results: list[Decision | EscalatorError] = []
         for case in cases:
             try:
-                results.append(self.evaluate(case, locale=locale))
+                results.append(self.evaluate(case, at, locale=locale))
             except EscalatorError as error:
                 results.append(error)
         return results
 
-    def explain(self, case: Case | dict[str, Any] | Document, *, locale: str | None = None) -> Explanation:
-        """The decision plus, for every rule, whether it fired and each comparison's values."""
+    def explain(self, case: Case | dict[str, Any] | Document, at: datetime | None = None, *,
+                locale: str | None = None) -> Explanation:
+        """The decision plus, for every rule, whether it fired and each comparison's values (time fields too)."""
         if locale is not None:
             check_locale(locale)
         model, policy = self.prepare(case)
-        view = flat_view(model)
-        decision = self._decide(model, policy, locale)
+        instant = _instant(model, at)
+        view = self.view(model, policy, instant)
+        decision = self._decide(model, policy, instant, locale)
         fired = {policy.rule(rule_id).index for rule_id in decision.fired if rule_id != FAILED_RULE}
         return Explanation(decision, trace_rules(policy, view, fired))

@@ -12,13 +12,14 @@ from decimal import Decimal
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, StrictInt
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, StrictInt, field_validator, model_validator
 
 from escalator.money import to_number
 from escalator.language.models.scalars import STRICT, Identifier, Money, Name, NonNegativeInt, Number, SignedMoney
 
 Channel = Literal["live_chat", "email", "phone"]
-Status = Literal["open", "escalated", "complaint", "closed"]
+Status = Literal["open", "escalated", "awaiting_player", "complaint", "closed"]
+STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 Kyc = Literal["verified", "pending", "failed", "none"]
 RequestKind = Literal[
     "bonus_request", "withdrawal_delay", "forfeiture_dispute", "manager_request",
@@ -116,6 +117,15 @@ def _check_attributes(value: Any) -> dict[str, Any]:
     return {_attribute_key(k, "attributes"): _attribute_value(v, f"attributes.{k}", 1) for k, v in value.items()}
 
 
+class HistoryEntry(BaseModel):
+    """One status change: from `at` on, the case had `status` (spec section 8)."""
+
+    model_config = STRICT
+
+    at: AwareDatetime
+    status: Status
+
+
 class Case(BaseModel):
     model_config = STRICT
 
@@ -125,7 +135,35 @@ class Case(BaseModel):
     channel: Channel
     handled_by: Identifier
     status: Status = "open"
+    history: tuple[HistoryEntry, ...] = ()
+    """Status changes, oldest first; the SLA clocks and `time.status_age` read it."""
+    as_of: AwareDatetime | None = None
+    """The instant to decide at when the caller gives none (else: now)."""
     on_duty: tuple[Identifier, ...] | None = None
     player: Player
     request: Request
     attributes: Annotated[dict[str, Any], BeforeValidator(_check_attributes)] = Field(default_factory=dict)
+
+    @field_validator("history")
+    @classmethod
+    def _history_in_order(cls, history: tuple[HistoryEntry, ...]) -> tuple[HistoryEntry, ...]:
+        # A history that goes back in time would make every clock meaningless.
+        for i in range(1, len(history)):
+            if history[i].at < history[i - 1].at:
+                raise ValueError(f"history[{i}] ({_stamp(history[i].at)}) is before history[{i - 1}] "
+                                 f"({_stamp(history[i - 1].at)}): history lists status changes oldest first")
+        return history
+
+    @model_validator(mode="after")
+    def _history_fits_the_case(self) -> "Case":
+        if self.history and self.history[0].at < self.opened_at:
+            raise ValueError(f"history[0] ({_stamp(self.history[0].at)}) is before opened_at "
+                             f"({_stamp(self.opened_at)})")
+        if self.history and self.history[-1].status != self.status:
+            raise ValueError(f"the last history entry has status {self.history[-1].status!r} but the case's "
+                             f"status is {self.status!r}")
+        return self
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

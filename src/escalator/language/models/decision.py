@@ -37,6 +37,8 @@ class Deadlines(BaseModel):
 
     acknowledge_by: datetime | None = None
     resolve_by: datetime | None = None
+    paused: bool = False
+    """The clock stands still: the case is in a status its SLA window pauses in (deadlines are null)."""
 
 
 def _timestamp(value: datetime | None) -> str | None:
@@ -60,6 +62,12 @@ class Decision(BaseModel):
     flags: tuple[str, ...]
     deadlines: Deadlines
     reasons: tuple[Reason, ...]
+    evaluated_at: datetime | None = None
+    """The instant the decision was taken at (spec section 8)."""
+    contact_at: datetime | None = None
+    """For a callback or email: when the handler's calendar next opens (null: unknown, or live)."""
+    next_review_at: datetime | None = None
+    """The earliest instant after evaluated_at at which time alone can change this decision."""
     summary: str = ""
     """For the player: who handles the case and how they hear from us, composed from this decision alone."""
     agent_note: str | None = None
@@ -86,7 +94,11 @@ class Decision(BaseModel):
             "deadlines": {
                 "acknowledge_by": _timestamp(self.deadlines.acknowledge_by),
                 "resolve_by": _timestamp(self.deadlines.resolve_by),
+                "paused": self.deadlines.paused,
             },
+            "evaluated_at": _timestamp(self.evaluated_at),
+            "contact_at": _timestamp(self.contact_at),
+            "next_review_at": _timestamp(self.next_review_at),
             "reasons": [{"rule": r.rule, "message": r.message} for r in self.reasons],
             "summary": self.summary,
             "agent_note": self.agent_note,

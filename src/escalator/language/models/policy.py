@@ -11,10 +11,11 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, BeforeValidator, Field, StrictBool, StrictInt, StrictStr, WithJsonSchema, model_validator
 
-from escalator.money import parse_duration, to_money
+from escalator.money import to_money
 from escalator.language.locales import CurrencyCode, LocaleName
+from escalator.language.time import CalendarSpec, parse_calendar, parse_duration
 from escalator.language.models.scalars import STRICT, Name
 
 TierId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
@@ -30,6 +31,22 @@ PackRef = Annotated[str, Field(pattern=r"^(escalator:)?[a-z][a-z0-9_]*$", max_le
 FlagName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 Jurisdiction = Annotated[str, Field(pattern=r"^[A-Z]{2}(-[A-Z0-9]{1,3})?$")]
 Duration = Annotated[str, BeforeValidator(lambda v: (parse_duration(v), v)[1])]
+CalendarName = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)]
+CALENDAR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "An IANA timezone, weekly opening hours (local, half-open) and holidays (local dates)",
+    "properties": {
+        "timezone": {"type": "string", "description": "IANA name, e.g. Europe/Amsterdam"},
+        "hours": {"type": "object", "description": "weekday or range (mon-fri) -> \"09:00-17:30\" or a list of them",
+                  "additionalProperties": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}},
+        "holidays": {"type": "array", "items": {"type": "string", "format": "date"}},
+        "public_holidays": {"type": "string", "description": "a country (-subdivision) code: NL, MT, GB-ENG"},
+    },
+    "required": ["timezone", "hours"],
+    "additionalProperties": False,
+}
+Calendar = Annotated[CalendarSpec, BeforeValidator(lambda v: v if isinstance(v, CalendarSpec) else parse_calendar("", v)),
+                     WithJsonSchema(CALENDAR_SCHEMA)]
 CapMoney = Annotated[Decimal, BeforeValidator(to_money)]
 ReasonText = Annotated[str, Field(max_length=2000)]
 
@@ -48,6 +65,8 @@ class TierSpec(BaseModel):
     authority: dict[ActionName, CapMoney] | None = None
     fallback: Literal["callback", "email"] | None = None
     player_reachable: StrictBool | None = None
+    calendar: CalendarName | None = None
+    """The policy calendar that says when this tier is on duty (absent: availability unknown)."""
 
 
 class SlaWindow(BaseModel):
@@ -55,6 +74,8 @@ class SlaWindow(BaseModel):
 
     acknowledge: Duration | None = None
     resolve: Duration | None = None
+    pause_in: list[Literal["open", "escalated", "awaiting_player", "complaint", "closed"]] | None = None
+    """Statuses during which this window's clock stops (e.g. awaiting_player)."""
 
 
 class Effective(BaseModel):
@@ -116,6 +137,10 @@ class PolicyFile(BaseModel):
     tiers: list[TierSpec] = []
     params: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")], Any] = {}
     sla: dict[Literal["default", "escalated", "complaint"], SlaWindow] = {}
+    calendars: dict[CalendarName, Calendar] = {}
+    """Named calendars (time zone, weekly hours, holidays); a child's calendar replaces the parent's by name."""
+    working_calendar: CalendarName | None = None
+    """The calendar working-time durations (wh, wd) run on."""
     rules: RuleSelection | None = None
     invariants: list[dict[str, Any]] = []
     """Policy-specific property checks for `escalator check` (see the author toolkit)."""
@@ -127,7 +152,7 @@ class ParamSpec(BaseModel):
 
     model_config = STRICT
 
-    type: Literal["money", "integer", "number", "string", "strings", "boolean"]
+    type: Literal["money", "integer", "number", "string", "strings", "boolean", "duration"]
     description: StrictStr | None = None
     default: Any = None
 

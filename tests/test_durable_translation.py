@@ -13,6 +13,7 @@ import pytest
 
 from conftest import FIXTURES, make_case
 from escalator import Engine
+from escalator.authoring.policygen import write_scaled_policy
 from escalator.errors import EscalatorError
 from escalator.language.policyset import compile_folders
 from escalator.runtime import semantics
@@ -64,7 +65,7 @@ def test_field_reference_with_both_fields_present(engines, backend):
 
 def _wide_pack(tmp_path, width: int):
     """One rule whose condition nests four `any` of `width` comparisons each: too wide for durable."""
-    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies").mkdir(parents=True)
     (tmp_path / "rules").mkdir()
     (tmp_path / "policies" / "base.yaml").write_text((FIELDREF / "policies" / "base.yaml").read_text()
                                                      .replace("packs: [ref]", "packs: [wide]"))
@@ -110,8 +111,6 @@ def test_a_narrower_rule_is_split_into_durable_rules_that_fit(tmp_path):
 
 
 def test_every_ruleset_of_a_large_policy_fits_the_alpha_stack(tmp_path):
-    from policy_scale import write_scaled_policy
-
     policies, rules = write_scaled_policy(tmp_path, 3000)
     plan = layout(compile_folders(policies, rules)["xx"])
     assert len(plan.rulesets) > 1 and plan.stack <= STACK_BUDGET
@@ -125,3 +124,18 @@ def test_reference_agrees_on_the_field_reference_fixture(engines):
 
     view = flat_view(parse_case(make_case(**{"request.amount": "100.00", "player.vip_level": 3})))
     assert [policy.rules[i].id for i in semantics.fired(policy, view)] == ["ref.vip"]
+
+
+def test_compile_shows_every_ruleset_of_a_split_policy_and_a_refusal(tmp_path):
+    import json
+
+    from escalator.runtime.backends.rete import ruleset_json
+
+    policies, rules = write_scaled_policy(tmp_path / "big", 1000)
+    shown = json.loads(ruleset_json(compile_folders(policies, rules)["xx"]))
+    assert list(shown)[:2] == ["escalator:xx/1", "escalator:xx/2"]
+    assert sum(len(definition) - 1 for definition in shown.values()) == 1000  # rule ids, one catch-all each
+    assert "big.r0" in shown["escalator:xx/1"]
+    policies, rules = _wide_pack(tmp_path / "wide", 10)
+    shown = json.loads(ruleset_json(compile_folders(policies, rules)["xx"]))
+    assert "too wide for durable_rules" in shown["escalator:xx"]["refused"]

@@ -15,18 +15,17 @@ from pathlib import Path
 
 import pytest
 
+from escalator.authoring.policygen import write_scaled_policy
 from escalator.runtime.backends import durable_available
-from policy_scale import write_scaled_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = ["compiled"] + (["durable"] if durable_available() else [])
 
 _CHILD = """
-import json, sys
+import json
 from datetime import datetime, timezone
-sys.path.insert(0, {tests!r})
 from escalator import Engine
-from policy_scale import scale_cases
+from escalator.authoring.policygen import scale_cases
 engine = Engine.load({policies!r}, {rules!r}, backend={backend!r})
 at = datetime(2026, 11, 25, 10, 0, tzinfo=timezone.utc)  # every backend decides at one pinned instant
 out = [engine.evaluate(case, at).to_json() for case in scale_cases()]
@@ -35,7 +34,7 @@ print(json.dumps({{"backend": engine.backend, "decisions": out}}))
 
 
 def _decide(policies: Path, rules: Path, backend: str, timeout: float) -> dict:
-    code = _CHILD.format(tests=str(ROOT / "tests"), policies=str(policies), rules=str(rules), backend=backend)
+    code = _CHILD.format(policies=str(policies), rules=str(rules), backend=backend)
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     try:
         done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout, env=env)

@@ -46,7 +46,8 @@ def test_not_keeps_unknown():
     ("in", D("5"), ("a",), U), ("in", "a", (D("1"), "a"), T), ("in", "b", (D("1"), "a"), U),
     ("not in", "b", ("a",), T), ("not in", "b", (D("1"), "a"), U),
     # lists and objects compare with nothing
-    ("==", ("a",), "a", U), ("in", ("a",), ("a",), U), ("==", F.PRESENT, F.PRESENT, U),
+    ("==", ("a",), "a", U), ("in", ("a",), ("a",), U), ("==", F.PRESENT, F.PRESENT, U), ("==", (), (), U),
+    ("!=", ("a",), ("b",), U), ("in", (), (), FA), ("not in", ("a",), (), T),
     # contains on lists only
     ("contains", ("a", "b"), "a", T), ("contains", (), "a", FA), ("not contains", (), "a", T),
     ("contains", "abc", "a", U), ("contains", (D("1"),), "1", FA),
@@ -76,3 +77,19 @@ def test_field_reference_is_unknown_when_either_side_is_absent():
     assert S.evaluate(node, {"request.amount": D("5")}) is None
     assert S.evaluate(node, {"player.net_loss_30d": D("5")}) is None
     assert S.evaluate(node, {"request.amount": D("6"), "player.net_loss_30d": D("5")}) is True
+
+
+@pytest.mark.parametrize("text, message", [
+    ("player.rg_markers == request.asked_for", "cannot compare the lists"),
+    ("on_duty != player.rg_markers", "cannot compare the lists"),
+    ("channel < handled_by", "needs numbers or dates"),
+    ("attributes.a >= player.kyc", "needs numbers or dates"),
+])
+def test_loader_refuses_field_comparisons_the_reference_never_decides(text, message):
+    """Lists equal nothing and only numbers are ordered: between typed fields that is a load error."""
+    from escalator.errors import Location
+    from escalator.language.conditions import ConditionError, Scope, compile_condition
+
+    scope = Scope(params={}, tiers={}, actions=("goodwill_bonus",), used_params=set())
+    with pytest.raises(ConditionError, match=message):
+        compile_condition(text, scope, lambda path: Location("t.yaml", 1, 1))

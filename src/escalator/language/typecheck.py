@@ -53,6 +53,12 @@ def check_types(op: str, left: Field, right: Field | Const) -> None:
             raise ConditionError(f"cannot compare {left.path} ({kind}) with {right.path} ({right.kind})", code="E-TYPE")
         if op not in COMPARISONS:
             raise ConditionError(f"{op!r} needs a constant on the right, not the field {right.path}", code="E-TYPE")
+        if F.STRINGS in (kind, right.kind):
+            raise ConditionError(f"cannot compare the lists {left.path} and {right.path}: use contains with a value",
+                                 code="E-TYPE")
+        ordered = (F.NUMBER, F.DATETIME, F.ANY)
+        if op not in ("==", "!=") and (kind not in ordered or right.kind not in ordered):
+            raise ConditionError(f"{op!r} needs numbers or dates; {left.path} and {right.path} are not", code="E-TYPE")
         return
     value = right.value
     if kind == F.DATETIME and not (right.source and right.source[:4].isdigit()):

@@ -9,10 +9,10 @@ Truth values are True, False and None (unknown). The rules:
 
 - A comparison with a field the case does not have is unknown (the flat view
   leaves absent and null values out; an empty list is a value).
-- A value is only compared with a value of its own kind (number, text, boolean,
-  list of text). Across kinds, or with an object, a comparison is unknown: the
-  case cannot say (this only happens with `attributes.*`, whose kind the
-  loader cannot know). `< <= > >=` order numbers (money, counts, date-times as
+- A value is only compared with a value of its own kind (number, text or
+  boolean). Across kinds, or with a list or an object, a comparison is unknown:
+  the case cannot say (this only happens with `attributes.*`, whose kind the
+  loader cannot know; between typed fields the loader refuses it). `< <= > >=` order numbers (money, counts, date-times as
   epoch seconds); on any other kind they are unknown.
 - `x in [a, b]` is `x == a or x == b`, so `x in []` is false for a present x;
   `x not in L` is `not (x in L)`.
@@ -87,10 +87,13 @@ def kind_of(value: Any) -> str | None:
     return F.value_kind(value)
 
 
+SCALARS = (F.NUMBER, F.STRING, F.BOOLEAN)
+
+
 def equal(left: Any, right: Any) -> Truth:
-    """`left == right` for two present values: unknown across kinds or on objects."""
+    """`left == right` for two present values: unknown across kinds, on lists and on objects."""
     kind = kind_of(left)
-    if kind is None or kind != kind_of(right):
+    if kind not in SCALARS or kind != kind_of(right):
         return None
     return bool(left == right)
 

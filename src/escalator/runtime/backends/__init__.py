@@ -44,6 +44,8 @@ def check_backend(name: str) -> str:
 
     if name == "auto":
         return "durable" if durable_available() else "compiled"
+    if name == "reference":  # runtime.semantics itself: slow, for differential tests and checks
+        return name
     if name not in BACKENDS:
         raise EscalatorError(f"unknown backend {name!r}: choose {', '.join(BACKENDS)} or auto")
     if name == "durable" and not durable_available():
@@ -74,6 +76,10 @@ def make_backend(name: str, policies: dict[str, CompiledPolicy]) -> Backend:
     the compiled backend decides; asking for `durable` by name on such a policy is an error."""
     from escalator.runtime.backends.compiled import CompiledBackend
 
+    if check_backend(name) == "reference":
+        from escalator.runtime.semantics import ReferenceBackend
+
+        return ReferenceBackend(policies)
     if check_backend(name) == "compiled":
         return CompiledBackend(policies)
     from escalator.runtime.backends.durable import DurableBackend, plan

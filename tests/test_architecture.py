@@ -33,6 +33,7 @@ PEERS = {
     ("authoring", "operations"),  # impact analysis runs on the one worker pool (operations.pool)
     ("bulk", "operations"),  # bulk evaluation too
     ("log", "authoring"),  # log.replay reports in impact analysis's format (authoring.impact.ImpactReport)
+    ("bulk", "authoring"),  # bulk impact reports in impact analysis's format
     ("cli", "service"),  # `escalator serve` starts the service
 }
 FACADES = {"escalator", "escalator.__main__"}  # the public API re-exports; `python -m escalator`

@@ -11,12 +11,10 @@ import typer
 
 from escalator.cli._options import BACKEND, BackendName
 
-
 class Format(str, Enum):
     table = "table"
     json = "json"
     markdown = "markdown"
-
 
 HELP = """Re-decide every logged case and compare with the logged decision.
 
@@ -26,13 +24,14 @@ URL is the log: a file path, sqlite:///FILE or postgresql://USER@HOST:PORT/DB. -
 
 Masked fields stay masked: no rule reads a field a policy masks (policies are refused otherwise), so replay needs no key and cannot unmask.
 
-Examples:
+Exit codes: 0 ok (every logged decision reproduced, or the candidate report); 1 a logged decision did not reproduce; 2 bad input (an unreadable log, or rows that could not be replayed).
+"""
+
+EXAMPLES = """Examples:
 
   escalator replay decisions.db
 
   escalator replay decisions.db --policies ./candidate/policies --rules ./candidate/rules --since 2026-11-01
-
-Exit codes: 0 ok (every logged decision reproduced, or the candidate report); 1 a logged decision did not reproduce; 2 bad input (an unreadable log, or rows that could not be replayed).
 """
 
 
@@ -86,7 +85,6 @@ def replay(
     if report.mode == "logged" and report.not_reproduced:
         err(f"{report.not_reproduced} logged decision(s) did not reproduce; exit code 1")
         raise typer.Exit(EXIT_FAILED)
-
 
 def register(app: typer.Typer) -> None:
     app.command("replay", help=HELP, short_help="Re-decide logged cases: the logged or a candidate policy set.",

@@ -9,6 +9,16 @@ from typing import Optional
 import typer
 
 
+EXAMPLES = """Examples:
+
+  escalator validate
+
+  escalator validate my-policies --strict
+
+  escalator validate --format json > findings.json
+"""
+
+
 def register(app: typer.Typer) -> None:
     app.command("validate")(validate)
 

@@ -39,6 +39,7 @@ class ExtendedCase(Case):
 
     loyalty: Loyalty  # a new object, always present
     as_of: datetime | None = None  # a new optional datetime
+    note: int | str | None = None  # no one kind: kept out of the field table (rules cannot name it)
     request: RequestWithFee
 
 
@@ -59,6 +60,7 @@ def test_a_field_added_to_the_model_reaches_table_schema_flat_view_and_generated
     assert table["loyalty.points"].kind == F.NUMBER and table["loyalty.points"].integer
     assert table["as_of"].kind == F.DATETIME and not table["as_of"].always_present
     assert table["request.fee"].money and not table["request.fee"].always_present
+    assert "note" not in table
 
     schema = schema_for("case", ExtendedCase)
     assert "loyalty" in schema["properties"] and "as_of" in schema["properties"]

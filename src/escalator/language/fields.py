@@ -54,9 +54,10 @@ def _unwrap(annotation: Any, metadata: tuple[Any, ...] = ()) -> _Type:
             args = get_args(annotation)
             annotation, metadata = args[0], metadata + tuple(args[1:])
         elif origin in (Union, types.UnionType):
-            others = [a for a in get_args(annotation) if a is not type(None)]
-            if len(others) != 1:
-                raise TypeError(f"a case field is one type or None, not {annotation!r}")
+            args = get_args(annotation)
+            others = [a for a in args if a is not type(None)]
+            if len(others) != 1:  # int | str: no one kind, so rules cannot name it (_kind says None)
+                return _Type(annotation, metadata, len(others) < len(args))
             nullable, annotation = True, others[0]
         else:
             return _Type(annotation, metadata, nullable)
@@ -111,7 +112,7 @@ def _kind(tp: _Type) -> tuple[str, tuple[str, ...] | None] | None:
         return STRING, None
     if base is datetime:
         return DATETIME, None
-    return None  # a free-form mapping (attributes): rules read it as attributes.*
+    return None  # a free-form mapping (attributes: rules read attributes.*), a union, a date...
 
 
 def case_fields(model: type[BaseModel] = Case) -> dict[str, FieldInfo]:

@@ -51,7 +51,8 @@ def check(
     from escalator.errors import EscalatorError
     from escalator.authoring.properties import check_folders
 
-    from escalator.cli._render import bad_input, folders
+    from escalator.cli._console import bad_input
+    from escalator.cli._folders import folders
 
     with bad_input():
         source = folders(policies, rules, directory)

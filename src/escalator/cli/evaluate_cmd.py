@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
+from escalator.cli._bulk import ENGINE, OUTPUT, SCHEDULER, EngineName
 from escalator.cli._options import BACKEND, POLICIES, RULES, BackendName
 
 if TYPE_CHECKING:
@@ -27,7 +28,9 @@ class Format(str, Enum):
 
 HELP = """Decide cases: who handles each one, with what authority, and why.
 
-PATH is a case file (.yaml, .yml, .json), a folder of them (searched recursively, in name order), a JSON Lines file (.jsonl, .jsonl.gz), or - for JSON Lines on stdin. Input is read and output written case by case, so any number of cases runs in constant memory.
+PATH is a case file (.yaml, .yml, .json), a folder of them (searched recursively, in name order), a JSON Lines file (.jsonl, .jsonl.gz), a Parquet or CSV file of flattened cases (one column per field, e.g. player.vip_level; see docs/bulk.md), or - for JSON Lines on stdin. Input is read and output written case by case (or chunk by chunk), so any number of cases runs in constant memory.
+
+--engine duckdb decides chunks of cases with the policy compiled to one SQL query (in-process, byte-identical decisions); --engine dask runs that query per partition on a Dask cluster; rows SQL cannot read exactly, and policies it cannot express, go to the Python engine (said on stderr). --output FILE writes .jsonl (decision JSON), .csv or .parquet (decision tables), with a summary on stderr.
 
 With --workers 1 and --format jsonl each decision is written as soon as its line is read, so a program can pipe cases in and read answers one by one; --workers N reads ahead in chunks.
 
@@ -45,6 +48,10 @@ EXAMPLES = """Examples:
   escalator evaluate examples/cases/nl-bonus-loss-chasing.yaml --format json
 
   escalator evaluate - -f jsonl -w 4 < cases.jsonl > out.jsonl
+
+  escalator evaluate examples/cases --log decisions.db   (then: escalator replay decisions.db)
+
+  escalator evaluate cases.parquet --engine duckdb --output decisions.parquet
 """
 
 
@@ -72,15 +79,45 @@ def evaluate(
     mask_key_file: Optional[Path] = typer.Option(
         None, "--mask-key-file", help="Key for fields a policy masks in the log (default: $ESCALATOR_LOG_KEY).",
     ),
+    engine: EngineName = ENGINE,
+    output: Optional[Path] = OUTPUT,
+    scheduler: Optional[str] = SCHEDULER,
 ) -> None:
     from escalator.operations.batch import check_paths, evaluate_stream, iter_inputs, single_case
     from escalator.cli import EXIT_BAD_INPUT
-    from escalator.cli._render import Progress, bad_input, compiled_policies, err
+    from escalator.cli._console import bad_input, err
+    from escalator.cli._folders import compiled_policies
+    from escalator.cli._progress import Progress
+
+    from escalator.cli import _bulk
 
     with bad_input():
-        check_paths(paths)
         if paths.count("-") > 1:
             raise typer.BadParameter("- (stdin) may be given only once", param_hint="PATH")
+        chosen = "python" if log is not None and engine is EngineName.auto else _bulk.choose(engine, paths)
+        if log is not None and (chosen != "python" or output is not None):
+            raise typer.BadParameter("--log records decisions case by case: use it with --engine python and stdout",
+                                     param_hint="--log")
+        if _bulk.needs_bulk(chosen, paths, output):
+            from escalator.bulk.run import check_bulk_paths
+
+            check_bulk_paths(paths)
+            if output is not None:
+                from escalator.bulk.io import output_format
+
+                try:
+                    output_format(output)
+                except ValueError as exc:
+                    raise typer.BadParameter(str(exc), param_hint="--output") from None
+            compiled = compiled_policies(policies, rules)
+            bar = Progress(progress, "evaluating", PROGRESS_AFTER)
+            bad = _bulk.evaluate(paths, compiled, chosen, backend.value, output,
+                                 _Writer(fmt, False, interactive=False), bar, err, scheduler)
+            if bad:
+                err(f"{bad} bad case{'s' if bad != 1 else ''}; exit code 2")
+                raise typer.Exit(EXIT_BAD_INPUT)
+            return
+        check_paths(paths)
         compiled = compiled_policies(policies, rules)
         recorder = _recorder(log, mask_key_file, compiled, policies, rules) if log is not None else None
         render = {Format.json: "json", Format.jsonl: "jsonl", Format.table: None}[fmt]
@@ -126,7 +163,7 @@ LOG_BATCH = 256  # decisions recorded per transaction by --log
 
 def _recorder(url: str, key_file: Optional[Path], compiled: dict[str, CompiledPolicy], policies: Optional[Path],
               rules: Optional[Path]) -> Recorder:
-    from escalator.cli._render import folder_pair
+    from escalator.cli._folders import folder_pair
     from escalator.log.masking import Masker, read_key
     from escalator.log.record import Recorder, snapshot
     from escalator.log.store import DecisionLog
@@ -146,7 +183,7 @@ class _Writer:
     def write(self, outcome) -> None:  # type: ignore[no-untyped-def]
         import json
 
-        from escalator.cli._render import indent_json
+        from escalator.cli._console import indent_json
 
         self.count += 1
         if self.fmt is Format.jsonl:
@@ -162,7 +199,8 @@ class _Writer:
                 return
             self.out.write(("[\n" if self.count == 1 else ",\n") + indent_json(text))
         elif outcome.ok:
-            from escalator.cli._render import console, decision_table
+            from escalator.cli._console import console
+            from escalator.cli._decisions import decision_table
 
             if self.console is None:
                 self.console = console()

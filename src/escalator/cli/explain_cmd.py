@@ -37,14 +37,9 @@ def explain(
     backend: BackendName = BACKEND,
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table or json."),
 ) -> None:
-    from escalator.cli._render import (
-        bad_input,
-        compiled_policies,
-        console,
-        explanation_tables,
-        margin_notes,
-        print_json,
-    )
+    from escalator.cli._console import bad_input, console, print_json
+    from escalator.cli._decisions import explanation_tables, margin_notes
+    from escalator.cli._folders import compiled_policies
 
     with bad_input():
         document = _read(case)

@@ -35,7 +35,7 @@ def export(
     fmt: Format = typer.Option(Format.csv, "--format", "-f", help="csv."),
     since: Optional[str] = typer.Option(None, "--since", help="Only rows logged at or after this date/instant."),
 ) -> None:
-    from escalator.cli._render import bad_input
+    from escalator.cli._console import bad_input
 
     with bad_input():
         from escalator.log.export import complaints, write_csv

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from escalator.cli._bulk import ENGINE, EngineName
 from escalator.cli._options import BACKEND, BackendName
 
 if TYPE_CHECKING:
@@ -72,23 +73,39 @@ def impact(
     repo: Optional[Path] = typer.Option(None, "--repo", help="The git repository git:REV refers to (default: the current folder)."),
     backend: BackendName = BACKEND,
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar on stderr (default: when stderr is a terminal and stdout is not)."),
+    engine: EngineName = ENGINE,
 ) -> None:
     from escalator.operations.batch import check_paths, iter_inputs
     from escalator.authoring.impact import analyse
     from escalator.cli import EXIT_BAD_INPUT, EXIT_FAILED
-    from escalator.cli._render import Progress, bad_input, err
+    from escalator.cli._console import bad_input, err
+    from escalator.cli._progress import Progress
 
     names = _fail_on(fail_on)
     with bad_input():
-        check_paths(cases)
+        from escalator.bulk.run import check_bulk_paths
+
+        check_bulk_paths(cases)
         if cases.count("-") > 1:
             raise typer.BadParameter("- (stdin) may be given only once", param_hint="CASES")
         bar = Progress(progress, "comparing", PROGRESS_AFTER)
         sink = _Changes(changes)
+        from escalator.cli import _bulk
+
+        chosen = _bulk.choose(engine, cases)
+        if chosen == "dask":
+            raise typer.BadParameter("impact runs on python or duckdb", param_hint="--engine")
         try:
-            report = analyse(base, candidate, iter_inputs(cases), workers=workers, sample=sample, max_bad=max_bad,
-                             backend=backend.value, repo=repo, progress=bar.advance,
-                             on_change=sink.write if changes is not None else None)
+            if _bulk.needs_bulk(chosen, cases, None):
+                from escalator.bulk.impact import analyse_bulk
+
+                report = analyse_bulk(base, candidate, cases, engine=chosen, sample=sample, max_bad=max_bad,
+                                      backend=backend.value, repo=repo, progress=bar.advance,
+                                      on_change=sink.write if changes is not None else None)
+            else:
+                report = analyse(base, candidate, iter_inputs(cases), workers=workers, sample=sample, max_bad=max_bad,
+                                 backend=backend.value, repo=repo, progress=bar.advance,
+                                 on_change=sink.write if changes is not None else None)
         finally:
             bar.stop()
             sink.close()
@@ -102,7 +119,7 @@ def impact(
     elif fmt is Format.markdown:
         sys.stdout.write(markdown(report))
     else:
-        from escalator.cli._render import console
+        from escalator.cli._console import console
 
         out = console()
         for block in tables(report):
@@ -212,7 +229,7 @@ def _html(text: object) -> str:
     return escape(str(text)).replace("\n", " ")
 
 def _md_table(header: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> list[str]:
-    from escalator.cli._render import md
+    from escalator.cli._console import md
 
     align = ["---:" if h in ("Cases", "Share") else "---" for h in header]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
@@ -221,7 +238,7 @@ def _md_table(header: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> li
 
 def markdown(report: ImpactReport) -> str:
     """The report as GitHub-flavoured markdown, to paste into a change request."""
-    from escalator.cli._render import md
+    from escalator.cli._console import md
 
     out = [f"## Policy impact: `{md(_side_label(report.base))}` → `{md(_side_label(report.candidate))}`", "",
            _summary(report) + ".", ""]

@@ -27,7 +27,7 @@ def init(
     force: bool = typer.Option(False, "--force", help="Overwrite files that already exist."),
 ) -> None:
     from escalator.authoring.init import init_project
-    from escalator.cli._render import bad_input
+    from escalator.cli._console import bad_input
 
     with bad_input():
         starter = init_project(directory, base, force)

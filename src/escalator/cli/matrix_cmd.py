@@ -35,15 +35,9 @@ def matrix(
     rules: Optional[Path] = RULES,
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, markdown or json."),
 ) -> None:
-    from escalator.cli._render import (
-        bad_input,
-        compiled_policies,
-        console,
-        matrix_data,
-        matrix_markdown,
-        matrix_table,
-        print_json,
-    )
+    from escalator.cli._console import bad_input, console, print_json
+    from escalator.cli._folders import compiled_policies
+    from escalator.cli._matrix import matrix_data, matrix_markdown, matrix_table
 
     with bad_input():
         compiled = compiled_policies(policies, rules, policy)

@@ -46,7 +46,7 @@ def replay(
     backend: BackendName = BACKEND,
 ) -> None:
     from escalator.cli import EXIT_BAD_INPUT, EXIT_FAILED
-    from escalator.cli._render import bad_input, err
+    from escalator.cli._console import bad_input, err
 
     if rules is not None and policies is None:
         raise typer.BadParameter("--rules needs --policies", param_hint="--rules")
@@ -70,7 +70,7 @@ def replay(
         if fmt is Format.markdown:
             sys.stdout.write(markdown(report.impact))
         else:
-            from escalator.cli._render import console
+            from escalator.cli._console import console
 
             out = console()
             for block in tables(report.impact):

@@ -46,7 +46,8 @@ def serve(
     backend: BackendName = BACKEND,
     access_log: bool = typer.Option(False, "--access-log/--no-access-log", help="One line per request on stderr."),
 ) -> None:
-    from escalator.cli._render import bad_input, err, folder_pair
+    from escalator.cli._console import bad_input, err
+    from escalator.cli._folders import folder_pair
     from escalator.errors import EscalatorError
 
     with bad_input():
@@ -76,7 +77,7 @@ def serve(
             decision_log.close()
 
 def _token(path: Path) -> str:
-    from escalator.cli._render import err
+    from escalator.cli._console import err
     from escalator.errors import EscalatorError, Problem
 
     try:

@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from escalator.errors import CaseError, Problem
+from escalator.errors import CaseError, Problem, describe
 from escalator.language.models.case import Case
 from escalator.language.validation import validate
 from escalator.language.yamlio import Document, load_file, parse_json
@@ -20,7 +20,7 @@ def parse_case(data: Any, source: str | None = None) -> Case:
     if isinstance(data, Document):
         return validate(Case, data, CaseError)
     if not isinstance(data, dict):
-        raise CaseError(Problem(f"a case is a mapping, got {type(data).__name__}"))
+        raise CaseError(Problem(f"expected a case (a mapping of fields), found {describe(data)}"))
     return validate(Case, Document(data, source), CaseError)
 
 

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any, Callable
 
 from escalator.language import fields as F
-from escalator.errors import Location
+from escalator.errors import Location, describe
 from escalator.money import to_decimal
 from escalator.language.time import parse_duration
 from escalator.language.typecheck import ConditionError, check_types, suggest
@@ -347,7 +347,7 @@ def compile_condition(spec: Any, scope: Scope, at: At, path: DocPath = ()) -> Co
             return AllOf(tuple(compile_condition(s, scope, at, path + (i,)) for i, s in enumerate(spec)))
         if isinstance(spec, dict):
             return _mapping(spec, scope, at, path)
-        raise ConditionError(f"a condition is a string or a mapping, not {type(spec).__name__}")
+        raise ConditionError(f"expected a condition (text, or a mapping with all/any/not), found {describe(spec)}")
     except ConditionError as exc:
         if exc.location is None:
             exc.location = at(path)

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StrictBool, StrictInt, field_validator, model_validator
 
+from escalator.errors import describe
 from escalator.money import to_number
 from escalator.language.models.scalars import STRICT, Identifier, Money, Name, NonNegativeInt, Number, SignedMoney
 
@@ -100,7 +101,7 @@ def _attribute_value(value: Any, where: str, depth: int) -> Any:
         if depth >= 4:
             raise ValueError(f"{where}: attributes nest at most 4 levels deep")
         return {_attribute_key(k, where): _attribute_value(v, f"{where}.{k}", depth + 1) for k, v in value.items()}
-    raise ValueError(f"{where}: unsupported value of type {type(value).__name__}")
+    raise ValueError(f"{where}: expected text, a number, true/false, a list or a mapping, found {describe(value)}")
 
 
 def _attribute_key(key: Any, where: str) -> str:

@@ -216,10 +216,10 @@ def _make_pair(base: EngineSpec, cand: EngineSpec) -> Pair:
     from escalator.runtime.engine import Engine
 
     b, c = Engine(*base), Engine(*cand)
-    return b, c, _actions(b, c)
+    return b, c, actions_of(b, c)
 
 
-def _actions(*engines: Engine) -> tuple[str, ...]:
+def actions_of(*engines: Engine) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for engine in engines:
         for policy in engine.policies.values():
@@ -245,7 +245,8 @@ def _read(item: CaseItem) -> Case | Document | dict[str, Any]:
     return item.read() if isinstance(item, CaseInput) else item
 
 
-def _one(tally: Tally, item: CaseItem, engines: tuple[Engine, Engine], actions: tuple[str, ...]) -> None:
+def tally_case(tally: Tally, item: CaseItem, engines: tuple[Engine, Engine], actions: tuple[str, ...]) -> None:
+    """Decide one case under both engines and count it (bad input and rejections included)."""
     from escalator.language.cases import parse_case
 
     tally.cases += 1
@@ -282,12 +283,12 @@ def _run_chunk(pair: Pair, items: list[CaseItem], sample_limit: int, bad_limit: 
     base_engine, cand_engine, actions = pair
     tally = Tally(sample_limit, bad_limit, record)
     for item in items:
-        _one(tally, item, (base_engine, cand_engine), actions)
+        tally_case(tally, item, (base_engine, cand_engine), actions)
     return tally
 
 
 # -- the entry point ------------------------------------------------------------------
-def _engine(side: Side, repo: str | Path | None, backend: str) -> tuple[Engine, PolicySide]:
+def engine_for(side: Side, repo: str | Path | None, backend: str) -> tuple[Engine, PolicySide]:
     from escalator.runtime.engine import Engine
     from escalator.language.sources import PolicySource, open_source
 
@@ -333,9 +334,9 @@ def analyse(
         raise ValueError("sample and max_bad must be >= 0 and workers >= 1")
     from escalator.runtime.engine import Engine
 
-    base_engine, base_side = _engine(base, repo, backend)
+    base_engine, base_side = engine_for(base, repo, backend)
     try:
-        cand_engine, cand_side = _engine(candidate, repo, backend)
+        cand_engine, cand_side = engine_for(candidate, repo, backend)
     except BaseException:
         if not isinstance(base, Engine):
             base_engine.close()
@@ -353,7 +354,7 @@ def _analyse(base_engine: Engine, base_side: PolicySide, cand_engine: Engine, ca
              cases: Iterable[CaseItem], workers: int, sample: int, max_bad: int, chunksize: int,
              progress: Callable[[int], None] | None,
              on_change: Callable[[dict[str, Any]], None] | None) -> ImpactReport:
-    actions = _actions(base_engine, cand_engine)
+    actions = actions_of(base_engine, cand_engine)
     total = Tally(sample, max_bad)
 
     def chunk_done(tally: Tally) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
+from escalator.cli._bulk import ENGINE, OUTPUT, SCHEDULER, EngineName
 from escalator.cli._options import BACKEND, POLICIES, RULES, BackendName
 
 if TYPE_CHECKING:
@@ -20,16 +21,16 @@ if TYPE_CHECKING:
 
 PROGRESS_AFTER = 500  # cases: below this a progress bar is noise
 
-
 class Format(str, Enum):
     table = "table"
     json = "json"
     jsonl = "jsonl"
 
-
 HELP = """Decide cases: who handles each one, with what authority, and why.
 
-PATH is a case file (.yaml, .yml, .json), a folder of them (searched recursively, in name order), a JSON Lines file (.jsonl, .jsonl.gz), or - for JSON Lines on stdin. Input is read and output written case by case, so any number of cases runs in constant memory.
+PATH is a case file (.yaml, .yml, .json), a folder of them (searched recursively, in name order), a JSON Lines file (.jsonl, .jsonl.gz), a Parquet or CSV file of flattened cases (one column per field, e.g. player.vip_level; see docs/bulk.md), or - for JSON Lines on stdin. Input is read and output written case by case (or chunk by chunk), so any number of cases runs in constant memory.
+
+--engine duckdb decides chunks of cases with the policy compiled to one SQL query (in-process, byte-identical decisions); --engine dask runs that query per partition on a Dask cluster; rows SQL cannot read exactly, and policies it cannot express, go to the Python engine (said on stderr). --output FILE writes .jsonl (decision JSON), .csv or .parquet (decision tables), with a summary on stderr.
 
 With --workers 1 and --format jsonl each decision is written as soon as its line is read, so a program can pipe cases in and read answers one by one; --workers N reads ahead in chunks.
 
@@ -37,7 +38,10 @@ Formats: table (for people); json (the decision JSON: one object for a single ca
 
 A bad case does not stop the run: its problems go to stderr (file:line: field.path: message) and, in json/jsonl output, an {"error": {...}} record takes its place, so output record N is always input case N (a single bad case file prints nothing on stdout). The exit code is then 2.
 
-Examples:
+Exit codes: 0 ok, 2 bad input (a bad case, policy, path or option).
+"""
+
+EXAMPLES = """Examples:
 
   escalator evaluate examples/cases
 
@@ -47,7 +51,7 @@ Examples:
 
   escalator evaluate examples/cases --log decisions.db   (then: escalator replay decisions.db)
 
-Exit codes: 0 ok, 2 bad input (a bad case, policy, path or option).
+  escalator evaluate cases.parquet --engine duckdb --output decisions.parquet
 """
 
 
@@ -75,15 +79,45 @@ def evaluate(
     mask_key_file: Optional[Path] = typer.Option(
         None, "--mask-key-file", help="Key for fields a policy masks in the log (default: $ESCALATOR_LOG_KEY).",
     ),
+    engine: EngineName = ENGINE,
+    output: Optional[Path] = OUTPUT,
+    scheduler: Optional[str] = SCHEDULER,
 ) -> None:
     from escalator.operations.batch import check_paths, evaluate_stream, iter_inputs, single_case
     from escalator.cli import EXIT_BAD_INPUT
-    from escalator.cli._render import Progress, bad_input, compiled_policies, err
+    from escalator.cli._console import bad_input, err
+    from escalator.cli._folders import compiled_policies
+    from escalator.cli._progress import Progress
+
+    from escalator.cli import _bulk
 
     with bad_input():
-        check_paths(paths)
         if paths.count("-") > 1:
             raise typer.BadParameter("- (stdin) may be given only once", param_hint="PATH")
+        chosen = "python" if log is not None and engine is EngineName.auto else _bulk.choose(engine, paths)
+        if log is not None and (chosen != "python" or output is not None):
+            raise typer.BadParameter("--log records decisions case by case: use it with --engine python and stdout",
+                                     param_hint="--log")
+        if _bulk.needs_bulk(chosen, paths, output):
+            from escalator.bulk.run import check_bulk_paths
+
+            check_bulk_paths(paths)
+            if output is not None:
+                from escalator.bulk.io import output_format
+
+                try:
+                    output_format(output)
+                except ValueError as exc:
+                    raise typer.BadParameter(str(exc), param_hint="--output") from None
+            compiled = compiled_policies(policies, rules)
+            bar = Progress(progress, "evaluating", PROGRESS_AFTER)
+            bad = _bulk.evaluate(paths, compiled, chosen, backend.value, output,
+                                 _Writer(fmt, False, interactive=False), bar, err, scheduler)
+            if bad:
+                err(f"{bad} bad case{'s' if bad != 1 else ''}; exit code 2")
+                raise typer.Exit(EXIT_BAD_INPUT)
+            return
+        check_paths(paths)
         compiled = compiled_policies(policies, rules)
         recorder = _recorder(log, mask_key_file, compiled, policies, rules) if log is not None else None
         render = {Format.json: "json", Format.jsonl: "jsonl", Format.table: None}[fmt]
@@ -125,20 +159,17 @@ def evaluate(
         err(f"{bad} bad case{'s' if bad != 1 else ''}; exit code 2")
         raise typer.Exit(EXIT_BAD_INPUT)
 
-
 LOG_BATCH = 256  # decisions recorded per transaction by --log
-
 
 def _recorder(url: str, key_file: Optional[Path], compiled: dict[str, CompiledPolicy], policies: Optional[Path],
               rules: Optional[Path]) -> Recorder:
-    from escalator.cli._render import folder_pair
+    from escalator.cli._folders import folder_pair
     from escalator.log.masking import Masker, read_key
     from escalator.log.record import Recorder, snapshot
     from escalator.log.store import DecisionLog
 
     masker = Masker(read_key(key_file))
     return Recorder(DecisionLog(url), compiled, snapshot(*folder_pair(policies, rules)), masker)
-
 
 class _Writer:
     """Writes outcomes to stdout as they come, in the chosen format."""
@@ -152,7 +183,7 @@ class _Writer:
     def write(self, outcome) -> None:  # type: ignore[no-untyped-def]
         import json
 
-        from escalator.cli._render import indent_json
+        from escalator.cli._console import indent_json
 
         self.count += 1
         if self.fmt is Format.jsonl:
@@ -168,7 +199,8 @@ class _Writer:
                 return
             self.out.write(("[\n" if self.count == 1 else ",\n") + indent_json(text))
         elif outcome.ok:
-            from escalator.cli._render import console, decision_table
+            from escalator.cli._console import console
+            from escalator.cli._decisions import decision_table
 
             if self.console is None:
                 self.console = console()
@@ -179,13 +211,11 @@ class _Writer:
             self.out.write("[]\n" if self.count == 0 else "\n]\n")
         self.out.flush()
 
-
 def _silence_stdout() -> None:
     import os
 
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
-
 
 def register(app: typer.Typer) -> None:
     app.command("evaluate", help=HELP, short_help="Decide cases (files, folders, JSON Lines): who handles each, and why.",

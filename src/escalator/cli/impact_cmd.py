@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from escalator.cli._bulk import ENGINE, EngineName
 from escalator.cli._options import BACKEND, BackendName
 
 if TYPE_CHECKING:
@@ -25,12 +26,10 @@ PROGRESS_AFTER = 2000  # cases: below this a progress bar is noise
 STATIC_FIELDS = ("handler", "escalate", "transfer", "locked", "procedure", "forward", "flags",
                  "deadlines.acknowledge_by", "deadlines.resolve_by", "authority", "deadlines", "rules", "any")
 
-
 class Format(str, Enum):
     table = "table"
     json = "json"
     markdown = "markdown"
-
 
 HELP = """Compare two policy sets on the same cases: which decisions change, and how.
 
@@ -40,17 +39,16 @@ BASE and CANDIDATE are each: a folder holding policies/ and rules/ (rules/ defau
 
 CASES are as for evaluate: case files, folders, .jsonl[.gz] files, or - for JSON Lines on stdin; any number of cases runs in constant memory. A bad case (unreadable, invalid, or rejected by one side) is counted and listed, never dropped, and makes the exit code 2.
 
-Examples:
+Exit codes: 0 ok; 1 a field named in --fail-on changed; 2 bad input (a bad case, policy, revision, path or option).
+"""
+
+EXAMPLES = """Examples:
 
   escalator impact --base git:main --candidate . cases/last-quarter.jsonl.gz
 
   escalator impact --base git:HEAD~1 --candidate . cases/ --format markdown > impact.md
 
   escalator impact --base bundled --candidate ./my-policies cases/ --fail-on handler,authority
-
-  escalator impact --base git:main cases/ --format json --changes changed.jsonl > impact.json
-
-Exit codes: 0 ok; 1 a field named in --fail-on changed; 2 bad input (a bad case, policy, revision, path or option).
 """
 
 
@@ -61,7 +59,6 @@ def _fail_on(values: list[str]) -> list[str]:
             raise typer.BadParameter(f"unknown field {name!r}: choose from {', '.join(STATIC_FIELDS)}, "
                                      "or authority.ACTION", param_hint="--fail-on")
     return names
-
 
 def impact(
     cases: list[str] = typer.Argument(..., metavar="CASES...", help="Case files, folders, .jsonl[.gz] files, or - for JSON Lines on stdin."),
@@ -76,23 +73,39 @@ def impact(
     repo: Optional[Path] = typer.Option(None, "--repo", help="The git repository git:REV refers to (default: the current folder)."),
     backend: BackendName = BACKEND,
     progress: Optional[bool] = typer.Option(None, "--progress/--no-progress", help="Progress bar on stderr (default: when stderr is a terminal and stdout is not)."),
+    engine: EngineName = ENGINE,
 ) -> None:
     from escalator.operations.batch import check_paths, iter_inputs
     from escalator.authoring.impact import analyse
     from escalator.cli import EXIT_BAD_INPUT, EXIT_FAILED
-    from escalator.cli._render import Progress, bad_input, err
+    from escalator.cli._console import bad_input, err
+    from escalator.cli._progress import Progress
 
     names = _fail_on(fail_on)
     with bad_input():
-        check_paths(cases)
+        from escalator.bulk.run import check_bulk_paths
+
+        check_bulk_paths(cases)
         if cases.count("-") > 1:
             raise typer.BadParameter("- (stdin) may be given only once", param_hint="CASES")
         bar = Progress(progress, "comparing", PROGRESS_AFTER)
         sink = _Changes(changes)
+        from escalator.cli import _bulk
+
+        chosen = _bulk.choose(engine, cases)
+        if chosen == "dask":
+            raise typer.BadParameter("impact runs on python or duckdb", param_hint="--engine")
         try:
-            report = analyse(base, candidate, iter_inputs(cases), workers=workers, sample=sample, max_bad=max_bad,
-                             backend=backend.value, repo=repo, progress=bar.advance,
-                             on_change=sink.write if changes is not None else None)
+            if _bulk.needs_bulk(chosen, cases, None):
+                from escalator.bulk.impact import analyse_bulk
+
+                report = analyse_bulk(base, candidate, cases, engine=chosen, sample=sample, max_bad=max_bad,
+                                      backend=backend.value, repo=repo, progress=bar.advance,
+                                      on_change=sink.write if changes is not None else None)
+            else:
+                report = analyse(base, candidate, iter_inputs(cases), workers=workers, sample=sample, max_bad=max_bad,
+                                 backend=backend.value, repo=repo, progress=bar.advance,
+                                 on_change=sink.write if changes is not None else None)
         finally:
             bar.stop()
             sink.close()
@@ -106,7 +119,7 @@ def impact(
     elif fmt is Format.markdown:
         sys.stdout.write(markdown(report))
     else:
-        from escalator.cli._render import console
+        from escalator.cli._console import console
 
         out = console()
         for block in tables(report):
@@ -117,7 +130,6 @@ def impact(
     if failing:
         err(f"changed: {', '.join(failing)} (--fail-on); exit code 1")
         raise typer.Exit(EXIT_FAILED)
-
 
 # -- rendering ------------------------------------------------------------------------
 def value(decision: dict[str, Any], field: str) -> str:
@@ -135,16 +147,13 @@ def value(decision: dict[str, Any], field: str) -> str:
         return ", ".join(raw) or "(none)"
     return str(raw)
 
-
 def _share(count: int, total: int) -> str:
     return f"{100 * count / total:.1f}%" if total else "-"
-
 
 def _summary(report: ImpactReport) -> str:
     return (f"{report.cases:,} cases: {report.evaluated:,} decided under both, {report.changed:,} changed "
             f"({_share(report.changed, report.evaluated)}), {report.rules_changed:,} with different rules firing, "
             f"{report.bad:,} bad")
-
 
 def _sides(report: ImpactReport) -> list[tuple[str, str, str, str]]:
     """(policy, base version, candidate version, note) for every policy on either side."""
@@ -158,10 +167,8 @@ def _sides(report: ImpactReport) -> list[tuple[str, str, str, str]]:
         rows.append((pid, b["version"] if b else "-", c["version"] if c else "-", note))
     return rows
 
-
 def _side_label(side: PolicySide) -> str:
     return f"{side.source} ({side.revision[:12]})" if side.revision else side.source
-
 
 def tables(report: ImpactReport) -> list[RenderableType]:
     from rich import box
@@ -216,25 +223,22 @@ def tables(report: ImpactReport) -> list[RenderableType]:
         blocks.append(bad)
     return blocks
 
-
 def _html(text: object) -> str:
     from html import escape
 
     return escape(str(text)).replace("\n", " ")
 
-
 def _md_table(header: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> list[str]:
-    from escalator.cli._render import md
+    from escalator.cli._console import md
 
     align = ["---:" if h in ("Cases", "Share") else "---" for h in header]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(md(cell) for cell in row) + " |" for row in rows]
     return lines + [""]
 
-
 def markdown(report: ImpactReport) -> str:
     """The report as GitHub-flavoured markdown, to paste into a change request."""
-    from escalator.cli._render import md
+    from escalator.cli._console import md
 
     out = [f"## Policy impact: `{md(_side_label(report.base))}` → `{md(_side_label(report.candidate))}`", "",
            _summary(report) + ".", ""]
@@ -270,7 +274,6 @@ def markdown(report: ImpactReport) -> str:
         out += [""]
     return "\n".join(out).rstrip("\n") + "\n"
 
-
 class _Changes:
     """The --changes file: one compact JSON line per changed case, written as results arrive."""
 
@@ -291,7 +294,6 @@ class _Changes:
     def close(self) -> None:
         if self.out is not None:
             self.out.close()
-
 
 def register(app: typer.Typer) -> None:
     app.command("impact", help=HELP, no_args_is_help=True)(impact)

@@ -196,14 +196,15 @@ def _evaluator(policies: dict[str, CompiledPolicy], backend: str, render: str | 
     return Evaluator(Engine(policies, backend), render, keep_case)
 
 
-def _problem_dicts(problems: Iterable[Problem]) -> tuple[dict[str, Any], ...]:
+def problem_dicts(problems: Iterable[Problem]) -> tuple[dict[str, Any], ...]:
     return tuple(
         {k: v for k, v in p.to_dict().items() if k in ("file", "line", "column", "path", "message")}
         for p in problems
     )
 
 
-def _one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = False) -> Outcome:
+def evaluate_one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = False) -> Outcome:
+    """One input through the Python engine: its decision, or its problems (never raises)."""
     if item.error is not None:
         return Outcome(item.source, item.line, problems=({"path": None, "message": item.error},))
     case_id = None
@@ -215,21 +216,27 @@ def _one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = 
         model = parse_case(doc)
         decision = engine.evaluate(model).to_dict()
     except EscalatorError as exc:
-        return Outcome(item.source, item.line, case_id, problems=_problem_dicts(place(exc.problems, doc) if doc else exc.problems))
+        return Outcome(item.source, item.line, case_id, problems=problem_dicts(place(exc.problems, doc) if doc else exc.problems))
     except Exception as exc:  # a bug must not stop a million-case run; report it in place
         message = f"internal error: {type(exc).__name__}: {exc}"
         return Outcome(item.source, item.line, case_id, problems=({"path": None, "message": message},))
     case = model.model_dump(mode="json") if keep_case else None
+    return decided(item.source, item.line, case_id, decision, render, case)
+
+
+def decided(source: str, line: int | None, case_id: str | None, decision: dict[str, Any], render: str | None,
+            case: dict[str, Any] | None = None) -> Outcome:
+    """The Outcome of a decision (`Decision.to_dict()`), rendered as asked: one place for the bytes."""
     if render is None:
-        return Outcome(item.source, item.line, case_id, decision, case=case)
+        return Outcome(source, line, case_id, decision, case=case)
     indent = 2 if render == "json" else None
     separators = None if indent else (",", ":")
     text = json.dumps(decision, ensure_ascii=False, indent=indent, separators=separators)
-    return Outcome(item.source, item.line, case_id, decision if keep_case else None, text, case=case)
+    return Outcome(source, line, case_id, decision if case is not None else None, text, case=case)
 
 
 def _chunk(evaluator: Evaluator, items: list[CaseInput]) -> list[Outcome]:
-    return [_one(item, evaluator.engine, evaluator.render, evaluator.keep_case) for item in items]
+    return [evaluate_one(item, evaluator.engine, evaluator.render, evaluator.keep_case) for item in items]
 
 
 def evaluate_stream(
@@ -255,7 +262,7 @@ def evaluate_stream(
         engine = Engine(policies, backend)
         try:
             for item in inputs:
-                yield _one(item, engine, render, keep_case)
+                yield evaluate_one(item, engine, render, keep_case)
         finally:
             engine.close()
         return

@@ -1,0 +1,52 @@
+"""`escalator impact --engine duckdb` reports exactly what `--engine python` reports."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from bulk_helpers import draw_cases, write_jsonl
+from escalator.bulk.io import cases_table
+from escalator.cli import app
+from escalator.language.bundled import bundled_dir
+from escalator.runtime.engine import Engine
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("impact")
+    drawn = draw_cases(300, Engine.default(backend="compiled"))
+    pq.write_table(cases_table(drawn), folder / "cases.parquet")
+    lines = [json.dumps(c, default=str) for c in drawn]
+    lines[7] = '{"case_id": "bad"}'
+    (folder / "cases.jsonl").write_text("\n".join(lines) + "\n")
+    candidate = folder / "candidate"
+    shutil.copytree(bundled_dir("policies"), candidate / "policies")
+    shutil.copytree(bundled_dir("rules"), candidate / "rules")
+    nl = candidate / "policies" / "nl.yaml"
+    text = nl.read_text()
+    assert "large_win:" in text
+    nl.write_text(text.replace("large_win:", "large_win: 5000.00 #", 1))  # a lower large-win threshold for NL
+    base = candidate.parent / "base"
+    shutil.copytree(bundled_dir("policies"), base / "policies")
+    shutil.copytree(bundled_dir("rules"), base / "rules")
+    return folder, base, candidate
+
+
+@pytest.mark.parametrize("name", ["cases.parquet", "cases.jsonl"])
+def test_impact_report_is_the_same_on_both_engines(setup, name):
+    folder, base, candidate = setup
+    reports = {}
+    for engine in ("python", "duckdb"):
+        result = runner.invoke(app, ["impact", "--base", str(base), "--candidate", str(candidate), str(folder / name),
+                                     "--engine", engine, "--format", "json", "--sample", "5"])
+        assert result.exit_code in (0, 2), result.output
+        reports[engine] = json.loads(result.stdout)
+    assert reports["python"] == reports["duckdb"]
+    assert reports["duckdb"]["cases"] == 300 and reports["duckdb"]["changed"] > 0

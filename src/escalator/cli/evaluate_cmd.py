@@ -45,11 +45,7 @@ EXAMPLES = """Examples:
 
   escalator evaluate examples/cases
 
-  escalator evaluate examples/cases/nl-bonus-loss-chasing.yaml --format json
-
   escalator evaluate - -f jsonl -w 4 < cases.jsonl > out.jsonl
-
-  escalator evaluate examples/cases --log decisions.db   (then: escalator replay decisions.db)
 
   escalator evaluate cases.parquet --engine duckdb --output decisions.parquet
 """

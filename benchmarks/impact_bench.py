@@ -35,7 +35,7 @@ from benchmarks.cli_batch import PeakMemory, batch_arguments, write_cases  # noq
 
 def make_candidate(into: Path) -> Path:
     """Bundled policies with two thresholds moved: what a real policy change looks like."""
-    from escalator.language.bundled import bundled_dir
+    from escalator.language.sources import bundled_dir
 
     shutil.copytree(bundled_dir("policies"), into / "policies")
     shutil.copytree(bundled_dir("rules"), into / "rules")

@@ -33,7 +33,7 @@ def test_markdown_is_a_pasteable_table_for_one_policy():
     assert result.exit_code == 0
     lines = result.stdout.splitlines()
     assert lines[0].startswith("### ") and "uk 2026.11" in lines[0]
-    assert lines[2].startswith("| Tier | Level | Player reachable | Fallback | Goodwill bonus (EUR)")
+    assert lines[2].startswith("| Tier | Level | Player reachable | Fallback | Goodwill bonus (GBP)")  # UK: pounds
     assert lines[3].startswith("|---|---:|")
     assert "| Frontline agent (`agent`) | 1 | yes | email | 50.00 | 2,000.00 | 100.00 |" in lines
     assert "nl 2026.11" not in result.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -99,6 +100,9 @@ def test_json_report_from_stdin_with_two_workers(repo: Path, tmp_path: Path) -> 
     done = run("--base", "git:HEAD~1", "--candidate", str(repo), "-", "--format", "json", "--workers", "2",
                "--repo", str(repo), "--backend", "compiled", "--sample", "1", "--changes", str(changes), stdin=lines)
     assert done.returncode == 0, done.stderr
+    # the run's one-line summary ends stderr (3 of the cases change; nothing failed)
+    assert re.match(r"^\d+ cases: 3 changed, \d+ with other rules firing, 0 errors in \d+\.\d\d s$",
+                    done.stderr.strip().splitlines()[-1]), done.stderr
     listed = [json.loads(line) for line in changes.read_text().splitlines()]
     assert [c["case_id"] for c in listed] == ["C-2", "C-3", "C-4"]  # all of them, in input order
     assert [c["handler"] for c in listed] == [["supervisor", "agent"], ["supervisor", "supervisor"],

@@ -243,3 +243,17 @@ def test_evaluate_log_with_workers_records_every_decision_in_order(tmp_path):
     assert run.returncode == 0, run.stderr
     with DecisionLog(str(db), create=False) as log:
         assert [r.decision_json for r in log.records()] == run.stdout.splitlines()
+
+
+def test_evaluate_log_records_the_locale_so_replay_reproduces_it(tmp_path):
+    db = tmp_path / "d.db"
+    case = ROOT / "examples" / "cases" / "nl-withdrawal-big-win-waiting.yaml"  # the NL policy speaks Dutch
+    run = _cli("evaluate", str(case), "-f", "json", "--locale", "en", "--log", str(db), env={KEY_ENV: KEY})
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["summary"].startswith("Your case is being passed to")
+    with DecisionLog(str(db)) as log:
+        [row] = list(log.records())
+    assert row.locale == "en"
+    again = _cli("replay", str(db), "--format", "json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["reproduced"] == 1

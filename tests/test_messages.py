@@ -187,3 +187,21 @@ def test_english_reason_stands_in_for_a_missing_translation(folder):
     decision = engine.evaluate(make_case(**{"request.kind": "complaint", "request.amount": "5.00"}), locale="nl")
     assert next(r.message for r in decision.reasons if r.rule == "t.complaint") == "Complaint about €\u00a05,00."
     assert decision.summary.startswith("Uw zaak valt onder onze formele klachtenprocedure")
+
+
+def test_summary_says_when_the_handler_makes_contact(engine):
+    """`contact_at` (the handler's calendar opening, from the time issue) goes into the summary when set."""
+    from datetime import datetime, timezone
+    from types import SimpleNamespace
+
+    decision = engine.evaluate(load_file(ROOT / "examples" / "cases" / "nl-manager-not-on-duty.yaml"))
+    assert decision.transfer in ("callback", "email")
+    fields = {name: getattr(decision, name) for name in ("handler", "escalate", "locked", "transfer", "deadlines",
+                                                          "forward", "flags")}
+    at = datetime(2026, 12, 31, 9, 0, tzinfo=timezone.utc)
+    texts = engine._facts["nl"].texts
+    dutch = texts["nl"].summary(SimpleNamespace(**fields, contact_at=at))
+    english = texts["en"].summary(SimpleNamespace(**fields, contact_at=at))
+    assert "vanaf 31 december 2026 om 09:00 UTC" in dutch
+    assert "from 31 December 2026 at 09:00 UTC" in english
+    assert "31 December" not in texts["en"].summary(SimpleNamespace(**fields, contact_at=None))

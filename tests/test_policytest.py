@@ -211,7 +211,7 @@ def test_cli_test_bad_case_is_exit_2_but_other_tests_still_run(tmp_path):
     path = write(tmp_path, "tests:\n  - name: good\n    case:" + INLINE_CASE + "    expect: {handler: supervisor}\n"
                            "  - name: bad amount\n    case:" + INLINE_CASE.replace("300.00", "300.005") + "    expect: {}\n")
     junit = tmp_path / "out.xml"
-    result = CliRunner().invoke(app, ["test", str(path), "--junit", str(junit)])
+    result = CliRunner().invoke(app, ["test", str(path), "--junit", str(junit)], env={"COLUMNS": "300"})  # one line each
     assert result.exit_code == 2, result.output
     assert "PASS" in result.output and "1 passed, 0 failed, 1 errors (bad input)" in result.output
     assert any(":22:38" in line and "300.005 has more than two decimal places" in line for line in result.output.splitlines())

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import typer
+from rich import box
 from rich.console import Console
 
 from escalator.cli import EXIT_BAD_INPUT
@@ -44,10 +45,17 @@ def bad_input() -> Iterator[None]:
 
 
 def console(stderr: bool = False) -> Console:
-    """A console that does not invent a width in pipes (wide tables stay readable in files)."""
+    """A console as wide as the terminal; in a pipe $COLUMNS, else 80 columns (tables wrap, never cut)."""
+    from escalator.cli._text import width as pipe_width
+
     stream = sys.stderr if stderr else sys.stdout
-    width = None if stream.isatty() else 140
+    width = None if stream.isatty() else pipe_width()
     return Console(file=stream, width=width, highlight=False, soft_wrap=False)
+
+
+def table_box(stream: Any = None) -> box.Box | None:
+    """Box drawing on a terminal; none in a pipe or a file (plain text that greps and diffs well)."""
+    return box.SIMPLE_HEAD if (stream or sys.stdout).isatty() else None
 
 
 def print_json(data: Any) -> None:

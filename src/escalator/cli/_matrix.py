@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from rich import box
 from rich.table import Table
+from rich.text import Text
 
-from escalator.cli._console import md, pretty, yes
+from escalator.cli._console import md, pretty, table_box, yes
 
 if TYPE_CHECKING:
     from escalator.language.ir import CompiledPolicy
@@ -24,6 +24,7 @@ def matrix_data(policy: CompiledPolicy) -> dict[str, Any]:
         "name": policy.name,
         "jurisdictions": list(policy.jurisdictions),
         "complaints_tier": policy.complaints_tier,
+        "currency": policy.currency,
         "actions": list(policy.actions),
         "tiers": [
             {
@@ -46,20 +47,20 @@ def _header(action: str) -> str:
 def matrix_table(data: dict[str, Any]) -> Table:
     table = Table(
         title=f"{data['policy']} {data['version']}  ·  {data['name']}  ·  {', '.join(data['jurisdictions'])}"
-              "  ·  caps in EUR",
-        title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+              f"  ·  caps in {data['currency']}",
+        title_justify="left", box=table_box(), pad_edge=False,
     )
-    table.add_column("tier", no_wrap=True)
-    table.add_column("name", overflow="fold")
+    # Narrow enough for 80 columns with three actions: the display name under the id, headers
+    # that wrap at their spaces, how players reach a tier in one column; wider cells wrap.
+    table.add_column("tier", overflow="fold", min_width=20)
     table.add_column("level", justify="right")
-    table.add_column("reachable")
-    table.add_column("fallback")
+    table.add_column("contact")
     for action in data["actions"]:
-        table.add_column(action, justify="right", no_wrap=True)
+        table.add_column(_header(action), justify="right", overflow="fold", max_width=12)
     for tier in data["tiers"]:
         table.add_row(
-            tier["id"], tier["name"], str(tier["level"]), yes(tier["player_reachable"]),
-            tier["fallback"] if tier["player_reachable"] else "-",
+            Text.assemble((tier["id"], "bold"), "\n", tier["name"]), str(tier["level"]),
+            tier["fallback"] if tier["player_reachable"] else "internal",
             *(pretty(tier["authority"][a]) for a in data["actions"]),
         )
     return table
@@ -71,7 +72,7 @@ def matrix_markdown(data: dict[str, Any]) -> str:
         f"### {md(data['name'])} ({data['policy']} {data['version']}; {', '.join(data['jurisdictions'])})",
         "",
         "| Tier | Level | Player reachable | Fallback | "
-        + " | ".join(f"{_header(a).capitalize()} (EUR)" for a in data["actions"]) + " |",
+        + " | ".join(f"{_header(a).capitalize()} ({data['currency']})" for a in data["actions"]) + " |",
         "|---|---:|---|---|" + "---:|" * len(data["actions"]),
     ]
     for tier in data["tiers"]:

@@ -18,6 +18,9 @@ POLICIES = typer.Option(
 RULES = typer.Option(
     None, "--rules", help="Rule-pack folder (default: ./rules if ./policies and ./rules exist, else bundled).")
 POLICY_ID = typer.Option(None, "--policy", "-p", help="Only this policy id (default: every policy).")
+LOCALE = typer.Option(
+    None, "--locale", "-l", metavar="LOCALE",
+    help="Language of the messages (reasons, summary, agent note): en or nl. Default: each policy's own locale.")
 BACKEND = typer.Option(
     BackendName.auto, "--backend",
     help="Rule engine: durable (Rete), compiled (closures), auto = durable where it imports.")

@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from escalator.cli._bulk import ENGINE, OUTPUT, SCHEDULER, EngineName
-from escalator.cli._options import BACKEND, POLICIES, RULES, BackendName
+from escalator.cli._options import BACKEND, LOCALE, POLICIES, RULES, BackendName
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from escalator.language.ir import CompiledPolicy
+    from escalator.cli._stats import DecisionCsv
     from escalator.log.record import Recorder
     from escalator.operations.batch import Outcome
 
@@ -25,6 +26,7 @@ class Format(str, Enum):
     table = "table"
     json = "json"
     jsonl = "jsonl"
+    csv = "csv"
 
 HELP = """Decide cases: who handles each one, with what authority, and why.
 
@@ -34,7 +36,9 @@ PATH is a case file (.yaml, .yml, .json), a folder of them (searched recursively
 
 With --workers 1 and --format jsonl each decision is written as soon as its line is read, so a program can pipe cases in and read answers one by one; --workers N reads ahead in chunks.
 
-Formats: table (for people); json (the decision JSON: one object for a single case file, otherwise an array in input order); jsonl (one compact decision per line, in input order).
+Formats: table (for people; wrapped to the terminal, or to $COLUMNS / 80 columns and without box drawing in a pipe); json (the decision JSON: one object for a single case file, otherwise an array in input order); jsonl (one compact decision per line, in input order); csv (one row per case, for spreadsheets: authority per action, lists joined with "; ", a bad case as a row with its error).
+
+Messages (reasons, summary, agent note) are in each policy's locale unless --locale says otherwise; amounts in messages and tables are in the policy's currency. A one-line summary (cases, escalated, locked, errors, time taken) ends every run on stderr.
 
 A bad case does not stop the run: its problems go to stderr (file:line: field.path: message) and, in json/jsonl output, an {"error": {...}} record takes its place, so output record N is always input case N (a single bad case file prints nothing on stdout). The exit code is then 2.
 
@@ -45,7 +49,7 @@ EXAMPLES = """Examples:
 
   escalator evaluate examples/cases
 
-  escalator evaluate - -f jsonl -w 4 < cases.jsonl > out.jsonl
+  escalator evaluate - -f jsonl -w 4 --log decisions.db < cases.jsonl > out.jsonl
 
   escalator evaluate cases.parquet --engine duckdb --output decisions.parquet
 """
@@ -59,7 +63,8 @@ def evaluate(
     policies: Optional[Path] = POLICIES,
     rules: Optional[Path] = RULES,
     backend: BackendName = BACKEND,
-    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json or jsonl."),
+    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, json, jsonl or csv."),
+    locale: Optional[str] = LOCALE,
     workers: int = typer.Option(
         1, "--workers", "-w", min=1, max=256,
         help="Processes evaluating cases; output keeps the input order.",
@@ -84,16 +89,25 @@ def evaluate(
     from escalator.cli._console import bad_input, err
     from escalator.cli._folders import compiled_policies
     from escalator.cli._progress import Progress
+    from escalator.cli._stats import RunStats
 
     from escalator.cli import _bulk
 
+    stats = RunStats()
     with bad_input():
+        if locale is not None:
+            from escalator.runtime.messages import check_locale
+
+            check_locale(locale)
         if paths.count("-") > 1:
             raise typer.BadParameter("- (stdin) may be given only once", param_hint="PATH")
         chosen = "python" if log is not None and engine is EngineName.auto else _bulk.choose(engine, paths)
         if log is not None and (chosen != "python" or output is not None):
             raise typer.BadParameter("--log records decisions case by case: use it with --engine python and stdout",
                                      param_hint="--log")
+        if locale is not None and chosen != "python":
+            raise typer.BadParameter("--locale is for the Python engine: use it with --engine python",
+                                     param_hint="--locale")
         if _bulk.needs_bulk(chosen, paths, output):
             from escalator.bulk.run import check_bulk_paths
 
@@ -115,11 +129,12 @@ def evaluate(
             return
         check_paths(paths)
         compiled = compiled_policies(policies, rules)
-        recorder = _recorder(log, mask_key_file, compiled, policies, rules) if log is not None else None
-        render = {Format.json: "json", Format.jsonl: "jsonl", Format.table: None}[fmt]
+        recorder = _recorder(log, mask_key_file, compiled, policies, rules, locale) if log is not None else None
+        render = {Format.json: "json", Format.jsonl: "jsonl", Format.table: None, Format.csv: None}[fmt]
         outcomes = evaluate_stream(iter_inputs(paths), compiled, backend.value, workers, render,
-                                   keep_case=recorder is not None)
-        writer = _Writer(fmt, single_case(paths), interactive="-" in paths)
+                                   keep_case=recorder is not None, locale=locale)
+        single = single_case(paths)
+        writer = _Writer(fmt, single, interactive="-" in paths, policies=compiled)
         bar = Progress(progress, "evaluating", PROGRESS_AFTER)
         bad = 0
         held: list[Outcome] = []  # with --log: outcomes waiting until their decisions are recorded
@@ -134,6 +149,7 @@ def evaluate(
 
         try:
             for outcome in outcomes:
+                stats.add(outcome)
                 if not outcome.ok:
                     bad += 1
                     for line in outcome.error_lines():
@@ -151,27 +167,35 @@ def evaluate(
             _silence_stdout()
         finally:
             bar.stop()
+    if not single:  # a run of many cases ends with its one-line summary; one case file speaks for itself
+        err(stats.line())
     if bad:
         err(f"{bad} bad case{'s' if bad != 1 else ''}; exit code 2")
         raise typer.Exit(EXIT_BAD_INPUT)
 
+
 LOG_BATCH = 256  # decisions recorded per transaction by --log
 
+
 def _recorder(url: str, key_file: Optional[Path], compiled: dict[str, CompiledPolicy], policies: Optional[Path],
-              rules: Optional[Path]) -> Recorder:
+              rules: Optional[Path], locale: str | None = None) -> Recorder:
     from escalator.cli._folders import folder_pair
     from escalator.log.masking import Masker, read_key
     from escalator.log.record import Recorder, snapshot
     from escalator.log.store import DecisionLog
 
     masker = Masker(read_key(key_file))
-    return Recorder(DecisionLog(url), compiled, snapshot(*folder_pair(policies, rules)), masker)
+    return Recorder(DecisionLog(url), compiled, snapshot(*folder_pair(policies, rules)), masker, locale)
+
 
 class _Writer:
     """Writes outcomes to stdout as they come, in the chosen format."""
 
-    def __init__(self, fmt: Format, single: bool, interactive: bool = False):
+    def __init__(self, fmt: Format, single: bool, interactive: bool = False,
+                 policies: dict[str, CompiledPolicy] | None = None):
         self.fmt, self.single, self.count = fmt, single, 0
+        self.policies = policies or {}
+        self.csv: DecisionCsv | None = None
         self.interactive = interactive and fmt is Format.jsonl  # a caller piping cases in reads each answer
         self.out = sys.stdout
         self.console: Console | None = None
@@ -194,13 +218,20 @@ class _Writer:
                     self.out.write(text + "\n")
                 return
             self.out.write(("[\n" if self.count == 1 else ",\n") + indent_json(text))
+        elif self.fmt is Format.csv:
+            if self.csv is None:
+                from escalator.cli._stats import DecisionCsv
+
+                self.csv = DecisionCsv(self.out, self.policies)
+            self.csv.write(outcome)
         elif outcome.ok:
             from escalator.cli._console import console
             from escalator.cli._decisions import decision_table
 
             if self.console is None:
                 self.console = console()
-            self.console.print(decision_table(outcome.decision))
+            policy = self.policies.get(outcome.decision["policy"]["id"])
+            self.console.print(decision_table(outcome.decision, policy.currency if policy else "EUR"))
 
     def close(self) -> None:
         if self.fmt is Format.json and not self.single:

@@ -9,11 +9,14 @@ from typing import Optional
 
 import typer
 
-from escalator.cli._options import BACKEND, POLICIES, RULES, BackendName
+from escalator.cli._options import BACKEND, LOCALE, POLICIES, RULES, BackendName
+
 
 class Format(str, Enum):
-    table = "table"
+    text = "text"
+    table = "table"  # the name this format had before it became a tree; the same output
     json = "json"
+
 
 HELP = """Explain one case's decision: every rule, whether it fired, each comparison with the values compared, and for numeric thresholds how far the case is from them ("amount 2,400.00 is 400.00 above the agent goodwill bonus cap 2,000.00").
 
@@ -35,29 +38,27 @@ def explain(
     policies: Optional[Path] = POLICIES,
     rules: Optional[Path] = RULES,
     backend: BackendName = BACKEND,
-    fmt: Format = typer.Option(Format.table, "--format", "-f", help="table or json."),
+    fmt: Format = typer.Option(Format.text, "--format", "-f", help="text (a tree, for people) or json."),
+    locale: Optional[str] = LOCALE,
 ) -> None:
-    from escalator.cli._console import bad_input, console, print_json
-    from escalator.cli._decisions import explanation_tables, margin_notes
+    from escalator.cli._console import bad_input, print_json
     from escalator.cli._folders import compiled_policies
+    from escalator.cli._text import width
 
     with bad_input():
         document = _read(case)
         from escalator.runtime.engine import Engine
+        from escalator.runtime.messages.explain_text import render
 
         with Engine(compiled_policies(policies, rules), backend.value) as engine:
-            data = engine.explain(document).to_dict()
+            explanation = engine.explain(document, locale=locale)
+            policy = engine.policies[explanation.decision.policy.id]
     if fmt is Format.json:
-        print_json(data)
+        print_json(explanation.to_dict())
         return
-    out = console()
-    for table in explanation_tables(data):
-        out.print(table)
-    notes = margin_notes(data)
-    if notes:
-        out.print("[bold]Thresholds[/bold]")
-        for note in notes:
-            out.print(f"  {note}", markup=False)
+    # wrapped to the terminal (or $COLUMNS, else 80 columns); box drawing only on a terminal
+    sys.stdout.write(render(explanation, policy, width=width(), boxes=sys.stdout.isatty()))
+
 
 def _read(case: str):  # type: ignore[no-untyped-def]
     """The case as a located document (so problems name file, line and column)."""

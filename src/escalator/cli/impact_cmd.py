@@ -78,9 +78,13 @@ def impact(
     from escalator.operations.batch import check_paths, iter_inputs
     from escalator.authoring.impact import analyse
     from escalator.cli import EXIT_BAD_INPUT, EXIT_FAILED
+    import time
+
     from escalator.cli._console import bad_input, err
     from escalator.cli._progress import Progress
+    from escalator.cli._stats import run_line
 
+    started = time.perf_counter()
     names = _fail_on(fail_on)
     with bad_input():
         from escalator.bulk.run import check_bulk_paths
@@ -124,6 +128,8 @@ def impact(
         out = console()
         for block in tables(report):
             out.print(block)
+    err(run_line(report.cases, [f"{report.changed} changed", f"{report.rules_changed} with other rules firing"],
+                 report.bad, time.perf_counter() - started))
     if report.bad:
         err(f"{report.bad} bad case{'s' if report.bad != 1 else ''}; exit code 2")
         raise typer.Exit(EXIT_BAD_INPUT)

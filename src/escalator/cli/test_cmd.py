@@ -50,6 +50,7 @@ def test(
     from escalator.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
     from escalator.authoring import policytest as pt
     from escalator.authoring import report as report
+    from escalator.cli._text import fit
     from escalator.errors import EscalatorError
 
     runner = pt.Runner()
@@ -70,7 +71,9 @@ def test(
         for t in tests:
             result = runner.run(t)
             if not result.passed or not quiet:
-                typer.echo(result.report())
+                # a passing test's line wraps to the width; failures and errors stay whole
+                # (their file:line:column: message lines are read by editors and CI)
+                typer.echo(fit(result.report()) if result.passed else result.report())
     except EscalatorError as exc:
         for problem in exc.problems:
             typer.echo(f"error: {problem.with_hint()}", err=True)
@@ -87,7 +90,7 @@ def test(
         junit.write_bytes(report.junit_xml(results))
     code = EXIT_BAD_INPUT if errors or bad_files else EXIT_FAILED if failed else EXIT_OK
     if coverage or min_coverage is not None:
-        typer.echo(report.coverage_report(runner.coverage))
+        typer.echo(fit(report.coverage_report(runner.coverage)))
     if min_coverage is not None and report.coverage_percent(runner.coverage) < min_coverage:
         typer.echo(f"coverage {report.coverage_percent(runner.coverage):.1f}% is below --min-coverage {min_coverage:g}%")
         code = max(code, EXIT_FAILED)

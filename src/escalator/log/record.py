@@ -123,8 +123,10 @@ def record_from(case: dict[str, Any], decision_json: str, handler: str, policy: 
 class Recorder:
     """Logs the decisions of a CLI run: one policy set, one run id, rows written in batches."""
 
-    def __init__(self, log: Any, policies: dict[str, CompiledPolicy], files: dict[str, str], masker: Masker):
+    def __init__(self, log: Any, policies: dict[str, CompiledPolicy], files: dict[str, str], masker: Masker,
+                 locale: str | None = None):
         self.log, self.policies, self.masker = log, policies, masker
+        self.locale = locale  # the run's --locale, so replay re-decides in the same language
         self.policy_set = policy_set_digest(policies)
         self.run_id = new_request_id()
         masker.check(m for p in policies.values() for m in p.log_mask)
@@ -140,7 +142,7 @@ class Recorder:
         instant = decision.get("evaluated_at")
         at = datetime.fromisoformat(instant) if isinstance(instant, str) else None
         self.pending.append(record_from(case, text, decision["handler"], policy, self.masker, self.policy_set,
-                                        self.run_id, at))
+                                        self.run_id, at, self.locale))
 
     def flush(self) -> None:
         """Write the pending rows (one transaction); raises LogWriteError, keeping nothing."""

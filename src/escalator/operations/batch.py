@@ -188,12 +188,14 @@ class Evaluator:
     engine: Engine
     render: str | None = None
     keep_case: bool = False
+    locale: str | None = None  # the language of the messages (None: each policy's own)
 
 
-def _evaluator(policies: dict[str, CompiledPolicy], backend: str, render: str | None, keep_case: bool) -> Evaluator:
+def _evaluator(policies: dict[str, CompiledPolicy], backend: str, render: str | None, keep_case: bool,
+               locale: str | None = None) -> Evaluator:
     from escalator.runtime.engine import Engine
 
-    return Evaluator(Engine(policies, backend), render, keep_case)
+    return Evaluator(Engine(policies, backend), render, keep_case, locale)
 
 
 def problem_dicts(problems: Iterable[Problem]) -> tuple[dict[str, Any], ...]:
@@ -203,7 +205,8 @@ def problem_dicts(problems: Iterable[Problem]) -> tuple[dict[str, Any], ...]:
     )
 
 
-def evaluate_one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = False) -> Outcome:
+def evaluate_one(item: CaseInput, engine: Engine, render: str | None, keep_case: bool = False,
+                 locale: str | None = None) -> Outcome:
     """One input through the Python engine: its decision, or its problems (never raises)."""
     if item.error is not None:
         return Outcome(item.source, item.line, problems=({"path": None, "message": item.error},))
@@ -214,7 +217,7 @@ def evaluate_one(item: CaseInput, engine: Engine, render: str | None, keep_case:
         if isinstance(doc.data, dict) and isinstance(doc.data.get("case_id"), str):
             case_id = doc.data["case_id"]
         model = parse_case(doc)
-        decision = engine.evaluate(model).to_dict()
+        decision = engine.evaluate(model, locale=locale).to_dict()
     except EscalatorError as exc:
         return Outcome(item.source, item.line, case_id, problems=problem_dicts(place(exc.problems, doc) if doc else exc.problems))
     except Exception as exc:  # a bug must not stop a million-case run; report it in place
@@ -236,7 +239,8 @@ def decided(source: str, line: int | None, case_id: str | None, decision: dict[s
 
 
 def _chunk(evaluator: Evaluator, items: list[CaseInput]) -> list[Outcome]:
-    return [evaluate_one(item, evaluator.engine, evaluator.render, evaluator.keep_case) for item in items]
+    return [evaluate_one(item, evaluator.engine, evaluator.render, evaluator.keep_case, evaluator.locale)
+            for item in items]
 
 
 def evaluate_stream(
@@ -247,12 +251,14 @@ def evaluate_stream(
     render: str | None = None,
     chunksize: int = 1024,  # large enough that handing chunks to workers costs little (1.8x on 2 cores)
     keep_case: bool = False,
+    locale: str | None = None,
 ) -> Iterator[Outcome]:
     """Evaluate inputs in order; `policies` is `compile_folders(...)` output (validated already).
 
     `render` "jsonl" / "json" makes each Outcome carry the decision as JSON text (built
     in the worker, so the parent only writes bytes); None keeps the decision dict.
     `keep_case` also keeps the validated case (JSON data) and the decision dict, for the log.
+    `locale` is the language of the decisions' messages (default: each policy's own).
     """
     if render not in RENDERS:
         raise ValueError(f"render must be one of {RENDERS}")
@@ -262,18 +268,19 @@ def evaluate_stream(
         engine = Engine(policies, backend)
         try:
             for item in inputs:
-                yield evaluate_one(item, engine, render, keep_case)
+                yield evaluate_one(item, engine, render, keep_case, locale)
         finally:
             engine.close()
         return
-    yield from _parallel(inputs, policies, backend, workers, render, chunksize, keep_case)
+    yield from _parallel(inputs, policies, backend, workers, render, chunksize, keep_case, locale)
 
 
 def _parallel(inputs: Iterable[CaseInput], policies: dict[str, CompiledPolicy], backend: str, workers: int,
-              render: str | None, chunksize: int, keep_case: bool = False) -> Iterator[Outcome]:
+              render: str | None, chunksize: int, keep_case: bool = False,
+              locale: str | None = None) -> Iterator[Outcome]:
     from escalator.runtime.backends import check_backend
 
     check_backend(backend)  # fail here, not once per worker
-    setup = partial(_evaluator, policies, backend, render, keep_case)
+    setup = partial(_evaluator, policies, backend, render, keep_case, locale)
     for outcomes in ordered_map(_chunk, chunks(inputs, chunksize), setup=setup, workers=workers):
         yield from outcomes

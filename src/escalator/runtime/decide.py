@@ -7,6 +7,7 @@ depends on the *set* of fired rules, never on the order they fired in.
 from __future__ import annotations
 
 import logging
+from types import SimpleNamespace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -96,7 +97,7 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
     due = _due(facts.sla[situation], case)
     texts = facts.texts[locale or policy.locale]
     reasons = tuple(texts.reason(r, view) for r in sorted(fired, key=_rule_id))
-    return texts.finish(Decision(
+    fields: dict[str, Any] = dict(
         case_id=case.case_id,
         policy=facts.ref,
         handler=handler.id,
@@ -109,7 +110,9 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
         flags=flags,
         deadlines=due,
         reasons=reasons,
-    ))
+    )
+    # summary and agent note read these final fields only (a namespace: no second Decision to build)
+    return Decision(**fields, **texts.messages(SimpleNamespace(**fields)))
 
 
 def _rule_id(rule: Rule) -> str:

@@ -8,7 +8,8 @@ not handle the case, whichever rules fired. Reasons say what each rule found.
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol
 
 from escalator.language import fields as F
 from escalator.language.ir import CompiledPolicy, Rule, TemplatePart
@@ -16,9 +17,29 @@ from escalator.language.models.decision import FAILED_FLAG, Deadlines, Decision,
 from escalator.runtime.messages.catalog import catalog
 from escalator.runtime.messages.formatting import Formatter
 
-# fields the time issue adds to the decision; read when this version of the model has them
-_HAS_CONTACT_AT = "contact_at" in Decision.model_fields
+# `deadlines.paused` comes with the time issue; read only when this version of the model has it
+# (a missing attribute on a pydantic model is a slow path). `contact_at` is read from the fields.
 _HAS_PAUSED = "paused" in Deadlines.model_fields
+
+class Routing(Protocol):
+    """What the summary and the agent note read: the final decision's fields (a Decision, or
+    the very fields a Decision is about to be built from)."""
+
+    @property
+    def handler(self) -> str: ...
+    @property
+    def escalate(self) -> bool: ...
+    @property
+    def locked(self) -> bool: ...
+    @property
+    def transfer(self) -> str: ...
+    @property
+    def deadlines(self) -> Deadlines: ...
+    @property
+    def forward(self) -> tuple[str, ...]: ...
+    @property
+    def flags(self) -> tuple[str, ...]: ...
+
 
 Template = tuple["str | tuple[str, str]", ...]
 """A reason with its literal text and policy constants rendered: strings, and (path, kind) per case field."""
@@ -39,6 +60,12 @@ class PolicyTexts:
         self.catalog = catalog(locale)
         self.format = Formatter(self.catalog, policy.currency)
         self.names = {t.id: t.name_in(locale) for t in policy.tiers}
+        # the summary's first sentence for every handler, situation and transfer without a contact time
+        self.first = {
+            (tier.id, situation, transfer): self._first(tier.id, situation, transfer, None)
+            for tier in policy.tiers for situation in ("locked", "escalate", "stay")
+            for transfer in ("live", "callback", "email")
+        }
         self.constant: dict[int, Reason] = {}
         self.templates: dict[int, Template] = {}
         for rule in policy.rules:
@@ -83,22 +110,28 @@ class PolicyTexts:
         return self.catalog.failed_reason.format(error=type(error).__name__)
 
     # -- summary and agent note ----------------------------------------------------
-    def summary(self, decision: Decision) -> str:
+    def summary(self, decision: Routing) -> str:
         """One or two sentences an agent can read to the player, from the final decision only."""
-        text = self.catalog.text
-        handler = text("summary", "handler", name=sentence_name(self.names[decision.handler]))
         situation = "locked" if decision.locked else "escalate" if decision.escalate else "stay"
-        first = text("summary", situation, handler=handler)
-        contact_at = getattr(decision, "contact_at") if _HAS_CONTACT_AT else None
-        if decision.transfer == "live":
-            first += text("summary", "live")
-        elif contact_at is not None:
-            first += text("summary", f"{decision.transfer}_at", contact_at=self.format.datetime(contact_at))
+        contact_at = getattr(decision, "contact_at", None)  # set by the time issue's calendars
+        if contact_at is None or decision.transfer == "live":
+            first = self.first[(decision.handler, situation, decision.transfer)]
         else:
-            first += text("summary", decision.transfer)
-        return f"{first} {self._deadlines(decision)}".rstrip()
+            first = self._first(decision.handler, situation, decision.transfer, contact_at)
+        deadlines = self._deadlines(decision)
+        return f"{first} {deadlines}" if deadlines else first
 
-    def _deadlines(self, decision: Decision) -> str:
+    def _first(self, handler: str, situation: str, transfer: str, contact_at: datetime | None) -> str:
+        """Who handles the case, and how the player hears from them."""
+        text = self.catalog.text
+        first = text("summary", situation, handler=text("summary", "handler", name=sentence_name(self.names[handler])))
+        if transfer == "live":
+            return first + text("summary", "live")
+        if contact_at is not None:
+            return first + text("summary", f"{transfer}_at", contact_at=self.format.datetime(contact_at))
+        return first + text("summary", transfer)
+
+    def _deadlines(self, decision: Routing) -> str:
         deadlines = decision.deadlines
         if _HAS_PAUSED and getattr(deadlines, "paused"):
             return self.catalog.text("summary", "paused")
@@ -112,7 +145,7 @@ class PolicyTexts:
             return self.catalog.text("summary", "resolve", resolve_by=fmt(resolve))
         return ""
 
-    def agent_note(self, decision: Decision) -> str | None:
+    def agent_note(self, decision: Routing) -> str | None:
         """The internal part, never read to a player: failure, lock, forwards, flags (None when there is none)."""
         text = self.catalog.text
         parts = []
@@ -127,6 +160,10 @@ class PolicyTexts:
             parts.append(text("agent_note", "flags", flags=separator.join(decision.flags)))
         return " ".join(parts) or None
 
+    def messages(self, decision: Routing) -> dict[str, str | None]:
+        """`summary` and `agent_note`, for a Decision's constructor."""
+        return {"summary": self.summary(decision), "agent_note": self.agent_note(decision)}
+
     def finish(self, decision: Decision) -> Decision:
         """The decision with its summary and agent note."""
-        return decision.model_copy(update={"summary": self.summary(decision), "agent_note": self.agent_note(decision)})
+        return decision.model_copy(update=self.messages(decision))

@@ -18,9 +18,13 @@ from escalator.log.store import DecisionLog
 from service_support import KEY, Server, all_examples, example, log_url, policy_copy  # noqa: F401  (log_url: fixture)
 
 TOKEN = "a-token-of-the-server-test-0123456789"
-LOAD_SECONDS = 30  # the bound of the concurrent phase (the server's start-up is bounded apart, by Server.wait)
+# Bounds: clients send for at most CLIENT_SECONDS; the 20 reloads take 5-10 s on a quiet
+# machine, but a reload is CPU-bound (compile the set, build the Engine) and was measured at
+# 38 s for all 20 under xdist beside six other test suites, so the hard limit of the whole
+# phase is RELOAD_LIMIT (the server's start-up is bounded apart, by Server.wait).
+CLIENT_SECONDS = 12
+RELOAD_LIMIT = 60
 RELOADS = 20
-CLIENT_SECONDS = 12  # clients stop sending by then, so the last reloads finish well inside the bound
 CLIENTS = 3
 
 
@@ -88,6 +92,7 @@ def test_load_with_20_reloads_every_answer_complete_and_logged_once(tmp_path):
         original = nl.read_text()
         try:
             for n in range(RELOADS):
+                assert time.monotonic() - started < RELOAD_LIMIT, f"only {n} reloads in {RELOAD_LIMIT} s"
                 nl.write_text(original.replace("version: ", f"version: r{n}-", 1))
                 reloaded = httpx.post(server.url + "/v1/reload", timeout=30)
                 assert reloaded.status_code == 200, reloaded.text
@@ -101,6 +106,7 @@ def test_load_with_20_reloads_every_answer_complete_and_logged_once(tmp_path):
     assert not failures, failures[:3]
     assert len(live) == RELOADS + 1
     assert len(answers) >= 2 * RELOADS, "too few requests overlapped the reloads"
+    assert len({policy_set for _, _, policy_set, _ in answers}) >= 3, "answers came from too few of the live sets"
     for rid, status, policy_set, body in answers:
         assert status == 200, (rid, body[:200])
         decision = json.loads(body)  # complete JSON
@@ -113,7 +119,7 @@ def test_load_with_20_reloads_every_answer_complete_and_logged_once(tmp_path):
     by_id = {rid: (policy_set, body) for rid, _, policy_set, body in answers}
     assert all((r.policy_set, r.decision_json.encode()) == by_id[r.request_id] for r in rows)
     print(f"load: {len(answers)} answers during {RELOADS} reloads in {elapsed:.1f} s")
-    assert elapsed < LOAD_SECONDS
+    assert elapsed < RELOAD_LIMIT
 
 
 def test_the_load_benchmark_runs_and_reports(tmp_path, capsys):

@@ -67,7 +67,7 @@ def build_inputs(cache: Path, sizes: list[int], jsonl_max: int, subset: int) -> 
             files[f"jsonl-{size}"] = jsonl
     candidate = cache / "candidate"
     if not candidate.exists():
-        from escalator.language.bundled import bundled_dir
+        from escalator.language.sources import bundled_dir
 
         shutil.copytree(bundled_dir("policies"), candidate / "policies")
         shutil.copytree(bundled_dir("rules"), candidate / "rules")

@@ -91,7 +91,7 @@ def test_stdout_jsonl_is_byte_identical_and_bad_rows_keep_their_place(generated,
 def test_policy_the_sql_path_cannot_express_falls_back_to_python(generated, tmp_path):
     import shutil
 
-    from escalator.language.bundled import bundled_dir
+    from escalator.language.sources import bundled_dir
 
     shutil.copytree(bundled_dir("policies"), tmp_path / "policies")
     shutil.copytree(bundled_dir("rules"), tmp_path / "rules")

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from bulk_helpers import draw_cases, write_jsonl
 from escalator.bulk.io import cases_table
 from escalator.cli import app
-from escalator.language.bundled import bundled_dir
+from escalator.language.sources import bundled_dir
 from escalator.runtime.engine import Engine
 
 runner = CliRunner()

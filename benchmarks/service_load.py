@@ -42,13 +42,13 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, folder: Path, log: bool):
+    def __init__(self, folder: Path, log: str | None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         args = [sys.executable, "-m", "escalator", "serve", "--port", str(self.port), "--backend", "compiled",
                 "--policies", str(ROOT / "policies"), "--rules", str(ROOT / "rules"), "--max-batch", "100"]
-        if log:
-            args += ["--log", str(folder / "decisions.db")]
+        if log is not None:
+            args += ["--log", str(folder / "decisions.db") if log == "sqlite" else log]
         env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         deadline = time.monotonic() + 60
@@ -126,13 +126,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=4, help="concurrent client threads (default 4)")
     parser.add_argument("--log", choices=("both", "sqlite", "none"), default="both",
                         help="decision log: SQLite (WAL), none, or both (default)")
+    parser.add_argument("--postgres", metavar="URL",
+                        help="also run with the log on this PostgreSQL server (a scratch database: a table is created)")
     parser.add_argument("--quick", action="store_true", help="1 s per scenario, 2 clients (smoke run)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.clients = 1.0, 2
     cases = workload.generate(2000)
-    modes = {"both": (False, True), "sqlite": (True,), "none": (False,)}[args.log]
+    choices: dict[str, list[str | None]] = {"both": [None, "sqlite"], "sqlite": ["sqlite"], "none": [None]}
+    modes = choices[args.log]
+    if args.postgres:
+        modes.append(args.postgres)
     results = []
     for log in modes:
         with tempfile.TemporaryDirectory(prefix="escalator-bench-") as tmp:
@@ -140,7 +145,8 @@ def main(argv: list[str] | None = None) -> int:
             try:
                 for name, size in SCENARIOS:
                     figures = run_scenario(server.url, cases, size, args.clients, args.seconds)
-                    results.append({"scenario": name, "log": "SQLite" if log else "none", **figures})
+                    label = {None: "none", "sqlite": "SQLite"}.get(log, "PostgreSQL")
+                    results.append({"scenario": name, "log": label, **figures})
             finally:
                 server.stop()
     print(f"escalator serve, {args.clients} client threads, {args.seconds:g} s per scenario, 127.0.0.1\n")

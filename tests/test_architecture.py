@@ -34,6 +34,7 @@ PEERS = {
     ("bulk", "operations"),  # bulk evaluation too
     ("bulk", "authoring"),  # impact --engine duckdb counts changed cases with authoring.impact's Tally and report
     ("log", "authoring"),  # log.replay reports in impact analysis's format (authoring.impact.ImpactReport)
+    ("bulk", "authoring"),  # bulk impact reports in impact analysis's format
     ("cli", "service"),  # `escalator serve` starts the service
 }
 FACADES = {"escalator", "escalator.__main__"}  # the public API re-exports; `python -m escalator`
@@ -121,7 +122,7 @@ def private_uses() -> list[str]:
                 continue
             if use.name is not None and _private(use.name):
                 out.append(f"{name}:{use.line} uses {use.target}.{use.name}")
-            # a private module (cli._render) is private to its own package
+            # a private module (cli._console) is private to its own package
             private_parts = [p for p in use.target.split(".") if _private(p)]
             if private_parts:
                 owner = use.target.split(".")
@@ -172,12 +173,12 @@ def test_the_checks_see_violations(tmp_path: Path) -> None:
         "import escalator.language.fields as F\n"
         "x = F._hidden\n"
         "y = F.CASE_FIELDS\n"
-        "from escalator.cli._render import console\n"
+        "from escalator.cli._console import console\n"
     )
     found = uses("escalator.language.example", tree)
     names = {(u.target, u.name) for u in found}
     assert ("escalator.runtime.backends.compiled", "_helper") in names
     assert ("escalator.language.fields", "_hidden") in names
     assert ("escalator.language.fields", "CASE_FIELDS") in names
-    assert _layer("escalator.cli._render") == "cli" and RANK["cli"] > RANK["language"]
+    assert _layer("escalator.cli._console") == "cli" and RANK["cli"] > RANK["language"]
     assert _layer("escalator.errors") == "" and _layer("escalator.runtime") == "runtime"

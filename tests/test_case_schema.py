@@ -13,7 +13,7 @@ from pydantic import BaseModel
 
 from escalator import Engine
 from escalator.authoring.strategies import case_for, cases
-from escalator.cli.schema_cmd import schema_for
+from escalator.authoring.schemas import schema_for
 from escalator.language import fields as F
 from escalator.language.cases import parse_case
 from escalator.language.models.case import Case, Request

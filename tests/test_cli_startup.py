@@ -41,7 +41,7 @@ def test_an_internal_error_is_one_line_and_exit_3(tmp_path):
     import sys
 
     script = (
-        "import escalator.cli._render as r\n"
+        "import escalator.cli._decisions as r\n"
         "def boom(*a, **k):\n    raise RuntimeError('boom')\n"
         "r.decision_table = boom\n"
         "import sys; sys.argv = ['escalator', 'evaluate', 'examples/cases/nl-bonus-at-agent-cap.yaml']\n"

@@ -89,6 +89,7 @@ def test_local_pack_overrides_bundled_one_with_a_warning_naming_both(only_policy
     [warning] = [f for f in report.findings if f.code == "W-OVERRIDE"]
     assert warning.severity == "warning"
     assert str(rules / "executive.yaml") in str(warning) and str(bundled_dir("rules") / "executive.yaml") in str(warning)
+    assert "escalator:executive" in (warning.hint or "")
     assert not report.failed() and report.failed(strict=True)
 
 

@@ -253,3 +253,31 @@ def test_a_bad_policy_set_stops_the_service_from_starting(tmp_path):
     (policies / "nl.yaml").write_text("policy: nl\nextends: nowhere\n")
     with pytest.raises(PolicyError):
         create_app(ServiceConfig(policies, rules))
+
+
+def test_a_locale_is_passed_logged_and_replayed(served):
+    _, client, log = served
+    if "locale" not in engine_keywords(Engine.default(backend="compiled")):
+        pytest.skip("this Engine takes no locale yet")
+    english = client.post("/v1/decide", json={"case": example(CASE), "locale": "en"})
+    dutch = client.post("/v1/decide", json={"case": example(CASE), "locale": "nl"})
+    assert english.status_code == dutch.status_code == 200 and english.content != dutch.content
+    assert [r.locale for r in log.records()] == ["en", "nl"]
+    assert replay(log).reproduced == 2
+    unknown = client.post("/v1/decide", json={"case": example(CASE), "locale": "fr"})
+    assert unknown.status_code == 422 and unknown.json()["error"]["problems"][0]["path"] == "locale"
+    explained = client.post("/v1/explain", json={"case": example(CASE), "locale": "nl"})
+    assert explained.status_code == 200 and explained.json()["decision"] == json.loads(dutch.content)
+
+
+def test_serve_refuses_a_short_token_and_a_bad_log_url_before_listening(tmp_path):
+    from typer.testing import CliRunner
+
+    from escalator.cli import app as cli
+
+    (tmp_path / "token").write_text("short\n")
+    runner = CliRunner()
+    short = runner.invoke(cli, ["serve", "--token-file", str(tmp_path / "token")])
+    assert short.exit_code == 2 and "at least 16 characters" in short.output
+    bad_log = runner.invoke(cli, ["serve", "--log", "mysql://db/x"])
+    assert bad_log.exit_code == 2 and "unsupported log URL scheme" in bad_log.output

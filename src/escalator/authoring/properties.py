@@ -40,7 +40,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
-import yaml
 from hypothesis import HealthCheck, Phase, Verbosity, given, settings
 from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
@@ -49,6 +48,7 @@ from escalator.errors import EscalatorError
 from escalator.language.invariants import BUILTIN_PROPERTIES
 from escalator.authoring.strategies import case_for, constants, get_path, set_path
 from escalator.language.fields import MONEY_FIELDS
+from escalator.language.yamlio import dump_yaml
 from escalator.money import CENT
 from escalator.language.sources import PolicySource
 
@@ -343,14 +343,6 @@ class Checker:
         result.files.insert(0, write_case(self.out / f"{stem}.yaml", case, result, None))
 
 
-class _Dumper(yaml.SafeDumper):
-    pass
-
-
-_Dumper.add_representer(Decimal, lambda d, v: d.represent_scalar("tag:yaml.org,2002:float", str(v)))
-_Dumper.add_representer(tuple, lambda d, v: d.represent_list(v))
-
-
 def write_case(path: Path, case: CaseData, result: CheckResult, note: str | None) -> Path:
     """A ready-to-run case file with a comment saying what it shows."""
     header = [f"# escalator check: counterexample for {result.property} (policy {result.policy})",
@@ -358,7 +350,7 @@ def write_case(path: Path, case: CaseData, result: CheckResult, note: str | None
     if note:
         header.append(f"# this file is {note}")
     header.append(f"# reproduce: escalator evaluate {path.name} (with the same --policies/--rules)")
-    body = yaml.dump(case, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+    body = dump_yaml(case)
     path.write_text("\n".join(header) + "\n" + body, encoding="utf-8")
     return path
 

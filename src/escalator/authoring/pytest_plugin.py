@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from escalator.errors import suggest
+
 if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr, TracebackStyle
 
     from escalator.authoring.policytest import PolicyTest, Runner
 
-_TESTS_KEY = re.compile(rb"^tests\s*:", re.MULTILINE)
+_TOP_KEY = re.compile(rb"^([A-Za-z_]+)\s*:", re.MULTILINE)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -35,7 +37,9 @@ def _looks_like_policy_tests(path: Path) -> bool:
             head = handle.read(1 << 20)
     except OSError:
         return False
-    return bool(_TESTS_KEY.search(head))
+    # `tests:`, or a near miss (`test:`, `Tests:`): collected, so that loading reports it as an error
+    return any(key == "tests" or suggest(key, ["tests"]) for key in
+               (match.group(1).decode() for match in _TOP_KEY.finditer(head)))
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> PolicyTestFile | None:

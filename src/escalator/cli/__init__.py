@@ -39,7 +39,14 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
+        from escalator.language.loading import load_policies
+        from escalator.language.sources import bundled_dir
+
         typer.echo(f"escalator {__version__}")
+        policies = load_policies(bundled_dir("policies"))
+        shown = [f"{pid} {src.model.version or '-'}" + (" (abstract)" if src.model.abstract else "")
+                 for pid, src in sorted(policies.items())]
+        typer.echo(f"bundled policies: {', '.join(shown)} (extend one with `extends: escalator:ID`)")
         raise typer.Exit(EXIT_OK)
 
 
@@ -59,6 +66,9 @@ def _register_all() -> None:
                 continue  # command not part of this build
             raise
         module.register(app)
+        examples = getattr(module, "EXAMPLES", None)
+        if examples is not None:  # --help ends with them (typer prints the epilog after the options)
+            app.registered_commands[-1].epilog = examples
 
 
 _register_all()

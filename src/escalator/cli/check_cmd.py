@@ -8,6 +8,16 @@ from typing import List, Optional
 import typer
 
 
+EXAMPLES = """Examples:
+
+  escalator check
+
+  escalator check my-policies --max-examples 1000 --seed 7
+
+  escalator check --property invariants --strict
+"""
+
+
 def register(app: typer.Typer) -> None:
     app.command("check")(check)
 
@@ -23,6 +33,7 @@ def check(
     prop: Optional[List[str]] = typer.Option(
         None, "--property", "-p", help="Only these properties (repeatable; `invariants` = all declared ones)."),
     backend: str = typer.Option("auto", "--backend", help="auto, compiled or durable."),
+    strict: bool = typer.Option(False, "--strict", help="A property that could not run (skipped) fails too."),
 ) -> None:
     """Check built-in and declared properties on generated cases.
 
@@ -30,13 +41,18 @@ def check(
     tier; authority never exceeds the handler's limit; no internal tier handles a
     case; both backends agree; escalation is monotone in money. Policies add their
     own under `invariants:`. A counterexample is shrunk and written as a case file
-    for `escalator evaluate`. Exit 1 when a property fails, 2 on bad input.
+    for `escalator evaluate`. A property that cannot run here (e.g. backends
+    agree, where durable_rules does not import) is reported as skipped.
+
+    Exit codes: 0 every property holds (skipped ones allowed without --strict);
+    1 a property fails, or one was skipped with --strict; 2 bad input.
     """
     from escalator.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
     from escalator.errors import EscalatorError
     from escalator.authoring.properties import check_folders
 
-    from escalator.cli._render import bad_input, folders
+    from escalator.cli._console import bad_input
+    from escalator.cli._folders import folders
 
     with bad_input():
         source = folders(policies, rules, directory)
@@ -49,9 +65,11 @@ def check(
     for result in results:
         typer.echo(result.report())
     failed = [r for r in results if r.failed]
-    typer.echo(f"{len(results) - len(failed)} properties hold, {len(failed)} fail (seed {used_seed}; "
-               f"repeat with --seed {used_seed})")
+    skipped = [r for r in results if r.skipped and not r.failed]
+    held = len(results) - len(failed) - len(skipped)
+    typer.echo(f"{held} properties hold, {len(failed)} fail, {len(skipped)} skipped (seed {used_seed}; "
+               f"repeat with --seed {used_seed})" + (" (skipped ones fail with --strict)" if strict and skipped else ""))
     if failed:
         typer.echo(f"evaluate a counterexample: escalator evaluate {failed[0].files[0] if failed[0].files else '...'} "
                    f"--policies {source.policies}" + (f" --rules {source.rules}" if source.rules else ""))
-    raise typer.Exit(EXIT_FAILED if failed else EXIT_OK)
+    raise typer.Exit(EXIT_FAILED if failed or (strict and skipped) else EXIT_OK)

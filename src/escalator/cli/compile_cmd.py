@@ -24,15 +24,16 @@ class Dialect(str, Enum):  # only the dialects the tests execute (escalator.bulk
 
 HELP = """Print what each policy compiles to, for review: the durable_rules ruleset (JSON; rule names are the rule ids; money travels as integer cents; every rule carries the guards the durable backend adds), or with --target sql the one SQL query that decides a table of flattened cases (`cases`, one column per case field; see docs/bulk.md).
 
-Examples:
+Exit codes: 0 ok, 2 bad input (a bad policy, an unknown --policy, or a policy the SQL path cannot express).
+"""
+
+EXAMPLES = """Examples:
 
   escalator compile --policy nl
 
   escalator compile --policies my/policies --rules my/rules > rulesets.json
 
   escalator compile --policy nl --target sql --dialect postgres
-
-Exit codes: 0 ok, 2 bad input (a bad policy, an unknown --policy, or a policy the SQL path cannot express).
 """
 
 
@@ -46,7 +47,8 @@ def compile_(
     import json
     import sys
 
-    from escalator.cli._render import bad_input, compiled_policies
+    from escalator.cli._console import bad_input
+    from escalator.cli._folders import compiled_policies
 
     with bad_input():
         compiled = compiled_policies(policies, rules, policy)
@@ -66,7 +68,7 @@ def _sql(compiled: dict[str, Any], dialect: str) -> None:
     import sys
 
     from escalator.bulk.sql import Unsupported, decision_query
-    from escalator.cli._render import bad_input
+    from escalator.cli._console import bad_input
     from escalator.errors import EscalatorError
 
     with bad_input():
@@ -77,7 +79,5 @@ def _sql(compiled: dict[str, Any], dialect: str) -> None:
                 raise EscalatorError(f"policy {policy_id}: the SQL path cannot express it ({exc}); "
                                   "bulk runs decide it with the Python engine") from None
             sys.stdout.write(f"-- policy {policy_id} {compiled[policy_id].version} ({dialect})\n{query};\n\n")
-
-
 def register(app: typer.Typer) -> None:
     app.command("compile", help=HELP, short_help="Print the durable_rules ruleset or the SQL query each policy compiles to.")(compile_)

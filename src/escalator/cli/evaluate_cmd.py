@@ -21,12 +21,10 @@ if TYPE_CHECKING:
 
 PROGRESS_AFTER = 500  # cases: below this a progress bar is noise
 
-
 class Format(str, Enum):
     table = "table"
     json = "json"
     jsonl = "jsonl"
-
 
 HELP = """Decide cases: who handles each one, with what authority, and why.
 
@@ -40,7 +38,10 @@ Formats: table (for people); json (the decision JSON: one object for a single ca
 
 A bad case does not stop the run: its problems go to stderr (file:line: field.path: message) and, in json/jsonl output, an {"error": {...}} record takes its place, so output record N is always input case N (a single bad case file prints nothing on stdout). The exit code is then 2.
 
-Examples:
+Exit codes: 0 ok, 2 bad input (a bad case, policy, path or option).
+"""
+
+EXAMPLES = """Examples:
 
   escalator evaluate examples/cases
 
@@ -51,8 +52,6 @@ Examples:
   escalator evaluate examples/cases --log decisions.db   (then: escalator replay decisions.db)
 
   escalator evaluate cases.parquet --engine duckdb --output decisions.parquet
-
-Exit codes: 0 ok, 2 bad input (a bad case, policy, path or option).
 """
 
 
@@ -86,7 +85,9 @@ def evaluate(
 ) -> None:
     from escalator.operations.batch import check_paths, evaluate_stream, iter_inputs, single_case
     from escalator.cli import EXIT_BAD_INPUT
-    from escalator.cli._render import Progress, bad_input, compiled_policies, err
+    from escalator.cli._console import bad_input, err
+    from escalator.cli._folders import compiled_policies
+    from escalator.cli._progress import Progress
 
     from escalator.cli import _bulk
 
@@ -158,20 +159,17 @@ def evaluate(
         err(f"{bad} bad case{'s' if bad != 1 else ''}; exit code 2")
         raise typer.Exit(EXIT_BAD_INPUT)
 
-
 LOG_BATCH = 256  # decisions recorded per transaction by --log
-
 
 def _recorder(url: str, key_file: Optional[Path], compiled: dict[str, CompiledPolicy], policies: Optional[Path],
               rules: Optional[Path]) -> Recorder:
-    from escalator.cli._render import folder_pair
+    from escalator.cli._folders import folder_pair
     from escalator.log.masking import Masker, read_key
     from escalator.log.record import Recorder, snapshot
     from escalator.log.store import DecisionLog
 
     masker = Masker(read_key(key_file))
     return Recorder(DecisionLog(url), compiled, snapshot(*folder_pair(policies, rules)), masker)
-
 
 class _Writer:
     """Writes outcomes to stdout as they come, in the chosen format."""
@@ -185,7 +183,7 @@ class _Writer:
     def write(self, outcome) -> None:  # type: ignore[no-untyped-def]
         import json
 
-        from escalator.cli._render import indent_json
+        from escalator.cli._console import indent_json
 
         self.count += 1
         if self.fmt is Format.jsonl:
@@ -201,7 +199,8 @@ class _Writer:
                 return
             self.out.write(("[\n" if self.count == 1 else ",\n") + indent_json(text))
         elif outcome.ok:
-            from escalator.cli._render import console, decision_table
+            from escalator.cli._console import console
+            from escalator.cli._decisions import decision_table
 
             if self.console is None:
                 self.console = console()
@@ -212,13 +211,11 @@ class _Writer:
             self.out.write("[]\n" if self.count == 0 else "\n]\n")
         self.out.flush()
 
-
 def _silence_stdout() -> None:
     import os
 
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
-
 
 def register(app: typer.Typer) -> None:
     app.command("evaluate", help=HELP, short_help="Decide cases (files, folders, JSON Lines): who handles each, and why.",

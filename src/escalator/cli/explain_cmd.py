@@ -11,23 +11,22 @@ import typer
 
 from escalator.cli._options import BACKEND, POLICIES, RULES, BackendName
 
-
 class Format(str, Enum):
     table = "table"
     json = "json"
-
 
 HELP = """Explain one case's decision: every rule, whether it fired, each comparison with the values compared, and for numeric thresholds how far the case is from them ("amount 2,400.00 is 400.00 above the agent goodwill bonus cap 2,000.00").
 
 CASE is a case file (.yaml, .yml, .json) or - to read one case (YAML or JSON) from stdin.
 
-Examples:
+Exit codes: 0 ok, 2 bad input (a bad case, policy or path).
+"""
+
+EXAMPLES = """Examples:
 
   escalator explain examples/cases/nl-bonus-loss-chasing.yaml
 
   escalator explain examples/cases/uk-withdrawal-big-win-waiting.yaml --format json
-
-Exit codes: 0 ok, 2 bad input (a bad case, policy or path).
 """
 
 
@@ -38,14 +37,9 @@ def explain(
     backend: BackendName = BACKEND,
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table or json."),
 ) -> None:
-    from escalator.cli._render import (
-        bad_input,
-        compiled_policies,
-        console,
-        explanation_tables,
-        margin_notes,
-        print_json,
-    )
+    from escalator.cli._console import bad_input, console, print_json
+    from escalator.cli._decisions import explanation_tables, margin_notes
+    from escalator.cli._folders import compiled_policies
 
     with bad_input():
         document = _read(case)
@@ -65,7 +59,6 @@ def explain(
         for note in notes:
             out.print(f"  {note}", markup=False)
 
-
 def _read(case: str):  # type: ignore[no-untyped-def]
     """The case as a located document (so problems name file, line and column)."""
     from escalator.operations.batch import InputError, is_case_file
@@ -82,7 +75,6 @@ def _read(case: str):  # type: ignore[no-untyped-def]
     if not is_case_file(path) or path.name.lower().endswith((".jsonl", ".jsonl.gz", ".ndjson")):
         raise InputError(f"{case}: not a case file (expected .yaml, .yml or .json)")
     return load_file(path)
-
 
 def register(app: typer.Typer) -> None:
     app.command("explain", help=HELP, short_help="Explain one decision, rule by rule, with the compared values.",

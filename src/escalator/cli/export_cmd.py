@@ -8,24 +8,24 @@ from typing import Optional
 
 import typer
 
-
 class What(str, Enum):
     complaints = "complaints"
 
-
 class Format(str, Enum):
     csv = "csv"
-
 
 HELP = """Export a register from the decision log.
 
 complaints: one row per case that entered the formal complaint procedure, in the order received: case_id, date_received, date_acknowledged, acknowledge_due, final_answer_due, handler, outcome, adr_referral. How each column is derived is described in the docs (docs/service.md).
 
 URL is the log: a file path, sqlite:///FILE or postgresql://USER@HOST:PORT/DB.
+"""
 
-Example:
+EXAMPLES = """Examples:
 
   escalator export complaints decisions.db --format csv > complaints.csv
+
+  escalator export complaints postgresql://escalator@db:5432/decisions --since 2026-11-01
 """
 
 
@@ -35,7 +35,7 @@ def export(
     fmt: Format = typer.Option(Format.csv, "--format", "-f", help="csv."),
     since: Optional[str] = typer.Option(None, "--since", help="Only rows logged at or after this date/instant."),
 ) -> None:
-    from escalator.cli._render import bad_input
+    from escalator.cli._console import bad_input
 
     with bad_input():
         from escalator.log.export import complaints, write_csv
@@ -45,7 +45,6 @@ def export(
         with DecisionLog(url, create=False) as log:
             register = complaints(log.records(instant_bound(since) if since else None))
     write_csv(register, sys.stdout)
-
 
 def register(app: typer.Typer) -> None:
     app.command("export", help=HELP, short_help="Export the complaint register (CSV) from the decision log.",

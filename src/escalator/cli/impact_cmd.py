@@ -26,12 +26,10 @@ PROGRESS_AFTER = 2000  # cases: below this a progress bar is noise
 STATIC_FIELDS = ("handler", "escalate", "transfer", "locked", "procedure", "forward", "flags",
                  "deadlines.acknowledge_by", "deadlines.resolve_by", "authority", "deadlines", "rules", "any")
 
-
 class Format(str, Enum):
     table = "table"
     json = "json"
     markdown = "markdown"
-
 
 HELP = """Compare two policy sets on the same cases: which decisions change, and how.
 
@@ -41,17 +39,16 @@ BASE and CANDIDATE are each: a folder holding policies/ and rules/ (rules/ defau
 
 CASES are as for evaluate: case files, folders, .jsonl[.gz] files, or - for JSON Lines on stdin; any number of cases runs in constant memory. A bad case (unreadable, invalid, or rejected by one side) is counted and listed, never dropped, and makes the exit code 2.
 
-Examples:
+Exit codes: 0 ok; 1 a field named in --fail-on changed; 2 bad input (a bad case, policy, revision, path or option).
+"""
+
+EXAMPLES = """Examples:
 
   escalator impact --base git:main --candidate . cases/last-quarter.jsonl.gz
 
   escalator impact --base git:HEAD~1 --candidate . cases/ --format markdown > impact.md
 
   escalator impact --base bundled --candidate ./my-policies cases/ --fail-on handler,authority
-
-  escalator impact --base git:main cases/ --format json --changes changed.jsonl > impact.json
-
-Exit codes: 0 ok; 1 a field named in --fail-on changed; 2 bad input (a bad case, policy, revision, path or option).
 """
 
 
@@ -62,7 +59,6 @@ def _fail_on(values: list[str]) -> list[str]:
             raise typer.BadParameter(f"unknown field {name!r}: choose from {', '.join(STATIC_FIELDS)}, "
                                      "or authority.ACTION", param_hint="--fail-on")
     return names
-
 
 def impact(
     cases: list[str] = typer.Argument(..., metavar="CASES...", help="Case files, folders, .jsonl[.gz] files, or - for JSON Lines on stdin."),
@@ -82,7 +78,8 @@ def impact(
     from escalator.operations.batch import check_paths, iter_inputs
     from escalator.authoring.impact import analyse
     from escalator.cli import EXIT_BAD_INPUT, EXIT_FAILED
-    from escalator.cli._render import Progress, bad_input, err
+    from escalator.cli._console import bad_input, err
+    from escalator.cli._progress import Progress
 
     names = _fail_on(fail_on)
     with bad_input():
@@ -122,7 +119,7 @@ def impact(
     elif fmt is Format.markdown:
         sys.stdout.write(markdown(report))
     else:
-        from escalator.cli._render import console
+        from escalator.cli._console import console
 
         out = console()
         for block in tables(report):
@@ -133,7 +130,6 @@ def impact(
     if failing:
         err(f"changed: {', '.join(failing)} (--fail-on); exit code 1")
         raise typer.Exit(EXIT_FAILED)
-
 
 # -- rendering ------------------------------------------------------------------------
 def value(decision: dict[str, Any], field: str) -> str:
@@ -151,16 +147,13 @@ def value(decision: dict[str, Any], field: str) -> str:
         return ", ".join(raw) or "(none)"
     return str(raw)
 
-
 def _share(count: int, total: int) -> str:
     return f"{100 * count / total:.1f}%" if total else "-"
-
 
 def _summary(report: ImpactReport) -> str:
     return (f"{report.cases:,} cases: {report.evaluated:,} decided under both, {report.changed:,} changed "
             f"({_share(report.changed, report.evaluated)}), {report.rules_changed:,} with different rules firing, "
             f"{report.bad:,} bad")
-
 
 def _sides(report: ImpactReport) -> list[tuple[str, str, str, str]]:
     """(policy, base version, candidate version, note) for every policy on either side."""
@@ -174,10 +167,8 @@ def _sides(report: ImpactReport) -> list[tuple[str, str, str, str]]:
         rows.append((pid, b["version"] if b else "-", c["version"] if c else "-", note))
     return rows
 
-
 def _side_label(side: PolicySide) -> str:
     return f"{side.source} ({side.revision[:12]})" if side.revision else side.source
-
 
 def tables(report: ImpactReport) -> list[RenderableType]:
     from rich import box
@@ -232,25 +223,22 @@ def tables(report: ImpactReport) -> list[RenderableType]:
         blocks.append(bad)
     return blocks
 
-
 def _html(text: object) -> str:
     from html import escape
 
     return escape(str(text)).replace("\n", " ")
 
-
 def _md_table(header: tuple[str, ...], rows: Sequence[tuple[object, ...]]) -> list[str]:
-    from escalator.cli._render import md
+    from escalator.cli._console import md
 
     align = ["---:" if h in ("Cases", "Share") else "---" for h in header]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(md(cell) for cell in row) + " |" for row in rows]
     return lines + [""]
 
-
 def markdown(report: ImpactReport) -> str:
     """The report as GitHub-flavoured markdown, to paste into a change request."""
-    from escalator.cli._render import md
+    from escalator.cli._console import md
 
     out = [f"## Policy impact: `{md(_side_label(report.base))}` → `{md(_side_label(report.candidate))}`", "",
            _summary(report) + ".", ""]
@@ -286,7 +274,6 @@ def markdown(report: ImpactReport) -> str:
         out += [""]
     return "\n".join(out).rstrip("\n") + "\n"
 
-
 class _Changes:
     """The --changes file: one compact JSON line per changed case, written as results arrive."""
 
@@ -307,7 +294,6 @@ class _Changes:
     def close(self) -> None:
         if self.out is not None:
             self.out.close()
-
 
 def register(app: typer.Typer) -> None:
     app.command("impact", help=HELP, no_args_is_help=True)(impact)

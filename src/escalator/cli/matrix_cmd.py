@@ -11,22 +11,21 @@ import typer
 
 from escalator.cli._options import POLICIES, POLICY_ID, RULES
 
-
 class Format(str, Enum):
     table = "table"
     markdown = "markdown"
     json = "json"
 
-
 HELP = """Print the authority matrix of each policy: its tiers (by level) against the actions, with each tier's money cap in EUR, whether players may reach it, and its fallback contact mode when nobody of that tier is on duty. Markdown output pastes into compliance documents.
 
-Examples:
+Exit codes: 0 ok, 2 bad input (a bad policy or an unknown --policy).
+"""
+
+EXAMPLES = """Examples:
 
   escalator matrix
 
   escalator matrix --policy nl --format markdown > nl-authority.md
-
-Exit codes: 0 ok, 2 bad input (a bad policy or an unknown --policy).
 """
 
 
@@ -36,15 +35,9 @@ def matrix(
     rules: Optional[Path] = RULES,
     fmt: Format = typer.Option(Format.table, "--format", "-f", help="table, markdown or json."),
 ) -> None:
-    from escalator.cli._render import (
-        bad_input,
-        compiled_policies,
-        console,
-        matrix_data,
-        matrix_markdown,
-        matrix_table,
-        print_json,
-    )
+    from escalator.cli._console import bad_input, console, print_json
+    from escalator.cli._folders import compiled_policies
+    from escalator.cli._matrix import matrix_data, matrix_markdown, matrix_table
 
     with bad_input():
         compiled = compiled_policies(policies, rules, policy)
@@ -57,7 +50,6 @@ def matrix(
         out = console()
         for item in data:
             out.print(matrix_table(item))
-
 
 def register(app: typer.Typer) -> None:
     app.command("matrix", help=HELP, short_help="Print each policy's authority matrix: tiers by actions.")(matrix)

@@ -11,12 +11,10 @@ import typer
 
 from escalator.cli._options import BACKEND, BackendName
 
-
 class Format(str, Enum):
     table = "table"
     json = "json"
     markdown = "markdown"
-
 
 HELP = """Re-decide every logged case and compare with the logged decision.
 
@@ -26,13 +24,14 @@ URL is the log: a file path, sqlite:///FILE or postgresql://USER@HOST:PORT/DB. -
 
 Masked fields stay masked: no rule reads a field a policy masks (policies are refused otherwise), so replay needs no key and cannot unmask.
 
-Examples:
+Exit codes: 0 ok (every logged decision reproduced, or the candidate report); 1 a logged decision did not reproduce; 2 bad input (an unreadable log, or rows that could not be replayed).
+"""
+
+EXAMPLES = """Examples:
 
   escalator replay decisions.db
 
   escalator replay decisions.db --policies ./candidate/policies --rules ./candidate/rules --since 2026-11-01
-
-Exit codes: 0 ok (every logged decision reproduced, or the candidate report); 1 a logged decision did not reproduce; 2 bad input (an unreadable log, or rows that could not be replayed).
 """
 
 
@@ -47,7 +46,7 @@ def replay(
     backend: BackendName = BACKEND,
 ) -> None:
     from escalator.cli import EXIT_BAD_INPUT, EXIT_FAILED
-    from escalator.cli._render import bad_input, err
+    from escalator.cli._console import bad_input, err
 
     if rules is not None and policies is None:
         raise typer.BadParameter("--rules needs --policies", param_hint="--rules")
@@ -71,7 +70,7 @@ def replay(
         if fmt is Format.markdown:
             sys.stdout.write(markdown(report.impact))
         else:
-            from escalator.cli._render import console
+            from escalator.cli._console import console
 
             out = console()
             for block in tables(report.impact):
@@ -86,7 +85,6 @@ def replay(
     if report.mode == "logged" and report.not_reproduced:
         err(f"{report.not_reproduced} logged decision(s) did not reproduce; exit code 1")
         raise typer.Exit(EXIT_FAILED)
-
 
 def register(app: typer.Typer) -> None:
     app.command("replay", help=HELP, short_help="Re-decide logged cases: the logged or a candidate policy set.",

@@ -3,16 +3,8 @@
 from __future__ import annotations
 
 from enum import Enum
-from typing import TYPE_CHECKING, Any
 
 import typer
-
-if TYPE_CHECKING:
-    from pydantic import BaseModel
-
-DRAFT = "https://json-schema.org/draft/2020-12/schema"
-MONEY_TEXT = r"^-?[0-9]+\.[0-9]{2}$"
-TIMESTAMP_TEXT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
 
 
 class Kind(str, Enum):
@@ -22,80 +14,21 @@ class Kind(str, Enum):
     decision = "decision"
     impact = "impact"
 
-
 HELP = """Print a JSON Schema (draft 2020-12), so editors validate YAML as people type.
 
 policy: a file in policies/;  rules: a rule pack in rules/;  case: a case file; decision: the decision JSON that `escalator evaluate --format json` prints (money as strings);  impact: the report of `escalator impact --format json`.
-
-Examples:
-
-  escalator schema case > schemas/case.json
-
-  escalator schema policy > schemas/policy.json
 
 Then in VS Code (YAML extension), settings.json: "yaml.schemas": {"schemas/policy.json": "policies/*.yaml", "schemas/case.json": "cases/*.yaml"}
 
 Exit codes: 0 ok, 2 bad input (an unknown kind, or a schema this build does not have).
 """
 
+EXAMPLES = """Examples:
 
-def schema_for(kind: str, case_model: type[BaseModel] | None = None) -> dict[str, Any]:
-    """The JSON Schema of one kind of document (also used by the tests and docs).
+  escalator schema case > schemas/case.json
 
-    `case_model`: the case model to export (default: escalator's own; a test passes an extended one).
-    """
-    if kind == "policy":
-        from escalator.language.models.policy import PolicyFile
-
-        return _finish(PolicyFile.model_json_schema(), "escalator policy", "A file in policies/ (see docs/policy-authoring.md).")
-    if kind == "rules":
-        from escalator.language.models.policy import RulePackFile
-
-        return _finish(RulePackFile.model_json_schema(), "escalator rule pack", "A file in rules/ (see docs/policy-authoring.md).")
-    if kind == "case":
-        from escalator.language.models.case import Case
-
-        model = case_model or Case
-        return _finish(model.model_json_schema(), "escalator case", "A support case (spec section 4).")
-    if kind == "decision":
-        return _decision_schema()
-    if kind == "impact":
-        from escalator.authoring.impact import ImpactReport  # written separately; may be absent in a build
-
-        return _finish(ImpactReport.model_json_schema(mode="serialization"), "escalator impact report",
-                       "What a policy change does to a set of cases.")
-    raise ValueError(kind)
-
-
-def _finish(schema: dict[str, Any], title: str, description: str) -> dict[str, Any]:
-    return {"$schema": DRAFT, "title": title, "description": description,
-            **{k: v for k, v in schema.items() if k not in ("title", "description")}}
-
-
-def _decision_schema() -> dict[str, Any]:
-    """Decision.to_dict() output: every key always present, money and timestamps as strings."""
-    from escalator.language.models.decision import Decision
-
-    schema = Decision.model_json_schema(mode="serialization")
-    defs = schema["$defs"]
-    for name in ("Deadlines", "PolicyRef", "Reason", None):
-        target = defs[name] if name else schema
-        target["additionalProperties"] = False
-        target["required"] = list(target["properties"])
-    for key in ("acknowledge_by", "resolve_by"):
-        defs["Deadlines"]["properties"][key] = {
-            "anyOf": [{"type": "string", "format": "date-time", "pattern": TIMESTAMP_TEXT}, {"type": "null"}],
-            "title": key.replace("_", " ").capitalize(),
-        }
-    defs["PolicyRef"]["properties"]["digest"]["pattern"] = r"^sha256:[0-9a-f]{64}$"
-    props = schema["properties"]
-    props["authority"]["additionalProperties"] = {"type": "string", "pattern": MONEY_TEXT}
-    props["authority"]["description"] = ("Cap per action in the policy's currency, as a string with two decimals "
-                                         "(machine format in every locale: only messages are localised).")
-    props["summary"]["minLength"] = 1
-    for key in ("forward", "flags"):
-        props[key]["uniqueItems"] = True
-    return _finish(schema, "escalator decision", "The decision JSON (spec section 6).")
+  escalator schema policy > schemas/policy.json
+"""
 
 
 def schema(kind: Kind = typer.Argument(..., help="policy, rules, case, decision or impact.")) -> None:
@@ -104,13 +37,14 @@ def schema(kind: Kind = typer.Argument(..., help="policy, rules, case, decision 
 
     from escalator.cli import EXIT_BAD_INPUT
 
+    from escalator.authoring.schemas import schema_for
+
     try:
         result = schema_for(kind.value)
     except ImportError as exc:
         sys.stderr.write(f"the {kind.value} schema is not available in this build ({exc})\n")
         raise typer.Exit(EXIT_BAD_INPUT) from None
     sys.stdout.write(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-
 
 def register(app: typer.Typer) -> None:
     app.command("schema", help=HELP, short_help="Print a JSON Schema: policy, rules, case, decision or impact.",

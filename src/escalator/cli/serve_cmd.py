@@ -10,19 +10,18 @@ import typer
 
 from escalator.cli._options import BACKEND, POLICIES, RULES, BackendName
 
-
 class LogMode(str, Enum):
     strict = "strict"
     best_effort = "best-effort"
-
 
 HELP = """Serve decisions over HTTP: POST /v1/decide, /v1/decide/batch, /v1/explain, /v1/reload; GET /v1/policies, /healthz, /metrics; the OpenAPI schema at /openapi.json and /docs.
 
 Listens on 127.0.0.1 unless --host says otherwise. With --token-file every endpoint but /healthz needs `Authorization: Bearer TOKEN`. With --log every decision is recorded (a file path or sqlite:///FILE for SQLite, postgresql://... for PostgreSQL); when it cannot be written the request fails with 503, or with --log-mode best-effort the decision is still answered and the failure counted in /metrics. Fields a policy lists under log.mask are stored as keyed hashes (key: --mask-key-file or ESCALATOR_LOG_KEY).
 
 Policies are reloaded by POST /v1/reload, or by watching the folders with --watch SECONDS; a new set is validated first and a bad one is refused while the old one keeps serving.
+"""
 
-Examples:
+EXAMPLES = """Examples:
 
   escalator serve --policies policies --rules rules --log decisions.db
 
@@ -47,7 +46,8 @@ def serve(
     backend: BackendName = BACKEND,
     access_log: bool = typer.Option(False, "--access-log/--no-access-log", help="One line per request on stderr."),
 ) -> None:
-    from escalator.cli._render import bad_input, err, folder_pair
+    from escalator.cli._console import bad_input, err
+    from escalator.cli._folders import folder_pair
     from escalator.errors import EscalatorError
 
     with bad_input():
@@ -76,9 +76,8 @@ def serve(
         if decision_log is not None:
             decision_log.close()
 
-
 def _token(path: Path) -> str:
-    from escalator.cli._render import err
+    from escalator.cli._console import err
     from escalator.errors import EscalatorError, Problem
 
     try:
@@ -90,7 +89,6 @@ def _token(path: Path) -> str:
     if path.stat().st_mode & 0o077:
         err(f"warning: {path} is readable by other users")
     return token
-
 
 def register(app: typer.Typer) -> None:
     app.command("serve", help=HELP, short_help="Serve decisions over HTTP (with a decision log).")(serve)

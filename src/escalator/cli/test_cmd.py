@@ -8,6 +8,16 @@ from typing import List, Optional
 import typer
 
 
+EXAMPLES = """Examples:
+
+  escalator test
+
+  escalator test policies/tests --coverage --min-coverage 90
+
+  escalator test my-policies/tests --junit report.xml
+"""
+
+
 def register(app: typer.Typer) -> None:
     app.command("test")(test)
 
@@ -43,10 +53,18 @@ def test(
     from escalator.errors import EscalatorError
 
     runner = pt.Runner()
+    bad_files = 0
     try:
         files = pt.collect(paths or _default_paths())
-        tests = [t for f in files for t in pt.load_tests(f, policies, rules, backend)]
-        if not tests:
+        tests = []
+        for file in files:  # a malformed file is an error (exit 2), never skipped; the others still run
+            try:
+                tests.extend(pt.load_tests(file, policies, rules, backend))
+            except EscalatorError as exc:
+                bad_files += 1
+                for problem in exc.problems:
+                    typer.echo(f"error: {problem.with_hint()}", err=True)
+        if not tests and not bad_files:
             typer.echo("no policy tests found", err=True)
             raise typer.Exit(EXIT_BAD_INPUT)
         for t in tests:
@@ -55,7 +73,7 @@ def test(
                 typer.echo(result.report())
     except EscalatorError as exc:
         for problem in exc.problems:
-            typer.echo(f"error: {problem}", err=True)
+            typer.echo(f"error: {problem.with_hint()}", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
     finally:
         runner.close()
@@ -63,10 +81,11 @@ def test(
     failed = [r for r in results if r.status == "fail"]
     errors = [r for r in results if r.status == "error"]
     typer.echo(f"{len(results) - len(failed) - len(errors)} passed, {len(failed)} failed"
-               + (f", {len(errors)} errors (bad input)" if errors else "") + f" ({len(results)} tests)")
+               + (f", {len(errors)} errors (bad input)" if errors else "") + f" ({len(results)} tests)"
+               + (f"; {bad_files} test file{'s' if bad_files != 1 else ''} could not be read" if bad_files else ""))
     if junit is not None:
         junit.write_bytes(report.junit_xml(results))
-    code = EXIT_BAD_INPUT if errors else EXIT_FAILED if failed else EXIT_OK
+    code = EXIT_BAD_INPUT if errors or bad_files else EXIT_FAILED if failed else EXIT_OK
     if coverage or min_coverage is not None:
         typer.echo(report.coverage_report(runner.coverage))
     if min_coverage is not None and report.coverage_percent(runner.coverage) < min_coverage:

@@ -9,6 +9,16 @@ from typing import Optional
 import typer
 
 
+EXAMPLES = """Examples:
+
+  escalator validate
+
+  escalator validate my-policies --strict
+
+  escalator validate --format json > findings.json
+"""
+
+
 def register(app: typer.Typer) -> None:
     app.command("validate")(validate)
 
@@ -39,8 +49,8 @@ def validate(
     if format not in ("text", "json"):
         typer.echo("--format is text or json", err=True)
         raise typer.Exit(EXIT_BAD_INPUT)
-    from escalator.cli._render import bad_input, folders
-
+    from escalator.cli._console import bad_input
+    from escalator.cli._folders import folders
 
     with bad_input():
         source = folders(policies, rules, directory)

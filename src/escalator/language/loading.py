@@ -143,7 +143,7 @@ def _layer(own: dict[str, Source], bundled: dict[str, Source], kind: str, into: 
                 f"{kind} {name!r} here overrides the bundled {kind} of the same name ({shadowed.doc.file})",
                 src.doc.location((kind if kind == "policy" else "pack",)), code="W-OVERRIDE", severity="warning",
                 hint=f"rename it, or write `{BUNDLED_PREFIX}{name}` where you mean the bundled one"
-                if kind == "pack" else f"say `extends: {BUNDLED_PREFIX}{name}` to build on the bundled one"))
+                if kind != "policy" else f"say `extends: {BUNDLED_PREFIX}{name}` to build on the bundled one"))
         into[name] = src
 
 

@@ -456,3 +456,17 @@ def load_file(path: str | Path) -> Document:
     if path.suffix.lower() == ".json":
         return parse_json(raw, name)
     return parse_yaml(raw, name)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes Decimals as plain numbers (exact: their own text) and tuples as lists."""
+
+
+_Dumper.add_representer(Decimal, lambda d, v: d.represent_scalar("tag:yaml.org,2002:float", str(v)))
+_Dumper.add_representer(tuple, lambda d, v: d.represent_list(v))
+
+
+def dump_yaml(data: object) -> str:
+    """YAML text that `parse_yaml` reads back to the same values (keys in their order)."""
+    text: str = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True)
+    return text

@@ -26,7 +26,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic.json_schema import models_json_schema
 
 from escalator import __version__
-from escalator.errors import CaseError, EscalatorError, LoadError, Problem
+from escalator.errors import EscalatorError, LoadError, Problem
 from escalator.language.cases import parse_case
 from escalator.language.models.decision import Decision
 from escalator.language.yamlio import parse_json
@@ -296,11 +296,11 @@ def create_app(config: ServiceConfig) -> FastAPI:
     @v1.post("/v1/explain", openapi_extra=request_body(DecideRequest),
              responses={**errors_doc}, summary="Explain one case: every rule, fired or not, and why")
     async def explain(request: Request) -> Response:
-        case, _, _ = envelope(await read_json(request, config.max_body_bytes), "case", ())
+        case, _, locale = envelope(await read_json(request, config.max_body_bytes), "case", ("locale",))
         live, rid = service.holder.live, request_id(request)
         try:
-            explanation = await anyio.to_thread.run_sync(live.engine.explain, case)
-        except CaseError as exc:
+            explanation = await anyio.to_thread.run_sync(lambda: live.engine.explain(case, locale=locale))
+        except EscalatorError as exc:
             raise ApiError(422, "invalid case", exc.problems) from None
         return JSONResponse(explanation.to_dict(), headers=_headers(live, rid))
 

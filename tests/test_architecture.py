@@ -32,7 +32,6 @@ RANK = {
 PEERS = {
     ("authoring", "operations"),  # impact analysis runs on the one worker pool (operations.pool)
     ("bulk", "operations"),  # bulk evaluation too
-    ("bulk", "authoring"),  # impact --engine duckdb counts changed cases with authoring.impact's Tally and report
     ("log", "authoring"),  # log.replay reports in impact analysis's format (authoring.impact.ImpactReport)
     ("bulk", "authoring"),  # bulk impact reports in impact analysis's format
     ("cli", "service"),  # `escalator serve` starts the service

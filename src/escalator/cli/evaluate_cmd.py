@@ -43,11 +43,7 @@ Exit codes: 0 ok, 2 bad input (a bad case, policy, path or option).
 
 EXAMPLES = """Examples:
 
-  escalator evaluate examples/cases
-
   escalator evaluate examples/cases/nl-bonus-loss-chasing.yaml --format json
-
-  escalator evaluate - -f jsonl -w 4 < cases.jsonl > out.jsonl
 
   escalator evaluate examples/cases --log decisions.db   (then: escalator replay decisions.db)
 

@@ -63,7 +63,7 @@ def draw_cases(n: int, engine: Any) -> list[dict[str, Any]]:
 
     drawn: list[dict[str, Any]] = []
 
-    @settings(max_examples=n, deadline=None, database=None, phases=[Phase.generate],
+    @settings(max_examples=n, deadline=None, database=None, phases=[Phase.generate], derandomize=True,
               suppress_health_check=list(HealthCheck))
     @given(cases(engine=engine))
     def draw(case: dict[str, Any]) -> None:

@@ -121,3 +121,12 @@ def test_compile_sql_for_each_offered_dialect():
     assert "= ANY(" in result.stdout  # postgres spelling of "is on duty"
     result = runner.invoke(app, ["compile", "--target", "sql", "--dialect", "sqlite"])
     assert result.exit_code == 2
+
+
+def test_decide_documents_hook_for_differential_harnesses():
+    from escalator.bulk.run import decide_documents
+
+    cases_ = [load_case(p).model_dump() for p in EXAMPLES]  # Decimals and datetimes, as a harness holds them
+    outcomes, summary = decide_documents(ENGINE.policies, cases_, backend="compiled")
+    assert [o.text for o in outcomes] == [ENGINE.evaluate(c).to_json() for c in cases_]
+    assert summary.sql == len(cases_)

@@ -11,33 +11,17 @@ from __future__ import annotations
 from datetime import datetime
 
 from collections.abc import Callable
-import json
-import re
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from escalator.authoring.impact import ImpactReport, Tally, actions_of, build_report, engine_for, tally_case
-from escalator.bulk.run import BulkRun, Chunk, Raw, read_chunks
+from escalator.bulk.run import BulkRun, Chunk, Raw, case_input, read_chunks
 from escalator.bulk.stage import JSON
-from escalator.operations.batch import CaseInput
 
 COMPARED = ("handler", "escalate", "transfer", "procedure", "locked", "forward", "flags",
             "deadlines.acknowledge_by", "deadlines.resolve_by", "rules")
-
-
-_DECIMAL = re.compile(r'"\\u0000decimal:([-0-9.E+]+)"')
-
-
-def flat_input(source: str, line: int | None, case: dict[str, Any]) -> CaseInput:
-    """A Parquet/CSV row as the JSON line the Python path reads (Decimals as JSON numbers, exactly)."""
-    def encode(value: Any) -> str:
-        return f"\u0000decimal:{value}" if isinstance(value, Decimal) else str(value)
-
-    text = _DECIMAL.sub(r"\1", json.dumps(case, default=encode))
-    return CaseInput(source, line, text.encode("utf-8"))
 
 
 def analyse_bulk(base: Any, candidate: Any, paths: list[str], *, engine: str = "duckdb", sample: int = 20,
@@ -128,6 +112,6 @@ def _chunk(raw: Raw, base: Chunk, cand: Chunk, runs: tuple[BulkRun, BulkRun], en
             tally.cases += 1
             tally.add_pair(f"{source}:{line}", b, c, actions)
         else:
-            item = raw.items[i] if raw.form == JSON else flat_input(source, line, raw.case(i))
+            item = raw.items[i] if raw.form == JSON else case_input(source, line, raw.case(i))
             tally_case(tally, item, engines, actions, runs[0].instant)
 

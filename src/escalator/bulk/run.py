@@ -12,7 +12,11 @@ so a bad row is reported with its file and line and never costs the others.
 
 from __future__ import annotations
 
+import json
+import re
 import time
+from datetime import datetime
+from decimal import Decimal
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -237,6 +241,36 @@ class BulkRun:
             decision = self.composers[row["policy"]].decision(row).to_dict()
             source, line = chunk.where(i)
             yield decided(source, line, row["case_id"], decision, self.render)
+
+
+# -- case documents in memory (differential tests, other callers) -------------------------------
+_DECIMAL = re.compile(r'"\\u0000decimal:([-0-9.E+]+)"')
+
+
+def case_input(source: str, line: int | None, case: dict[str, Any]) -> CaseInput:
+    """A case document as the JSON line the Python path reads (Decimals as JSON numbers, exactly)."""
+    def encode(value: Any) -> str:
+        if isinstance(value, Decimal):
+            return f"\u0000decimal:{value}"
+        return value.isoformat() if isinstance(value, datetime) else str(value)
+
+    text = _DECIMAL.sub(r"\1", json.dumps(case, default=encode))
+    return CaseInput(source, line, text.encode("utf-8"))
+
+
+def decide_documents(policies: dict[str, CompiledPolicy], cases: list[dict[str, Any]],
+                     backend: str = "auto") -> tuple[list[Outcome], Summary]:
+    """Decide case documents with the SQL path (DuckDB) in one chunk: a hook for differential harnesses.
+
+    Outcomes are in input order, rendered as "jsonl" (compare `outcome.text` with `Decision.to_json()`)."""
+    run = BulkRun(policies, "duckdb", backend=backend, render="jsonl")
+    try:
+        raw = _json_raw([case_input("<memory>", i + 1, case) for i, case in enumerate(cases)])
+        chunk = run.decide(raw)
+        run.count(chunk)
+        return list(run.outcomes(chunk)), run.summary
+    finally:
+        run.close()
 
 
 # -- reading ----------------------------------------------------------------------------------

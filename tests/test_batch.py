@@ -143,7 +143,7 @@ def test_a_bad_case_becomes_an_error_record_and_the_run_goes_on(policies):
 
 
 def test_an_unexpected_exception_is_reported_in_place(policies, monkeypatch):
-    monkeypatch.setattr(Engine, "evaluate", lambda self, case, **options: 1 / 0)
+    monkeypatch.setattr(Engine, "evaluate", lambda self, case, *args, **options: 1 / 0)
     [outcome] = evaluate_stream([CaseInput(str(EXAMPLES / "nl-complaint-locks.yaml"))], policies, "compiled")
     assert not outcome.ok and "internal error: ZeroDivisionError" in outcome.problems[0]["message"]
 

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from bulk_helpers import bulk_outcomes, python_outcomes, same, write_jsonl, TIMELESS, timeless_engine, timeless_examples
+from bulk_helpers import AT, bulk_outcomes, python_outcomes, same, write_jsonl, TIMELESS, timeless_engine, timeless_examples
 from escalator.authoring.strategies import cases
 from escalator.bulk.sql import decision_query, unsupported
 from escalator.cli import app
@@ -127,6 +127,6 @@ def test_decide_documents_hook_for_differential_harnesses():
     from escalator.bulk.run import decide_documents
 
     cases_ = [load_case(p).model_dump() for p in EXAMPLES]  # Decimals and datetimes, as a harness holds them
-    outcomes, summary = decide_documents(ENGINE.policies, cases_, backend="compiled")
-    assert [o.text for o in outcomes] == [ENGINE.evaluate(c).to_json() for c in cases_]
+    outcomes, summary = decide_documents(ENGINE.policies, cases_, backend="compiled", at=AT)
+    assert [o.text for o in outcomes] == [ENGINE.evaluate(c, AT).to_json() for c in cases_]
     assert summary.sql == len(cases_)

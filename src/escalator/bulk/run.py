@@ -259,11 +259,12 @@ def case_input(source: str, line: int | None, case: dict[str, Any]) -> CaseInput
 
 
 def decide_documents(policies: dict[str, CompiledPolicy], cases: list[dict[str, Any]],
-                     backend: str = "auto") -> tuple[list[Outcome], Summary]:
+                     backend: str = "auto", at: datetime | None = None) -> tuple[list[Outcome], Summary]:
     """Decide case documents with the SQL path (DuckDB) in one chunk: a hook for differential harnesses.
 
-    Outcomes are in input order, rendered as "jsonl" (compare `outcome.text` with `Decision.to_json()`)."""
-    run = BulkRun(policies, "duckdb", backend=backend, render="jsonl")
+    Outcomes are in input order, rendered as "jsonl" (compare `outcome.text` with `Decision.to_json()`
+    at the same instant `at`)."""
+    run = BulkRun(policies, "duckdb", backend=backend, render="jsonl", instant=run_instant(at))
     try:
         raw = _json_raw([case_input("<memory>", i + 1, case) for i, case in enumerate(cases)])
         chunk = run.decide(raw)

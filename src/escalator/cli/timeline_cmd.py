@@ -14,13 +14,14 @@ HELP = """Evaluate one case at an instant, then again at each next_review_at, an
 
 CASE is a case file (.yaml, .yml, .json) or - for one case on stdin.
 
-Examples:
+Exit codes: 0 ok, 2 bad input (a bad case, policy, path or option).
+"""
+
+EXAMPLES = """Examples:
 
   escalator timeline examples/cases/uk-complaint-adr-after-8-weeks.yaml
 
   escalator timeline examples/cases/nl-escalated-not-acknowledged.yaml --until 2w --format json
-
-Exit codes: 0 ok, 2 bad input (a bad case, policy, path or option).
 """
 
 # the decision fields a change is reported for, in this order (evaluated_at and next_review_at always change)
@@ -85,17 +86,17 @@ def timeline(
     if fmt is Format.json:
         print_json(rows)
         return
-    from rich.table import Table
+    # one line per instant, what changed indented under it: reads at 80 columns and in a pipe
+    from escalator.cli._text import fit
 
-    table = Table(title=f"case {steps[0]['case_id']}: decision over time (until +{until})")
-    for column in ("at", "handler", "transfer", "what changed"):
-        table.add_column(column)
+    lines = [f"case {steps[0]['case_id']}: decision over time (until +{until})"]
     for row in rows:
         decision = row["decision"]
         transfer = decision["transfer"] + (f" (at {decision['contact_at']})" if decision["contact_at"] else "")
-        table.add_row(row["at"], decision["handler"], transfer, "\n".join(row["changes"]))
+        lines.append(f"{row['at']}  {decision['handler']}  {transfer}")
+        lines.extend(f"    {change}" for change in row["changes"])
     out = console()
-    out.print(table)
+    out.print(fit("\n".join(lines)), markup=False, highlight=False, soft_wrap=True)
     last = steps[-1]["next_review_at"]
     out.print(f"next review: {last}" if last else "no further change through time alone", markup=False)
 

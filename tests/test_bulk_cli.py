@@ -11,7 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from bulk_helpers import bulk_outcomes, draw_cases, same, write_jsonl, TIMELESS, timeless_engine, timeless_examples
+from bulk_helpers import bulk_outcomes, draw_cases, same, write_jsonl, TIMELESS, timeless_engine
 from escalator.bulk.io import cases_table
 from escalator.cli import app
 from escalator.runtime.engine import Engine
@@ -92,8 +92,6 @@ def test_stdout_jsonl_is_byte_identical_and_bad_rows_keep_their_place(generated,
 
 def test_policy_the_sql_path_cannot_express_falls_back_to_python(generated, tmp_path):
     import shutil
-
-    from escalator.language.sources import bundled_dir
 
     shutil.copytree(TIMELESS / "policies", tmp_path / "policies")
     shutil.copytree(TIMELESS / "rules", tmp_path / "rules")

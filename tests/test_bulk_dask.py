@@ -7,10 +7,9 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from bulk_helpers import AT, draw_cases, TIMELESS, timeless_engine, timeless_examples
+from bulk_helpers import AT, draw_cases, TIMELESS, timeless_engine
 from escalator.bulk.io import cases_table
 from escalator.cli import app
-from escalator.runtime.engine import Engine
 
 pytest.importorskip("distributed")
 runner = CliRunner()

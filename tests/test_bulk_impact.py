@@ -9,10 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from bulk_helpers import draw_cases, write_jsonl, TIMELESS, timeless_engine, timeless_examples
+from bulk_helpers import draw_cases, write_jsonl, TIMELESS, timeless_engine
 from escalator.bulk.io import cases_table
 from escalator.cli import app
-from escalator.runtime.engine import Engine
 
 runner = CliRunner()
 

@@ -11,12 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bulk_helpers import AT, draw_cases, TIMELESS, timeless_engine, timeless_examples
+from bulk_helpers import AT, draw_cases, timeless_engine, timeless_examples
 from escalator.bulk.compose import Composer, quoted_fields
 from escalator.bulk.schema import COLUMNS, WRITTEN_NUMBERS, case_to_row, scale_column
 from escalator.bulk.sql import decision_query
 from escalator.language.cases import load_case, parse_case
-from escalator.runtime.engine import Engine
 
 URL = os.environ.get("ESCALATOR_TEST_POSTGRES")
 pytestmark = pytest.mark.skipif(not URL, reason="ESCALATOR_TEST_POSTGRES is not set: no PostgreSQL server "

@@ -13,16 +13,14 @@ reference's, and a rule fires only when its condition IS TRUE. Money is DECIMAL(
 
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import Iterable, Sequence
-from datetime import timedelta
 from decimal import Decimal
 
 from sqlglot import exp
 
 from escalator.bulk.schema import BY_PATH, MONEY_SQL, OBJECT_PRESENCE, TEXTS, sql_path_kind
 from escalator.language import fields as F
+from escalator.language.time import Duration
 from escalator.language.ir import AllOf, AnyOf, Compare, CompiledPolicy, Condition, Const, Field, Not, Rule, walk
 from escalator.money import CENT
 
@@ -55,11 +53,11 @@ def unsupported(policy: CompiledPolicy) -> list[str]:
                 problems.append(f"tier {tier.id} {action}: {exc}")
     for situation, sla in policy.sla:
         for period in (sla.acknowledge, sla.resolve):
-            if period is not None and getattr(period, "working", False):
+            if period is not None and period.working:
                 problems.append(f"sla {situation}: a period in working time ({period})")
-        if getattr(sla, "pause_in", None):
+        if sla.pause_in:
             problems.append(f"sla {situation}: a clock that pauses")
-    if policy.calendars or any(getattr(t, "calendar", None) for t in policy.tiers):
+    if policy.calendars or any(t.calendar for t in policy.tiers):
         problems.append("calendars (on-duty hours, working time)")
     return problems
 
@@ -245,11 +243,9 @@ def _handler(policy: CompiledPolicy) -> exp.Expr:
     return case.else_(text(policy.lowest_tier.id), copy=False)
 
 
-def _seconds(period: Any) -> exp.Expr:
-    """An elapsed SLA period (a time.Duration, or a timedelta) as whole seconds."""
-    if period is None:
-        return exp.Null()
-    return number(int(period.total_seconds()) if isinstance(period, timedelta) else period.seconds)
+def _seconds(period: Duration | None) -> exp.Expr:
+    """An elapsed SLA period as whole seconds (working-time periods are refused by `unsupported`)."""
+    return exp.Null() if period is None else number(period.seconds)
 
 
 OUTPUT = ("case_id", "policy", "handler", "escalate", "transfer", "procedure", "locked", "authority.*",

@@ -26,11 +26,11 @@ from escalator.language.ir import CompiledPolicy
 from escalator.money import MAX_AMOUNT, MAX_NUMBER
 
 JSON, FLAT, TEXT_CELLS = "json", "flat", "text"
-TOP_KEYS = ("case_id", "jurisdiction", "opened_at", "channel", "handled_by", "status", "on_duty", "player", "request",
-            "attributes") + ("as_of", "history")
 # the SQL path decides at the run's instant from opened_at alone: a case that names its own instant
 # or carries a status history (SLA clocks from history, spec section 8) goes to the Python engine
 PYTHON_ONLY_KEYS = ("as_of", "history")
+TOP_KEYS = ("case_id", "jurisdiction", "opened_at", "channel", "handled_by", "status", "on_duty", "player", "request",
+            "attributes", *PYTHON_ONLY_KEYS)
 OBJECT_KEYS = {
     "player": ("id", "vip_level", "account_age_days", "net_loss_30d", "rg_markers", "kyc", "self_excluded"),
     "request": ("kind", "amount", "asked_for", "withdrawal", "forfeiture"),

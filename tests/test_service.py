@@ -259,18 +259,22 @@ def test_a_bad_policy_set_stops_the_service_from_starting(tmp_path):
         create_app(ServiceConfig(policies, rules))
 
 
+PINNED_AT = "2026-11-25T10:00:00Z"
+
+
 def test_a_locale_is_passed_logged_and_replayed(served):
     _, client, log = served
     if "locale" not in engine_keywords(Engine.default(backend="compiled")):
         pytest.skip("this Engine takes no locale yet")
     english = client.post("/v1/decide", json={"case": example(CASE), "locale": "en"})
-    dutch = client.post("/v1/decide", json={"case": example(CASE), "locale": "nl"})
+    # the explanation below is compared with this decision: both at one instant (not "now", which may tick)
+    dutch = client.post("/v1/decide", json={"case": example(CASE), "locale": "nl", "at": PINNED_AT})
     assert english.status_code == dutch.status_code == 200 and english.content != dutch.content
     assert [r.locale for r in log.records()] == ["en", "nl"]
     assert replay(log).reproduced == 2
     unknown = client.post("/v1/decide", json={"case": example(CASE), "locale": "fr"})
     assert unknown.status_code == 422 and unknown.json()["error"]["problems"][0]["path"] == "locale"
-    explained = client.post("/v1/explain", json={"case": example(CASE), "locale": "nl"})
+    explained = client.post("/v1/explain", json={"case": example(CASE), "locale": "nl", "at": PINNED_AT})
     assert explained.status_code == 200 and explained.json()["decision"] == json.loads(dutch.content)
 
 

@@ -296,10 +296,10 @@ def create_app(config: ServiceConfig) -> FastAPI:
     @v1.post("/v1/explain", openapi_extra=request_body(DecideRequest),
              responses={**errors_doc}, summary="Explain one case: every rule, fired or not, and why")
     async def explain(request: Request) -> Response:
-        case, _, locale = envelope(await read_json(request, config.max_body_bytes), "case", ("locale",))
+        case, at, locale = envelope(await read_json(request, config.max_body_bytes), "case")
         live, rid = service.holder.live, request_id(request)
         try:
-            explanation = await anyio.to_thread.run_sync(lambda: live.engine.explain(case, locale=locale))
+            explanation = await anyio.to_thread.run_sync(lambda: live.engine.explain(case, at, locale=locale))
         except EscalatorError as exc:
             raise ApiError(422, "invalid case", exc.problems) from None
         return JSONResponse(explanation.to_dict(), headers=_headers(live, rid))

@@ -52,9 +52,11 @@ def test_table_names_handler_authority_and_reasons():
 
 
 def test_json_for_one_case_file_is_the_decision_json(engine):
-    result = runner.invoke(app, ["evaluate", str(ONE), "--format", "json", "--backend", "compiled"])
+    result = runner.invoke(app, ["evaluate", str(ONE), "--format", "json", "--backend", "compiled",
+                                 "--at", "2026-11-23T10:00:00Z"])
     assert result.exit_code == 0
-    assert result.stdout == engine.evaluate(load_case(ONE)).to_json(indent=2) + "\n"
+    at = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)  # pinned: the clock may tick between the two
+    assert result.stdout == engine.evaluate(load_case(ONE), at).to_json(indent=2) + "\n"
 
 
 def test_json_for_a_folder_is_an_array_in_name_order(engine):
@@ -69,12 +71,14 @@ def test_json_for_a_folder_is_an_array_in_name_order(engine):
 def test_jsonl_from_stdin_keeps_input_order_and_bad_cases_in_place(engine):
     good = [json.dumps(json.loads((EXAMPLES / "mt-complaint-locks.json").read_text()))]
     bad = '{"case_id": "X-1", "jurisdiction": "NL"}'
-    result = runner.invoke(app, ["evaluate", "-", "-f", "jsonl", "--backend", "compiled"],
+    result = runner.invoke(app, ["evaluate", "-", "-f", "jsonl", "--backend", "compiled",
+                                 "--at", "2026-11-23T10:00:00Z"],
                            input="\n".join([good[0], bad, "", good[0]]) + "\n")
     assert result.exit_code == 2
     rows = result.stdout.splitlines()
     assert len(rows) == 3
-    decision = engine.evaluate(json.loads(good[0]) | {}).to_json()
+    at = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)  # pinned: the clock may tick between the two
+    decision = engine.evaluate(json.loads(good[0]), at).to_json()
     assert rows[0] == rows[2] == decision
     error = json.loads(rows[1])["error"]
     assert error["line"] == 2 and error["case_id"] == "X-1"

@@ -20,7 +20,8 @@ runner = CliRunner()
 
 
 def test_text_shows_fired_rules_values_and_margin_notes():
-    result = runner.invoke(app, ["explain", str(CASE), "--backend", "compiled"])
+    pinned = ["--at", "2026-11-23T10:00:00Z"]  # the two runs must decide at one instant
+    result = runner.invoke(app, ["explain", str(CASE), "--backend", "compiled", *pinned])
     assert result.exit_code == 0, result.stderr
     out = result.stdout
     assert "NL-1001" in out and "responsible_gambling" in out
@@ -28,7 +29,7 @@ def test_text_shows_fired_rules_values_and_margin_notes():
     assert "request.amount > tiers.agent.goodwill_bonus" in out and "250.00" in out
     assert "amount 250.00 is 225.00 above the agent goodwill bonus cap 25.00" in " ".join(out.split())
     # the old name of the format still works and gives the same text
-    again = runner.invoke(app, ["explain", str(CASE), "--backend", "compiled", "--format", "table"])
+    again = runner.invoke(app, ["explain", str(CASE), "--backend", "compiled", "--format", "table", *pinned])
     assert again.stdout == out
 
 

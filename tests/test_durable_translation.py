@@ -9,6 +9,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 import pytest
 
 from conftest import FIXTURES, make_case
@@ -97,7 +99,8 @@ def test_durable_by_name_refuses_and_auto_falls_back_to_compiled(tmp_path):
             Engine.load(policies, rules, backend="compiled") as compiled:
         assert auto.backend == "compiled"
         case = make_case(**{"request.amount": "100.00"})
-        assert auto.evaluate(case).to_json() == compiled.evaluate(case).to_json()
+        at = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)  # pinned: the clock may tick between the two
+        assert auto.evaluate(case, at).to_json() == compiled.evaluate(case, at).to_json()
         assert set(auto.evaluate(case).fired) == {"wide.wide", "wide.plain"}
 
 

@@ -9,6 +9,7 @@ durable_rules action.
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,6 +20,8 @@ from escalator.runtime.backends import durable_available
 from escalator.language.cases import load_case
 from escalator.runtime.decide import FAILED_FLAG, FAILED_RULE, failsafe_tier
 from escalator.errors import CaseError
+
+AT = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)  # decisions are taken at an instant: tests pin it
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "cases"
 CASES = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".yaml", ".json"))
@@ -142,9 +145,9 @@ def test_batch_fault_on_one_case_fails_only_that_case(compiled_engine, monkeypat
             raise InjectedFault("only this one")
         return real(policy, view)
 
-    expected = [compiled_engine.evaluate(c) for c in cases]
+    expected = [compiled_engine.evaluate(c, AT) for c in cases]
     monkeypatch.setattr(compiled_engine._backend, "fired", flaky)
-    results = compiled_engine.evaluate_many(cases)
+    results = compiled_engine.evaluate_many(cases, AT)
     assert len(results) == len(cases)
     for case, want, got in zip(cases, expected, results):
         if case.case_id == victim:
@@ -184,7 +187,7 @@ def test_durable_engine_failing_mid_evaluation_fails_closed(monkeypatch, caplog,
 
     case = load_case(HARM_CASE)
     with Engine.default(backend="durable") as engine:
-        normal = engine.evaluate(case)
+        normal = engine.evaluate(case, AT)
         assert "bonus.harm-markers" in normal.fired and len(normal.fired) > 1
         calls = {"n": 0}
         if where == "assert_fact":
@@ -208,4 +211,4 @@ def test_durable_engine_failing_mid_evaluation_fails_closed(monkeypatch, caplog,
         assert any(r.exc_info for r in caplog.records)
         monkeypatch.undo()
         # the engine is still usable afterwards and decides as before
-        assert engine.evaluate(case).to_json() == normal.to_json()
+        assert engine.evaluate(case, AT).to_json() == normal.to_json()

@@ -19,8 +19,9 @@ from escalator.authoring.policygen import cases_for, policy_files
 from escalator.language.cases import parse_case
 from escalator.language.ir import AllOf, AnyOf, Compare, Const, Field, Not
 from escalator.runtime import semantics as S
-from escalator.runtime.backends.codegen import compile_fired, write_fired
+from escalator.runtime.backends.codegen import compile_fired, compile_truth, write_fired
 from escalator.runtime.backends.compiled import Plan, plan_for
+from escalator.runtime.backends.compiled import closures as build_closures
 
 AT = datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
 
@@ -35,12 +36,15 @@ def test_generated_code_and_closures_agree_with_the_reference(files, data):
         policy = generated.compiled["leaf"]
         engine = Engine(generated.compiled, "reference")
         generated_fired, closures = compile_fired(policy), Plan(policy.rules).fired
+        truths = [(rule.condition, compile_truth(rule.condition), build_closures(rule.condition)) for rule in policy.rules]
         for case in data.draw(st.lists(cases_for(policy), min_size=20, max_size=20)):
             model = parse_case(case)
             view = engine.view(model, policy, AT)
             expected = S.fired(policy, view)
             assert generated_fired(view) == expected, write_fired(policy)[0]
             assert closures(view) == expected
+            for condition, truth, closure in truths:  # one condition alone: True, False or unknown alike
+                assert truth(view) is closure(view) is S.evaluate(condition, view)
 
 
 def _with_rule(condition, text: str = "x"):

@@ -175,3 +175,17 @@ def test_history_through_the_model_s_own_validators(history, status, accepted):
     else:
         with pytest.raises(ValidationError):
             Case.model_validate(case)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True)
+@given(case=cases())
+def test_a_decision_built_without_validation_equals_a_validated_one(case):
+    from conftest import bundled_engine
+    from escalator.language.models.decision import Decision
+
+    decision = bundled_engine("compiled").evaluate(case, datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc))
+    validated = Decision(**{name: getattr(decision, name) for name in Decision.model_fields})
+    assert decision == validated and decision.to_json() == validated.to_json()
+    assert decision.model_dump_json() == validated.model_dump_json()
+    with pytest.raises(TypeError):
+        Decision.trusted(case_id="x", handler_id="y")

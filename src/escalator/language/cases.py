@@ -20,8 +20,8 @@ FAST_CASE = make_fast_validator(Case)
 def parse_case(data: Any, source: str | None = None) -> Case:
     """Validate case data; every problem is listed with its field path (pydantic's errors, always:
     the fast path only takes input it can check exactly, and hands everything else to pydantic)."""
-    if data.__class__ is dict and FAST_CASE is not None:
-        fast: Case | None = FAST_CASE(data)
+    if FAST_CASE is not None and (data.__class__ is dict or isinstance(data, Document)):
+        fast: Case | None = FAST_CASE(data.data if isinstance(data, Document) else data)
         if fast is not None:
             return fast
     if isinstance(data, Case):

@@ -23,11 +23,12 @@ import re
 import types
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Callable, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Callable, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, PlainSerializer
 from pydantic.fields import FieldInfo
 
+M = TypeVar("M", bound=BaseModel)
 FastValidator = Callable[[Any], Any]
 """data -> a validated model instance, or None: ask pydantic."""
 
@@ -47,8 +48,9 @@ class Fallback(Exception):
     """This input is not of the common shape: ask pydantic."""
 
 
-def _new(cls: type[BaseModel], values: dict[str, Any], fields_set: set[str]) -> BaseModel:
-    """An instance as pydantic builds it (what `model_construct` does, without its per-field work)."""
+def trusted(cls: type[M], values: dict[str, Any], fields_set: set[str]) -> M:
+    """An instance as pydantic builds it, from values already valid (what `model_construct` does,
+    without its per-field work): for models escalator builds from values it made itself."""
     instance = cls.__new__(cls)
     setattr_ = object.__setattr__
     setattr_(instance, "__dict__", values)
@@ -123,7 +125,7 @@ class _Writer:
     """Writes one function per model; names it binds (functions, constants) go to `names`."""
 
     def __init__(self) -> None:
-        self.names: dict[str, Any] = {"Fallback": Fallback, "new": _new, "Decimal": Decimal,
+        self.names: dict[str, Any] = {"Fallback": Fallback, "new": trusted, "Decimal": Decimal,
                                       "datetime": datetime, "parse_datetime": _parse_datetime}
         self.functions: list[str] = []
         self.done: dict[type[BaseModel], str] = {}

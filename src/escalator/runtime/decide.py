@@ -16,7 +16,9 @@ from escalator.language import fields as F
 from escalator.language.ir import Cap, CompiledPolicy, Rule, Tier
 from escalator.language.models.case import Case
 from escalator.language.locales import LOCALES
-from escalator.language.models.decision import FAILED_FLAG, FAILED_RULE, Deadlines, Decision, PolicyRef, Reason
+from escalator.language.models.decision import (
+    FAILED_FLAG, FAILED_RULE, Deadlines, Decision, PolicyRef, Reason, trusted_deadlines,
+)
 from escalator.runtime.messages import PolicyTexts
 from escalator.money import pretty_money
 from escalator.runtime.clock import TimeFacts
@@ -117,7 +119,7 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
         contact_at=facts.time.contact_at(handler, at) if transfer != "live" else None,
     )
     # summary and agent note read these final fields only (a namespace: no second Decision to build)
-    return Decision(**fields, **texts.messages(SimpleNamespace(**fields)))
+    return Decision.trusted(**fields, **texts.messages(SimpleNamespace(**fields)))
 
 
 def _rule_id(rule: Rule) -> str:
@@ -161,7 +163,7 @@ def deadlines(time: TimeFacts, case: Case, situation: str) -> Deadlines:
     due = time.due(case, situation)
     if due.acknowledge_by is None and due.resolve_by is None and not due.paused:
         return _NO_DEADLINES
-    return Deadlines(acknowledge_by=due.acknowledge_by, resolve_by=due.resolve_by, paused=due.paused)
+    return trusted_deadlines(due.acknowledge_by, due.resolve_by, due.paused)
 
 
 def format_value(value: Any) -> str:

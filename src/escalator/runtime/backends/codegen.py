@@ -185,6 +185,9 @@ class _Writer:
     def is_true(self, node: Condition) -> str:
         return self._bool(node, True)
 
+    def is_false(self, node: Condition) -> str:
+        return self._bool(node, False)
+
     def _bool(self, node: Condition, want: bool) -> str:
         if isinstance(node, Not):
             return self._bool(node.item, not want)
@@ -237,6 +240,19 @@ def write_fired(policy: CompiledPolicy) -> tuple[str, dict[str, Any]]:
         w.rules(bucket, "        ", set(top))
     w.lines += ["    out.sort()", "    return out"]
     return "\n".join(w.lines) + "\n", w.names
+
+
+def compile_truth(node: Condition) -> Callable[[dict[str, Any]], S.Truth]:
+    """One condition as a generated function of a flat view: True, False or None (unknown)."""
+    w = _Writer()
+    w.lines += ["def truth(view):", "    get = view.get"]
+    w.load([p for leaf in _leaves(node) for p in _paths(leaf)], "    ", set())
+    w.lines += [f"    if {w.is_true(node)}:", "        return True",
+                f"    if {w.is_false(node)}:", "        return False", "    return None"]
+    namespace: dict[str, Any] = dict(w.names)
+    exec(compile("\n".join(w.lines) + "\n", "<condition>", "exec"), namespace)  # our own source, from the IR
+    function: Callable[[dict[str, Any]], S.Truth] = namespace["truth"]
+    return function
 
 
 def compile_fired(policy: CompiledPolicy) -> Fired:

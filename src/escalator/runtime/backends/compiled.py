@@ -16,7 +16,7 @@ from typing import Any, Callable
 from escalator.language import fields as F
 from escalator.language.ir import AllOf, AnyOf, Compare, CompiledPolicy, Condition, Const, Not, Rule
 from escalator.runtime import semantics as S
-from escalator.runtime.backends.codegen import Fired, Gates, compile_fired
+from escalator.runtime.backends.codegen import Fired, Gates, compile_fired, compile_truth
 
 log = logging.getLogger("escalator")
 
@@ -24,17 +24,26 @@ Predicate = Callable[[dict[str, Any]], S.Truth]
 
 
 def build(node: Condition) -> Predicate:
-    """Compile a condition to a predicate over a flat view (same answers as `semantics.evaluate`)."""
+    """Compile a condition to a predicate over a flat view (same answers as `semantics.evaluate`):
+    generated code (`codegen.compile_truth`), else closures."""
+    try:
+        return compile_truth(node)
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return closures(node)
+
+
+def closures(node: Condition) -> Predicate:
+    """A condition as a tree of closures (the readable form of `build`)."""
     if isinstance(node, AllOf):
-        parts = [build(item) for item in node.items]
+        parts = [closures(item) for item in node.items]
         all_of = S.all_of
         return lambda view: all_of(part(view) for part in parts)
     if isinstance(node, AnyOf):
-        parts = [build(item) for item in node.items]
+        parts = [closures(item) for item in node.items]
         any_of = S.any_of
         return lambda view: any_of(part(view) for part in parts)
     if isinstance(node, Not):
-        inner = build(node.item)
+        inner = closures(node.item)
         not_ = S.not_
         return lambda view: not_(inner(view))
     return _leaf(node)
@@ -94,7 +103,7 @@ def _always_true(view: dict[str, Any]) -> bool | None:
 
 
 def _predicate(condition: Condition | None) -> Predicate:
-    return _always_true if condition is None else build(condition)
+    return _always_true if condition is None else closures(condition)
 
 
 class Plan:

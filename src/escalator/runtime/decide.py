@@ -7,7 +7,7 @@ depends on the *set* of fired rules, never on the order they fired in.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 from types import SimpleNamespace
 from decimal import Decimal
 from typing import Any
@@ -22,6 +22,7 @@ from escalator.language.models.decision import (
 from escalator.runtime.messages import PolicyTexts
 from escalator.money import pretty_money
 from escalator.runtime.clock import TimeFacts
+from escalator.language.time import utc_seconds
 
 log = logging.getLogger("escalator")
 
@@ -148,10 +149,6 @@ def transfer_mode(handler: Tier, case: Case) -> str:
 
 def evaluation_instant(case: Case, at: datetime | None = None) -> datetime:
     """`at` if given, else the case's `as_of`, else now; in UTC, whole seconds (spec section 8)."""
-    from datetime import timezone
-
-    from escalator.language.time import utc_seconds
-
     if at is None and case.as_of is not None and not case.as_of.microsecond:
         return case.as_of  # the model keeps as_of in UTC already
     moment = at if at is not None else case.as_of if case.as_of is not None else datetime.now(timezone.utc)

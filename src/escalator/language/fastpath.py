@@ -125,7 +125,7 @@ class _Writer:
     """Writes one function per model; names it binds (functions, constants) go to `names`."""
 
     def __init__(self) -> None:
-        self.names: dict[str, Any] = {"Fallback": Fallback, "new": trusted, "Decimal": Decimal,
+        self.names: dict[str, Any] = {"Fallback": Fallback, "new": object.__new__, "put": object.__setattr__, "Decimal": Decimal,
                                       "datetime": datetime, "parse_datetime": _parse_datetime}
         self.functions: list[str] = []
         self.done: dict[type[BaseModel], str] = {}
@@ -190,7 +190,12 @@ class _Writer:
                         raise Unsupported(f"{cls.__name__}.{field_name}: a field validator that is not a plain after")
                     lines.append(f"        {target} = {self.bind(decorator.func, 'CHECK')}({target})")
             values.append(f"{field_name!r}: {target}")
-        lines.append(f"    instance = new({self.bind(cls, 'MODEL')}, {{{', '.join(values)}}}, set(data))")
+        model = self.bind(cls, "MODEL")  # what `trusted` does, inline
+        lines += [f"    instance = new({model})",
+                  f"    put(instance, '__dict__', {{{', '.join(values)}}})",
+                  "    put(instance, '__pydantic_fields_set__', set(data))",
+                  "    put(instance, '__pydantic_extra__', None)",
+                  "    put(instance, '__pydantic_private__', None)"]
         for model_decorator in decorators.model_validators.values():
             if model_decorator.info.mode != "after" or len(inspect.signature(model_decorator.func).parameters) != 1:
                 raise Unsupported(f"{cls.__name__}: a model validator that is not a plain after")

@@ -26,7 +26,7 @@ from escalator.language.time import utc_seconds
 
 log = logging.getLogger("escalator")
 
-__all__ = ["FAILED_FLAG", "FAILED_RULE", "PolicyFacts", "choose_handler", "deadlines", "decide",
+__all__ = ["FAILED_FLAG", "FAILED_RULE", "PolicyFacts", "choose_handler", "deadlines", "decide", "facts_of",
            "evaluation_instant", "failsafe_decision", "failsafe_tier", "format_value", "transfer_mode"]
 
 
@@ -48,6 +48,23 @@ class PolicyFacts:
         self.texts = {locale: PolicyTexts(policy, locale) for locale in LOCALES}
 
 
+_FACTS: dict[int, tuple[CompiledPolicy, PolicyFacts]] = {}
+
+
+def facts_of(policy: CompiledPolicy) -> PolicyFacts:
+    """The policy's `PolicyFacts`, built once per policy object (for callers of `decide` without an
+    Engine: building them costs about a millisecond). Policies are immutable; the few kept are
+    keyed by identity, and the policy is kept with them so its id cannot be reused meanwhile."""
+    known = _FACTS.get(id(policy))
+    if known is not None and known[0] is policy:
+        return known[1]
+    facts = PolicyFacts(policy)
+    if len(_FACTS) >= 64:
+        _FACTS.clear()
+    _FACTS[id(policy)] = (policy, facts)
+    return facts
+
+
 _NO_DEADLINES = Deadlines(acknowledge_by=None, resolve_by=None, paused=False)
 _ZERO = Decimal("0.00")
 
@@ -61,7 +78,7 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
     # Everything below depends on the set of fired rules only: reasons are listed by rule id,
     # so neither firing order nor the order of rules in their packs can change a decision.
     if facts is None:
-        facts = PolicyFacts(policy)
+        facts = facts_of(policy)
     if at is None:
         at = evaluation_instant(case)
     handler = choose_handler(policy, fired, facts.tiers) if fired else facts.lowest

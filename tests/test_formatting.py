@@ -64,8 +64,20 @@ numbers = st.one_of(
 @settings(max_examples=80, deadline=None)
 @given(moment=instants)
 def test_datetime_equals_babel(locale: str, pattern: str, zone: str, moment: datetime) -> None:
-    fast = DatetimeFormat(pattern, locale, ZONES[zone])
-    assert fast.format(moment) == babel_datetime(moment, pattern, locale, ZONES[zone])
+    fast = _compiled(pattern, locale, zone)  # one per pattern, so its memory of recent instants is used too
+    expected = babel_datetime(moment, pattern, locale, ZONES[zone])
+    assert fast.format(moment) == expected
+    assert fast.format(moment) == expected
+
+
+_FORMATS: dict[tuple[str, str, str], DatetimeFormat] = {}
+
+
+def _compiled(pattern: str, locale: str, zone: str) -> DatetimeFormat:
+    key = (pattern, locale, zone)
+    if key not in _FORMATS:
+        _FORMATS[key] = DatetimeFormat(pattern, locale, ZONES[zone])
+    return _FORMATS[key]
 
 
 @pytest.mark.parametrize("currency", CURRENCIES)
@@ -91,6 +103,9 @@ def test_shipped_texts_by_hand() -> None:
     en = Formatter(catalog("en"), "GBP")
     moment = datetime(2026, 3, 29, 1, 30, tzinfo=ZoneInfo("Europe/Amsterdam"))  # CET: 00:30 UTC
     assert nl.datetime(moment) == "29 maart 2026 om 00:30 UTC"
+    # 02:30 Amsterdam happens twice on 25 October 2026: the second (fold=1, CET) is 01:30 UTC, not 00:30
+    twice = [datetime(2026, 10, 25, 2, 30, fold=fold, tzinfo=ZoneInfo("Europe/Amsterdam")) for fold in (0, 1)]
+    assert [nl.datetime(m) for m in twice] == ["25 oktober 2026 om 00:30 UTC", "25 oktober 2026 om 01:30 UTC"]
     assert en.datetime(moment) == "29 March 2026 at 00:30 UTC"
     assert nl.money(Decimal("-25000.00")) == "€\xa0-25.000,00"
     assert en.money(Decimal("0.01")) == "£0.01"

@@ -65,6 +65,8 @@ def babel_money(amount: Decimal, currency: str, locale: str) -> str:
 # -- dates ---------------------------------------------------------------------------------------
 
 Piece = Callable[[datetime], Any]
+_RECENT = 2048
+"""Formatted instants a DatetimeFormat remembers (cleared when full)."""
 _TIME_ZONE_FIELDS = frozenset("zZvVxXO")
 _NUMERIC = {"d": attrgetter("day"), "H": attrgetter("hour"), "m": attrgetter("minute"),
             "s": attrgetter("second"), "y": attrgetter("year")}
@@ -81,6 +83,7 @@ class DatetimeFormat:
         self.locale = babel_locale(locale)
         self.zone = zone
         self._zone_names: dict[tuple[str, Any], str] = {}
+        self._recent: dict[datetime, str] = {}
         parse_pattern(pattern)  # Babel's own check of the pattern (a field of a length it does not know)
         template: list[str] = []
         pieces: list[Piece] = []
@@ -135,10 +138,17 @@ class DatetimeFormat:
         return text
 
     def format(self, moment: datetime) -> str:
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        moment = moment.astimezone(self.zone)
-        return self._template % tuple([piece(moment) for piece in self._pieces])
+        if moment.tzinfo is not UTC:  # (only UTC instants are remembered: equality ignores `fold` in a zone)
+            local = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(self.zone)
+            return self._template % tuple([piece(local) for piece in self._pieces])
+        text = self._recent.get(moment)  # many decisions name the same instant (an office's next opening)
+        if text is None:
+            local = moment.astimezone(self.zone)
+            text = self._template % tuple([piece(local) for piece in self._pieces])
+            if len(self._recent) >= _RECENT:
+                self._recent.clear()
+            self._recent[moment] = text
+        return text
 
 
 # -- numbers and money ---------------------------------------------------------------------------

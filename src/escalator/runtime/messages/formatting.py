@@ -68,14 +68,26 @@ Piece = Callable[[datetime], Any]
 _RECENT = 2048
 """Formatted instants a DatetimeFormat remembers (cleared when full)."""
 _TIME_ZONE_FIELDS = frozenset("zZvVxXO")
-_NUMERIC = {"d": attrgetter("day"), "H": attrgetter("hour"), "m": attrgetter("minute"),
-            "s": attrgetter("second"), "y": attrgetter("year")}
+_ATTRIBUTES = {"d": "day", "H": "hour", "m": "minute", "s": "second", "y": "year"}
+
+
+class _Attribute:
+    """A field that is a datetime attribute, or a name looked up by it (a month's)."""
+
+    def __init__(self, name: str, names: dict[int, str] | None = None):
+        self.name, self.names = name, names
+
+    def __call__(self, moment: datetime) -> Any:
+        value = getattr(moment, self.name)
+        return value if self.names is None else self.names[value]
 
 
 class DatetimeFormat:
     """A Babel date-time pattern compiled for one locale and one display zone.
 
     `format(moment)` equals `babel.dates.format_datetime(moment, pattern, tzinfo=zone, locale=locale)`.
+    The catalogs' patterns (day, month name, year, hour, minute, zone in UTC) read all their
+    fields with one `attrgetter` call and a %-format.
     """
 
     def __init__(self, pattern: str, locale: str, zone: tzinfo = UTC):
@@ -86,23 +98,35 @@ class DatetimeFormat:
         self._recent: dict[datetime, str] = {}
         parse_pattern(pattern)  # Babel's own check of the pattern (a field of a length it does not know)
         template: list[str] = []
-        pieces: list[Piece] = []
+        fields: list[Piece | _Attribute] = []
         for kind, value in tokenize_pattern(pattern):
             if kind == "chars":
                 template.append(str(value).replace("%", "%%"))
                 continue
             assert isinstance(value, tuple)
-            spec, piece = self._field(value[0], value[1])
+            spec, field = self._field(value[0], value[1])
+            if isinstance(field, str):  # the same text at every instant
+                template.append(field.replace("%", "%%"))
+                continue
             template.append(spec)
-            pieces.append(piece)
+            fields.append(field)
         self._template = "".join(template)
-        self._pieces = tuple(pieces)
+        self._pieces: tuple[Piece, ...] = tuple(fields)
+        self._getter: Callable[[datetime], Any] | None = None
+        self._names: tuple[tuple[int, dict[int, str]], ...] = ()
+        if fields and all(isinstance(field, _Attribute) for field in fields):
+            attributes = [field.name for field in fields if isinstance(field, _Attribute)]
+            getter = attrgetter(*attributes)
+            self._getter = getter if len(attributes) > 1 else (lambda moment: (getter(moment),))
+            self._names = tuple((i, field.names) for i, field in enumerate(fields)
+                                if isinstance(field, _Attribute) and field.names is not None)
 
-    def _field(self, char: str, num: int) -> tuple[str, Piece]:
-        """A field as a %-spec and the function of the (zoned) datetime that fills it, as Babel does."""
+    def _field(self, char: str, num: int) -> tuple[str, Piece | _Attribute | str]:
+        """A field as a %-spec and what fills it (as Babel does): an attribute, a function of the
+        (zoned) datetime, or a text that is the same at every instant."""
         number = f"%0{num}d"  # Babel: '%0*d' % (num, value)
-        if char in _NUMERIC and not (char == "y" and num == 2):
-            return number, _NUMERIC[char]
+        if char in _ATTRIBUTES and not (char == "y" and num == 2):
+            return number, _Attribute(_ATTRIBUTES[char])
         if char == "y":  # yy: the last two digits
             return "%s", lambda v: ("%02d" % v.year)[-2:]
         if char == "h":
@@ -113,11 +137,10 @@ class DatetimeFormat:
             return number, lambda v: v.hour or 24
         if char in "ML":
             if num <= 2:
-                return number, attrgetter("month")
+                return number, _Attribute("month")
             width = {3: "abbreviated", 4: "wide", 5: "narrow"}[num]
             names = self.locale.months["format" if char == "M" else "stand-alone"][width]
-            months = {month: str(names[month]) for month in range(1, 13)}
-            return "%s", lambda v: months[v.month]
+            return "%s", _Attribute("month", {month: str(names[month]) for month in range(1, 13)})
         if char == "E" or (char == "c" and num >= 3):
             width = {3: "abbreviated", 4: "wide", 5: "narrow", 6: "short"}[max(num, 3)]
             names = self.locale.days["stand-alone" if char == "c" else "format"][width]
@@ -125,6 +148,8 @@ class DatetimeFormat:
             return "%s", lambda v: days[v.weekday()]
         name = char * num
         if char in _TIME_ZONE_FIELDS:
+            if isinstance(self.zone, timezone):  # a fixed offset (UTC): one name, one offset, no DST
+                return "%s", str(DateTimeFormat(datetime(2000, 1, 1, tzinfo=self.zone), self.locale)[name])
             return "%s", lambda v: self._zone_name(v, name)
         locale = self.locale
         return "%s", lambda v: str(DateTimeFormat(v, locale)[name])  # anything rarer: Babel, per value
@@ -137,14 +162,24 @@ class DatetimeFormat:
             text = self._zone_names[key] = str(DateTimeFormat(moment, self.locale)[name])
         return text
 
+    def _render(self, local: datetime) -> str:
+        if self._getter is None:
+            return self._template % tuple([piece(local) for piece in self._pieces])
+        values = self._getter(local)
+        if self._names:
+            values = list(values)
+            for i, names in self._names:
+                values[i] = names[values[i]]
+            values = tuple(values)
+        return self._template % values  # type: ignore[no-any-return]
+
     def format(self, moment: datetime) -> str:
         if moment.tzinfo is not UTC:  # (only UTC instants are remembered: equality ignores `fold` in a zone)
-            local = (moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)).astimezone(self.zone)
-            return self._template % tuple([piece(local) for piece in self._pieces])
+            return self._render((moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC))
+                                .astimezone(self.zone))
         text = self._recent.get(moment)  # many decisions name the same instant (an office's next opening)
         if text is None:
-            local = moment.astimezone(self.zone)
-            text = self._template % tuple([piece(local) for piece in self._pieces])
+            text = self._render(moment.astimezone(self.zone))
             if len(self._recent) >= _RECENT:
                 self._recent.clear()
             self._recent[moment] = text
@@ -181,6 +216,8 @@ class NumberFormat:
                     texts[i] = text.replace("¤¤", currency.upper()).replace("¤", symbol) if "¤¤¤" not in text else text
         self._prefix, self._suffix = tuple(prefix), tuple(suffix)
         self._scale = pattern.scale
+        self.recent: dict[Decimal, str] = {}
+        """Texts of recent non-zero numbers (see `format`)."""
         # Babel strips 'quoted' text from the whole result, and names the currency per amount (¤¤¤):
         # both are left to it, as are scientific and significant-digit patterns
         self.compiled = (not pattern.exp_prec and "@" not in pattern.pattern and pattern.number_pattern != ""
@@ -188,10 +225,25 @@ class NumberFormat:
                          and "'" not in self._group + self._decimal)
 
     def format(self, value: Decimal) -> str:
-        if not self.compiled or type(value) is not Decimal or not value.is_finite():
-            if self.currency:
-                return babel_money(value, self.currency, self.locale_name)
-            return babel_number(value, self.locale_name)
+        # amounts cluster (a cap, a threshold, the cent either side): a non-zero finite Decimal's text
+        # depends on its value only, so equal numbers (25.00, 25.0) share it; a zero's sign counts
+        # (-0.00), so zeros are never remembered
+        if type(value) is Decimal and value.is_finite():
+            text = self.recent.get(value)
+            if text is not None:
+                return text
+            if self.compiled:
+                text = self._format(value)
+                if value:
+                    if len(self.recent) >= _RECENT:
+                        self.recent.clear()
+                    self.recent[value] = text
+                return text
+        if self.currency:
+            return babel_money(value, self.currency, self.locale_name)
+        return babel_number(value, self.locale_name)
+
+    def _format(self, value: Decimal) -> str:
         value = value.scaleb(self._scale)  # as NumberPattern.apply, step by step
         negative = int(value.is_signed())
         value = abs(value).normalize()
@@ -232,15 +284,15 @@ class Formatter:
         words = catalog.words
         self._words = {None: words["unknown"], True: words["yes"], False: words["no"]}
         self._present = words["present"]
+        self._separator, self._none, self._values = words["list_separator"], words["none"], catalog.values
 
     def money(self, amount: Decimal) -> str:
         """"€ 25.000,00" (nl), "£25,000.00" (en, GBP)."""
         return self._money.format(amount)
 
     def number(self, value: Decimal) -> str:
-        if value.as_tuple().exponent == -2:  # is_money
-            return self._money.format(value)
-        return self._number.format(value)
+        formatter = self._money if value.as_tuple().exponent == -2 else self._number  # is_money
+        return formatter.recent.get(value) or formatter.format(value)
 
     def datetime(self, moment: datetime) -> str:
         """"31 december 2026 om 09:00 UTC" (nl): the catalog's pattern in UTC, the decision's own zone."""
@@ -248,16 +300,23 @@ class Formatter:
 
     def value(self, value: Any, kind: str | None = None) -> str:
         """A case or policy value quoted in a reason (the flat view's form: datetimes are epoch seconds)."""
+        kind_of = type(value)
+        if kind_of is str:  # the commonest first: enumerations, ids
+            text: str = self._values.get(value, value)
+            return text
+        if kind_of is Decimal:
+            if kind == F.DATETIME:
+                return self.datetime(datetime.fromtimestamp(int(value), tz=UTC))
+            return self.number(value)
+        if kind_of is tuple:
+            return self._separator.join([self.value(v) for v in value]) or self._none
         if value is None or value is True or value is False:
             return self._words[value]
         if value is F.PRESENT:
             return self._present
         if isinstance(value, Decimal):
-            if kind == F.DATETIME:
-                return self.datetime(datetime.fromtimestamp(int(value), tz=UTC))
-            return self.number(value)
-        words = self.catalog.words
+            return self.value(Decimal(value), kind)
         if isinstance(value, tuple):
-            return words["list_separator"].join(self.value(v) for v in value) or words["none"]
-        text = str(value)
-        return self.catalog.values.get(text, text)
+            return self.value(tuple(value), kind)
+        shown = str(value)
+        return self._values.get(shown, shown)

@@ -119,7 +119,13 @@ class PolicyTexts:
             return known
         text, fields = self.templates[rule.index]
         value = self.format.value
-        return Reason(rule=rule.id, message=text % tuple([value(view.get(path), kind) for path, kind in fields]))
+        if len(fields) == 1:  # most reasons quote one value (a loop, not a comprehension: no extra frame)
+            path, kind = fields[0]
+            return Reason(rule=rule.id, message=text % (value(view.get(path), kind),))
+        values = []
+        for path, kind in fields:
+            values.append(value(view.get(path), kind))
+        return Reason(rule=rule.id, message=text % tuple(values))
 
     def failed_reason(self, error: BaseException) -> str:
         return self.catalog.failed_reason.format(error=type(error).__name__)

@@ -415,13 +415,14 @@ def layout(policy: CompiledPolicy) -> Layout:
             entries.append((name, rule.index, expression))
     groups: list[list[tuple[str, int, Json]]] = []
     current: list[tuple[str, int, Json]] = []
+    tree = _Alpha()  # the current group's alpha network, grown one entry at a time (not rebuilt per entry)
     for entry in entries:
-        candidate = current + [entry]
-        if len(candidate) <= MAX_GROUP_RULES and _group_need([e[2] for e in candidate]) <= GROUP_BUDGET:
-            current = candidate
-        else:
-            groups.append(current)
-            current = [entry]
+        _add(tree, entry[2])
+        if current and (len(current) >= MAX_GROUP_RULES or alpha_stack(tree) > GROUP_BUDGET):
+            groups.append(current)  # the entry does not fit: it opens the next group
+            current, tree = [], _Alpha()
+            _add(tree, entry[2])
+        current.append(entry)
     if current or not groups:
         groups.append(current)
     rulesets: list[dict[str, Json]] = []

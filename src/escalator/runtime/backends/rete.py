@@ -50,6 +50,14 @@ def number_text(value: Any) -> str:
     return str(whole)
 
 
+def whole_number_text(value: Any) -> str:
+    """`number_text` for a field the model makes a whole number (vip_level, pending_hours, ...): faster."""
+    whole = int(value)
+    if whole != value:
+        return number_text(value)
+    return str(whole * SCALE)
+
+
 def _value_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
@@ -75,6 +83,7 @@ def _attribute_text(out: list[str], key: str, value: Any) -> None:
 
 
 FactText = Callable[[dict[str, Any]], str]
+WHOLE = "whole"  # a number field the model makes an int: its own, faster encoding
 
 
 class FactPlan:
@@ -92,7 +101,8 @@ class FactPlan:
                         paths.add(node.right.path)
         # only the attributes the rules name go in: a case's other attributes cannot matter,
         # and the fact stays within durable_rules' 254 properties whatever the case holds
-        self.paths = [(path, info.kind) for path in sorted(paths) if (info := F.field_info(path)) is not None]
+        self.paths = [(path, WHOLE if info.integer else info.kind)
+                      for path in sorted(paths) if (info := F.field_info(path)) is not None]
         # at most three keys per field (an attribute: `#e` and `#l` + `#l:n`), and `_e`, `sid`, `id`
         self.max_properties = 3 * len(self.paths) + 3
         self.text = _fact_text(self.paths)
@@ -104,7 +114,7 @@ def _fact_text(paths: list[tuple[str, str]]) -> FactText:
     Straight-line code, one block per field the rules read; the paths and keys are passed in
     as constants (`P3`, `K3`), so no text from a policy is ever part of the compiled source.
     """
-    namespace: dict[str, Any] = {"S": _string, "N": number_text, "A": _attribute_text}
+    namespace: dict[str, Any] = {"S": _string, "N": number_text, "W": whole_number_text, "A": _attribute_text}
     lines = ["def fact_text(view):", "    get = view.get", "    out = []", "    append = out.append"]
     for i, (path, kind) in enumerate(paths):
         namespace[f"P{i}"] = path
@@ -122,6 +132,8 @@ def _fact_text(paths: list[tuple[str, str]]) -> FactText:
             lines.append(f"        append(K{i} + ('true' if v else 'false'))")
         elif kind == F.STRING:
             lines.append(f"        append(K{i} + S(v))")
+        elif kind == WHOLE:
+            lines.append(f"        append(K{i} + W(v))")
         else:  # NUMBER, DATETIME (epoch seconds)
             lines.append(f"        append(K{i} + N(v))")
     lines.append("    return ''.join(out)")

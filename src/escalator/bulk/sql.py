@@ -240,6 +240,8 @@ def _handler(policy: CompiledPolicy, prefix: str) -> exp.Expr:
     requiring = [r for r in policy.rules if r.effects.require is not None]
     requiring.sort(key=lambda r: (tiers[r.effects.require].level, r.priority, -tiers[r.effects.require].order),  # type: ignore[index]
                    reverse=True)
+    if not requiring:  # CASE needs a WHEN
+        return text(policy.lowest_tier.id)
     case = exp.case()
     for rule in requiring:
         case = case.when(col(fired_column(rule, prefix)), text(rule.effects.require), copy=False)  # type: ignore[arg-type]

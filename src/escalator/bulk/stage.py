@@ -413,6 +413,8 @@ def policy_choice(policies: Mapping[str, CompiledPolicy]) -> exp.Expr:
 
 def tiers_ok(policies: Mapping[str, CompiledPolicy], sql_policies: set[str]) -> exp.Expr:
     """Engine.prepare's tier checks, and only for policies the SQL path decides."""
+    if not sql_policies:
+        return exp.false()
     case = exp.case(col("_policy"))
     for policy in policies.values():
         if policy.id not in sql_policies:

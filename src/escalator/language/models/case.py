@@ -104,8 +104,11 @@ def _attribute_value(value: Any, where: str, depth: int) -> Any:
     raise ValueError(f"{where}: expected text, a number, true/false, a list or a mapping, found {describe(value)}")
 
 
+_ATTRIBUTE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
+
+
 def _attribute_key(key: Any, where: str) -> str:
-    if not isinstance(key, str) or not re.match(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$", key):
+    if not isinstance(key, str) or not _ATTRIBUTE_KEY.match(key):
         raise ValueError(f"{where}: attribute name {key!r} must be a word (letters, digits, _ or -)")
     return key
 

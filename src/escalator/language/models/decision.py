@@ -84,10 +84,10 @@ class Decision(BaseModel):
     def trusted(cls, **fields: Any) -> "Decision":
         """A decision from values escalator computed and typed itself (`runtime.decide`): built
         without validating them a second time. Equal to `Decision(**fields)`."""
-        unknown = fields.keys() - _DECISION_FIELDS
-        if unknown:
-            raise TypeError(f"unknown decision fields {sorted(unknown)}")
-        values = {name: fields[name] if name in fields else default for name, default in _DECISION_DEFAULTS}
+        if not fields.keys() <= _DECISION_FIELDS:
+            raise TypeError(f"unknown decision fields {sorted(fields.keys() - _DECISION_FIELDS)}")
+        values = dict(_DECISION_DEFAULTS)  # every field, in the model's order
+        values.update(fields)
         return trusted(cls, values, set(fields))
 
     def reviewed_at(self, moment: datetime | None) -> "Decision":
@@ -135,8 +135,7 @@ class Decision(BaseModel):
 
 
 _DECISION_FIELDS = frozenset(Decision.model_fields)
-_DECISION_DEFAULTS = tuple((name, None if info.is_required() else info.default)
-                           for name, info in Decision.model_fields.items())
+_DECISION_DEFAULTS = {name: None if info.is_required() else info.default for name, info in Decision.model_fields.items()}
 
 
 def trusted_deadlines(acknowledge_by: datetime | None, resolve_by: datetime | None, paused: bool) -> Deadlines:

@@ -122,9 +122,10 @@ def _tiers(draw: Draw) -> _Tiers:
 class _Pack:
     """One rule pack being drawn: its parameters (name -> spec) and how to render values."""
 
-    def __init__(self, name: str, tiers: _Tiers):
+    def __init__(self, name: str, tiers: _Tiers, attributes: bool = True):
         self.name = name
         self.tiers = tiers
+        self.attributes = attributes  # False: no operator attributes (policies the bulk SQL path expresses)
         self.params: dict[str, dict[str, Any]] = {}
         self.choices: dict[str, Callable[[Draw], Any]] = {}  # how to draw another valid value
 
@@ -166,13 +167,13 @@ def _number_rhs(draw: Draw, pack: _Pack, path: str) -> Any:
     if how == "tier":
         return f"tiers.{draw(st.sampled_from(pack.tiers.reachable + pack.tiers.internal))}.{draw(st.sampled_from(ACTIONS))}"
     if how == "field":
-        return ("field", draw(st.sampled_from([p for p in NUMBER_FIELDS if p != path] + ["attributes.a"])))
+        return ("field", draw(st.sampled_from([p for p in NUMBER_FIELDS if p != path] + _attr(pack, "attributes.a"))))
     return _number_literal(draw, path)
 
 
 def _comparison(draw: Draw, pack: _Pack) -> dict[str, Any]:
     """One comparison as a mapping {field, op, value|ref} (rendered later)."""
-    group = draw(st.sampled_from(["number", "number", "text", "bool", "list", "object", "attr", "attr", "time"]))
+    group = draw(st.sampled_from(["number", "number", "text", "bool", "list", "object", *_attr(pack, "attr", "attr"), "time"]))
     if group == "number":
         path = draw(st.sampled_from(NUMBER_FIELDS))
         op = draw(st.sampled_from(["==", "!=", "<", "<=", ">", ">=", "in", "not-in", "between", "exists",
@@ -205,7 +206,7 @@ def _comparison(draw: Draw, pack: _Pack) -> dict[str, Any]:
             return {"field": path, "op": op, "ref": pack.param("string", _enum_value(draw, path),
                                                                 lambda d: _enum_value(d, path))}
         if how == "field":
-            other = draw(st.sampled_from(["handled_by", "player.id", "request.forfeiture.breach", "attributes.b"]))
+            other = draw(st.sampled_from(["handled_by", "player.id", "request.forfeiture.breach", *_attr(pack, "attributes.b")]))
             return {"field": path, "op": op, "ref": other}
         return {"field": path, "op": op, "value": _enum_value(draw, path)}
     if group == "bool":
@@ -218,7 +219,7 @@ def _comparison(draw: Draw, pack: _Pack) -> dict[str, Any]:
             return {"field": path, "op": op, "ref": pack.param("boolean", draw(st.booleans()), lambda d: d(st.booleans()))}
         if how == "field":
             return {"field": path, "op": op, "ref": draw(st.sampled_from([p for p in BOOL_FIELDS if p != path]
-                                                                          + ["attributes.b"]))}
+                                                                          + _attr(pack, "attributes.b")))}
         return {"field": path, "op": op, "value": draw(st.booleans())}
     if group == "list":
         path = draw(st.sampled_from(LIST_FIELDS))
@@ -341,14 +342,20 @@ def _effects(draw: Draw, pack: _Pack) -> dict[str, Any]:
     if draw(st.booleans()):
         then["reason"] = draw(st.sampled_from([
             "Amount {request.amount} against {tiers.t0.goodwill_bonus}.", "Handled by {handled_by}.",
-            "Markers {player.rg_markers}, brand {attributes.a}.", "Opened {opened_at}."]))
+            "Markers {player.rg_markers}, brand {attributes.a}." if pack.attributes else "Markers {player.rg_markers}.",
+            "Opened {opened_at}."]))
     if not then:
         then["flag"] = ["vip"]
     return then
 
 
-def _pack(draw: Draw, name: str, tiers: _Tiers) -> tuple[_Pack, dict[str, Any]]:
-    pack = _Pack(name, tiers)
+def _attr(pack: _Pack, *items: str) -> list[str]:
+    """`items` when the pack may use operator attributes, else none."""
+    return list(items) if pack.attributes else []
+
+
+def _pack(draw: Draw, name: str, tiers: _Tiers, attributes: bool = True) -> tuple[_Pack, dict[str, Any]]:
+    pack = _Pack(name, tiers, attributes)
     rules = []
     for number in range(draw(st.integers(1, 6))):
         rules.append({"id": f"r{number}", "description": f"rule {number} of {name}",
@@ -362,10 +369,12 @@ def _pack(draw: Draw, name: str, tiers: _Tiers) -> tuple[_Pack, dict[str, Any]]:
 
 
 @st.composite
-def policy_files(draw: Draw) -> PolicyFiles:
-    """A random valid set of policies (base <- [middle <-] leaf, jurisdiction XX) and rule packs."""
+def policy_files(draw: Draw, attributes: bool = True) -> PolicyFiles:
+    """A random valid set of policies (base <- [middle <-] leaf, jurisdiction XX) and rule packs.
+
+    `attributes=False`: no rule reads or quotes operator attributes (what the bulk SQL path expresses)."""
     tiers = _tiers(draw)
-    packs = [_pack(draw, f"p{i}", tiers) for i in range(draw(st.integers(1, 3)))]
+    packs = [_pack(draw, f"p{i}", tiers, attributes) for i in range(draw(st.integers(1, 3)))]
     rule_ids = [f"{pack.name}.{rule['id']}" for pack, doc in packs for rule in doc["rules"]]
     complaints = draw(st.sampled_from(tiers.reachable))
     base: dict[str, Any] = {"policy": "base", "version": "1", "abstract": True, "complaints_tier": complaints,
@@ -425,8 +434,9 @@ def _near(draw: Draw, points: list[Decimal], step: Decimal, low: Decimal, high: 
 
 
 @st.composite
-def cases_for(draw: Draw, policy: CompiledPolicy) -> dict[str, Any]:
-    """A valid case for `policy`: optional fields sometimes absent, numbers near its thresholds."""
+def cases_for(draw: Draw, policy: CompiledPolicy, attributes: bool = True) -> dict[str, Any]:
+    """A valid case for `policy`: optional fields sometimes absent, numbers near its thresholds
+    (`attributes=False`: without operator attributes)."""
     points = thresholds(policy)
     cent, unit, zero = Decimal("0.01"), Decimal(1), Decimal(0)
     reachable = [t.id for t in policy.tiers if t.player_reachable]
@@ -465,9 +475,9 @@ def cases_for(draw: Draw, policy: CompiledPolicy) -> dict[str, Any]:
     }
     if draw(st.booleans()):
         case["on_duty"] = draw(st.lists(st.sampled_from(reachable), max_size=3, unique=True))
-    attributes = _attributes(draw, points)
-    if attributes:
-        case["attributes"] = attributes
+    drawn = _attributes(draw, points) if attributes else {}
+    if drawn:
+        case["attributes"] = drawn
     return case
 
 

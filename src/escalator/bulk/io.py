@@ -22,7 +22,7 @@ from escalator.bulk.schema import BOOL, COLUMNS, INSTANT, INT, TEXT, TEXTS, case
 
 OUTPUT_SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet"}
 MONEY_ARROW = pa.decimal128(18, 2)
-INSTANT_ARROW = pa.timestamp("s", tz="UTC")
+INSTANT_ARROW = pa.timestamp("us", tz="UTC")  # as DuckDB writes TIMESTAMPTZ: both paths write one schema
 
 
 def output_format(path: Path) -> str:

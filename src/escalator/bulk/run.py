@@ -29,7 +29,7 @@ from sqlglot import exp
 
 from escalator.bulk.compose import Composer, quoted_fields, quotes_unknown_field
 from escalator.bulk.schema import row_to_case
-from escalator.bulk.sql import decision_select, unsupported
+from escalator.bulk.sql import decisions_select, unsupported
 from escalator.bulk.stage import FLAT, JSON, TEXT_CELLS, stage_select
 from escalator.language.ir import CompiledPolicy
 from escalator.operations.batch import (
@@ -149,17 +149,12 @@ class BulkRun:
         if not self.sql_policies:
             return None
         staged = stage_select(form, "_batch", self.policies, set(self.sql_policies), types)
-        parts: list[exp.Expr] = []
-        for pid, policy in self.sql_policies.items():
-            keep = ("_i",) + (quoted_fields(policy) if self.reasons else ())
-            rows = exp.select(exp.Star(), copy=False).from_("_staged", copy=False).where(
-                exp.and_(exp.column("_ok", quoted=True), exp.EQ(this=exp.column("_policy", quoted=True),
-                                                                  expression=exp.Literal.string(pid)), copy=False), copy=False)
-            parts.append(decision_select(policy, "duckdb", exp.paren(rows, copy=False), keep))
-        union = parts[0]
-        for part in parts[1:]:
-            union = exp.Union(this=union, expression=part, distinct=False, by_name=True)
-        query = exp.select(exp.Star(), copy=False).from_(exp.alias_(exp.paren(union), "_all", copy=False), copy=False).with_("_staged", staged, copy=False)
+        keep = ("_i",) + tuple(dict.fromkeys(f for p in self.sql_policies.values() for f in quoted_fields(p))
+                               if self.reasons else ())
+        rows = exp.select(exp.Star(), copy=False).from_("_staged", copy=False).where(
+            exp.column("_ok", quoted=True), copy=False)
+        decided = decisions_select(list(self.sql_policies.values()), "duckdb", exp.paren(rows, copy=False), keep)
+        query = decided.with_("_staged", staged, copy=False)
         return query.sql("duckdb")
 
     def _decide_sql(self, table: pa.Table, form: str) -> pa.Table | None:
@@ -192,11 +187,15 @@ class BulkRun:
     def _python(self, raw: "Raw", i: int) -> Outcome:
         if raw.form == JSON:
             return evaluate_one(raw.items[i], self.python, self.render, at=self.instant)
+        row = raw.table.slice(i, 1).to_pylist()[0]
+        return self.decide_flat_row(row, raw.files[i].as_py(), raw.lines[i].as_py(), raw.form == TEXT_CELLS)
+
+    def decide_flat_row(self, row: dict[str, Any], source: str, line: int | None, text_cells: bool = False) -> Outcome:
+        """One flat row (Parquet, CSV) decided or reported by the Python engine."""
         from escalator.errors import EscalatorError
         from escalator.operations.batch import problem_dicts
 
-        source, line = raw.files[i].as_py(), raw.lines[i].as_py()
-        case = raw.case(i)
+        case = row_to_case(row, text_cells)
         case_id = case.get("case_id") if isinstance(case.get("case_id"), str) else None
         try:
             at, forced = self.instant
@@ -421,7 +420,7 @@ def decision_table(chunk: Chunk, actions: tuple[str, ...]) -> pa.Table:
             if field_.name in t.column_names:
                 column = t.column(field_.name)
                 if field_.name.startswith("deadlines."):
-                    column = column.cast(pa.int64()).cast(field_.type)
+                    column = column.cast(pa.int64()).cast(pa.timestamp("s", tz="UTC")).cast(field_.type)  # epoch seconds
                 elif field_.name in ("forward", "flags", "rules"):
                     column = _lists(column)
                 columns[field_.name] = column.cast(field_.type)

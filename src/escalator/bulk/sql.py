@@ -13,7 +13,7 @@ reference's, and a rule fires only when its condition IS TRUE. Money is DECIMAL(
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 
 from sqlglot import exp
@@ -222,24 +222,29 @@ def condition(node: Condition, dialect: str) -> exp.Expr:
 
 
 # -- the decision ----------------------------------------------------------------------
-def fired_column(rule: Rule) -> str:
-    return f"_r{rule.index}"
+POLICY_COLUMN = "_policy"  # the policy of each row, when one query decides for several policies
 
 
-def _any_fired(rules: Iterable[Rule]) -> exp.Expr:
-    names = [col(fired_column(r)) for r in rules]
+def fired_column(rule: Rule, prefix: str = "") -> str:
+    return f"_r{prefix}{rule.index}"
+
+
+def _any_fired(rules: Iterable[Rule], prefix: str = "") -> exp.Expr:
+    names = [col(fired_column(r, prefix)) for r in rules]
     return exp.or_(*names, copy=False) if names else exp.false()
 
 
-def _handler(policy: CompiledPolicy) -> exp.Expr:
+def _handler(policy: CompiledPolicy, prefix: str) -> exp.Expr:
     """choose_handler: the first fired rule in (level, priority, tier order) order names the handler."""
     tiers = {t.id: t for t in policy.tiers}
     requiring = [r for r in policy.rules if r.effects.require is not None]
     requiring.sort(key=lambda r: (tiers[r.effects.require].level, r.priority, -tiers[r.effects.require].order),  # type: ignore[index]
                    reverse=True)
+    if not requiring:  # CASE needs a WHEN
+        return text(policy.lowest_tier.id)
     case = exp.case()
     for rule in requiring:
-        case = case.when(col(fired_column(rule)), text(rule.effects.require), copy=False)  # type: ignore[arg-type]
+        case = case.when(col(fired_column(rule, prefix)), text(rule.effects.require), copy=False)  # type: ignore[arg-type]
     return case.else_(text(policy.lowest_tier.id), copy=False)
 
 
@@ -252,84 +257,172 @@ OUTPUT = ("case_id", "policy", "handler", "escalate", "transfer", "procedure", "
           "forward", "flags", "deadlines.acknowledge_by", "deadlines.resolve_by", "rules")
 
 
+POLICY_CODE = "_pk"  # the row's policy as its position in the list (integers compare faster than text)
+
+
+class _Merge:
+    """One expression per policy -> one expression: itself for one policy, else CASE on the row's policy."""
+
+    def __init__(self, policies: Sequence[CompiledPolicy]):
+        self.ids = [p.id for p in policies]
+
+    def __call__(self, exprs: Sequence[exp.Expr], default: exp.Expr | None = None) -> exp.Expr:
+        if len(exprs) == 1:
+            return exprs[0]
+        if all(e == exprs[0] for e in exprs[1:]):
+            return exprs[0]
+        case = exp.case(col(POLICY_CODE))
+        for k, e in enumerate(exprs):
+            case = case.when(number(k), e, copy=False)
+        return case.else_(default, copy=False) if default is not None else case
+
+    def code(self) -> exp.Expr:
+        return switch(col(POLICY_COLUMN), ((text(pid), number(k)) for k, pid in enumerate(self.ids)))
+
+
+def _layer(source: exp.Expr, name: str, columns: Iterable[tuple[str, exp.Expr]]) -> exp.Select:
+    select = exp.select(exp.Star(), copy=False).from_(exp.alias_(exp.paren(source, copy=False), name, copy=False), copy=False)
+    for column, e in columns:
+        select = select.select(exp.alias_(e, column, quoted=True, copy=False), copy=False)
+    return select
+
+
 def decision_select(policy: CompiledPolicy, dialect: str, source: exp.Expr | None = None,
                     keep: tuple[str, ...] = ()) -> exp.Select:
-    """The decision query as a sqlglot expression; `keep` columns of the source are passed through."""
+    """The decision query of one policy as a sqlglot expression; `keep` columns of the source are passed through."""
+    return decisions_select([policy], dialect, source, keep)
+
+
+def decisions_select(policies: Sequence[CompiledPolicy], dialect: str, source: exp.Expr | None = None,
+                     keep: tuple[str, ...] = ()) -> exp.Select:
+    """ONE query deciding rows of several policies: each row by the policy its `_policy` column names.
+
+    Every expression that differs between policies is a CASE on `_policy` (its branches are only
+    evaluated for their own rows), so the source is scanned once, whatever the number of policies.
+    A row whose `_policy` is none of them gets NULL decision fields."""
     if dialect not in DIALECTS:
         raise ValueError(f"unknown SQL dialect {dialect!r}: choose {', '.join(DIALECTS)}")
-    problems = unsupported(policy)
-    if problems:
-        raise Unsupported("; ".join(problems))
+    if not policies:
+        raise ValueError("no policy to decide with")
+    for policy in policies:
+        problems = unsupported(policy)
+        if problems:
+            raise Unsupported(f"policy {policy.id}: " + "; ".join(problems) if len(policies) > 1 else "; ".join(problems))
+    merge = _Merge(policies)
+    multi = len(policies) > 1
+    prefixes = [f"{k}_" if multi else "" for k in range(len(policies))]
     source = source if source is not None else exp.to_table(TABLE)
     inner = source.this if isinstance(source, (exp.Paren, exp.Subquery)) and not source.alias else source
     if isinstance(inner, exp.Select):  # PostgreSQL wants every subquery in FROM named
         source = inner.subquery("_cases", copy=False)
-    # step 1: every rule's condition, once
+    # step 1: every rule's condition, once (and only for the rows of its policy, unless another
+    # policy has the same condition: then once for the rows of both)
+    if multi:
+        source = exp.alias_(exp.paren(exp.select(exp.Star(), exp.alias_(merge.code(), POLICY_CODE, quoted=True, copy=False),
+                                                 copy=False).from_(source, copy=False), copy=False), "_coded", copy=False)
     fired = exp.select(exp.Star(), copy=False).from_(source, copy=False)
-    for rule in policy.rules:
-        fired = fired.select(exp.alias_(is_true(condition(rule.condition, dialect)), fired_column(rule), quoted=True, copy=False), copy=False)
+    conditions = [[is_true(condition(rule.condition, dialect)) for rule in policy.rules] for policy in policies]
+    shared: dict[exp.Expr, str] = {}
+    counts: dict[exp.Expr, int] = {}
+    for per_policy in conditions:
+        for holds in set(per_policy):
+            counts[holds] = counts.get(holds, 0) + 1
+    for k, (policy, prefix) in enumerate(zip(policies, prefixes)):
+        for rule, holds in zip(policy.rules, conditions[k]):
+            if multi and counts[holds] > 1:
+                if holds not in shared:
+                    shared[holds] = f"_c{len(shared)}"
+                    fired = fired.select(exp.alias_(holds, shared[holds], quoted=True, copy=False), copy=False)
+                holds = col(shared[holds])
+            elif multi:
+                holds = exp.case().when(exp.EQ(this=col(POLICY_CODE), expression=number(k)), holds,
+                                        copy=False).else_(exp.false(), copy=False)
+            fired = fired.select(exp.alias_(holds, fired_column(rule, prefix), quoted=True, copy=False), copy=False)
     # step 2: handler, procedure, locked (spec 6.2)
-    procedure = exp.or_(exp.EQ(this=col("status"), expression=text("complaint")),
-                        _any_fired(r for r in policy.rules if r.effects.procedure), copy=False)
-    staged = (exp.select(exp.Star(), copy=False).from_(exp.alias_(exp.paren(fired), "_fired", copy=False), copy=False)
-              .select(exp.alias_(procedure, "_locked", quoted=True, copy=False), copy=False)
-              .select(exp.alias_(_handler(policy), "_required", quoted=True, copy=False), copy=False))
-    handler_col = col("_handler")
-    handler = exp.case().when(col("_locked"), text(policy.complaints_tier), copy=False).else_(col("_required"), copy=False)
-    staged2 = (exp.select(exp.Star(), copy=False).from_(exp.alias_(exp.paren(staged), "_staged", copy=False), copy=False)
-               .select(exp.alias_(handler, "_handler", quoted=True, copy=False), copy=False))
-    tiers = policy.tiers
+    locked = merge([exp.or_(exp.EQ(this=col("status"), expression=text("complaint")),
+                            _any_fired((r for r in p.rules if r.effects.procedure), prefix), copy=False)
+                    for p, prefix in zip(policies, prefixes)])
+    staged = _layer(fired, "_fired", [("_locked", locked),
+                                      ("_required", merge([_handler(p, prefix) for p, prefix in zip(policies, prefixes)]))])
+    handler = exp.case().when(col("_locked"), merge([text(p.complaints_tier) for p in policies]), copy=False).else_(
+        col("_required"), copy=False)
+    staged2 = _layer(staged, "_staged", [("_handler", handler)])
 
-    def level(subject: exp.Expr) -> exp.Expr:
-        return switch(subject, ((text(t.id), number(t.level)) for t in tiers))
-    escalate = exp.GT(this=level(handler_col.copy()), expression=level(col("handled_by")))
-    staged3 = (exp.select(exp.Star(), copy=False).from_(exp.alias_(exp.paren(staged2), "_handled", copy=False), copy=False)
-               .select(exp.alias_(escalate, "_escalate", quoted=True, copy=False), copy=False))
-    # step 3: authority = min(handler's limit, caps); deny = 0
+    def level(policy: CompiledPolicy, subject: exp.Expr) -> exp.Expr:
+        return switch(subject, ((text(t.id), number(t.level)) for t in policy.tiers))
+    escalate = merge([exp.GT(this=level(p, col("_handler")), expression=level(p, col("handled_by"))) for p in policies])
+    staged3 = _layer(staged2, "_handled", [("_escalate", escalate)])
     outputs: list[exp.Expr] = [*(col(k) for k in keep), col("case_id"),
-                                     exp.alias_(text(policy.id), "policy", quoted=True, copy=False),
-                                     exp.alias_(col("_handler"), "handler", quoted=True, copy=False),
-                                     exp.alias_(col("_escalate"), "escalate", quoted=True, copy=False)]
+                               exp.alias_(col(POLICY_COLUMN) if multi else text(policies[0].id), "policy", quoted=True,
+                                          copy=False),
+                               exp.alias_(col("_handler"), "handler", quoted=True, copy=False),
+                               exp.alias_(col("_escalate"), "escalate", quoted=True, copy=False)]
     # step 4: transfer
     on_duty = col("on_duty")
     live = exp.or_(exp.Is(this=on_duty, expression=exp.Null()), exp.ArrayContains(this=on_duty.copy(), expression=col("_handler")), copy=False)
-    fallback = switch(col("_handler"), ((text(t.id), text(t.fallback)) for t in tiers))
+    fallback = merge([switch(col("_handler"), ((text(t.id), text(t.fallback)) for t in p.tiers)) for p in policies])
     outputs.append(exp.alias_(exp.case().when(live, text("live"), copy=False).else_(fallback, copy=False), "transfer", quoted=True))
     outputs.append(exp.alias_(exp.case().when(col("_locked"), text("complaint"), copy=False).else_(exp.Null(), copy=False), "procedure",
                               quoted=True))
     outputs.append(exp.alias_(col("_locked"), "locked", quoted=True, copy=False))
-    for action in policy.actions:
-        limit = switch(col("_handler"), ((text(t.id), money(t.limit(action))) for t in tiers))
-        caps = [exp.case().when(col(fired_column(r)), money(c.amount), copy=False).else_(exp.Null(), copy=False)
-                for r in policy.rules for c in r.effects.caps if c.action == action]
-        capped = exp.func("LEAST", limit, *caps) if caps else limit
-        deniers = [r for r in policy.rules if action in r.effects.deny]
-        if deniers:
-            capped = exp.case().when(_any_fired(deniers), money(Decimal("0.00")), copy=False).else_(capped, copy=False)
-        outputs.append(exp.alias_(cast(capped, MONEY_SQL), f"authority.{action}", quoted=True, copy=False))
-    # forward (policy tier order) and flags (sorted)
-    forward = [exp.case().when(_any_fired(r for r in policy.rules if t.id in r.effects.forward), text(t.id), copy=False)
-               .else_(exp.Null(), copy=False) for t in tiers if any(t.id in r.effects.forward for r in policy.rules)]
-    outputs.append(exp.alias_(joined(forward), "forward", quoted=True, copy=False))
+    # step 3: authority = min(handler's limit, caps); deny = 0 (an action a policy lacks: NULL for its rows)
+    for action in dict.fromkeys(a for p in policies for a in p.actions):
+        amounts = [_authority(p, prefix, action) if action in p.actions else cast(exp.Null(), MONEY_SQL)
+                   for p, prefix in zip(policies, prefixes)]
+        outputs.append(exp.alias_(cast(merge(amounts), MONEY_SQL), f"authority.{action}", quoted=True, copy=False))
+    # forward (policy tier order), flags (sorted), deadlines, fired rule ids (sorted by id: the order of reasons)
+    for name in ("forward", "flags", "deadlines.acknowledge_by", "deadlines.resolve_by", "rules"):
+        outputs.append(exp.alias_(merge([_OUTPUTS[name](p, prefix) for p, prefix in zip(policies, prefixes)]), name,
+                                  quoted=True, copy=False))
+    return exp.select(*outputs, copy=False).from_(exp.alias_(exp.paren(staged3), "_decided", copy=False), copy=False)
+
+
+def _authority(policy: CompiledPolicy, prefix: str, action: str) -> exp.Expr:
+    limit = switch(col("_handler"), ((text(t.id), money(t.limit(action))) for t in policy.tiers))
+    caps = [exp.case().when(col(fired_column(r, prefix)), money(c.amount), copy=False).else_(exp.Null(), copy=False)
+            for r in policy.rules for c in r.effects.caps if c.action == action]
+    capped = exp.func("LEAST", limit, *caps) if caps else limit
+    deniers = [r for r in policy.rules if action in r.effects.deny]
+    if deniers:
+        capped = exp.case().when(_any_fired(deniers, prefix), money(Decimal("0.00")), copy=False).else_(capped, copy=False)
+    return capped
+
+
+def _forward(policy: CompiledPolicy, prefix: str) -> exp.Expr:
+    rules = policy.rules
+    return joined([exp.case().when(_any_fired((r for r in rules if t.id in r.effects.forward), prefix), text(t.id),
+                                   copy=False).else_(exp.Null(), copy=False)
+                   for t in policy.tiers if any(t.id in r.effects.forward for r in rules)])
+
+
+def _flags(policy: CompiledPolicy, prefix: str) -> exp.Expr:
     names = sorted({f for r in policy.rules for f in r.effects.flags})
-    flags = [exp.case().when(_any_fired(r for r in policy.rules if name in r.effects.flags), text(name), copy=False)
-             .else_(exp.Null(), copy=False) for name in names]
-    outputs.append(exp.alias_(joined(flags), "flags", quoted=True, copy=False))
-    # deadlines: epoch seconds of opened_at + the SLA period of the situation
-    sla = {s: policy.sla_for(s) for s in ("complaint", "escalated", "default")}
-    for name in ("acknowledge", "resolve"):
+    return joined([exp.case().when(_any_fired((r for r in policy.rules if name in r.effects.flags), prefix), text(name),
+                                   copy=False).else_(exp.Null(), copy=False) for name in names])
+
+
+def _deadline(name: str) -> Callable[[CompiledPolicy, str], exp.Expr]:
+    def due(policy: CompiledPolicy, prefix: str) -> exp.Expr:
+        """Epoch seconds of opened_at + the SLA period of the situation (spec 8)."""
+        sla = {s: policy.sla_for(s) for s in ("complaint", "escalated", "default")}
         period = (exp.case().when(col("_locked"), _seconds(getattr(sla["complaint"], name)), copy=False)
                   # the escalated clock: the decision escalates or the case is already escalated (spec 8)
                   .when(exp.or_(col("_escalate"), exp.EQ(this=col("status"), expression=text("escalated")), copy=False),
                         _seconds(getattr(sla["escalated"], name)), copy=False)
                   .else_(_seconds(getattr(sla["default"], name)), copy=False))
-        due = exp.Add(this=col("opened_at"), expression=exp.paren(period, copy=False))
-        outputs.append(exp.alias_(cast(due, "BIGINT"), f"deadlines.{name}_by", quoted=True, copy=False))
-    # fired rule ids, sorted by id (the order of reasons)
-    rules = [exp.case().when(col(fired_column(r)), text(r.id), copy=False).else_(exp.Null(), copy=False)
-             for r in sorted(policy.rules, key=lambda r: r.id)]
-    outputs.append(exp.alias_(joined(rules), "rules", quoted=True, copy=False))
-    return exp.select(*outputs, copy=False).from_(exp.alias_(exp.paren(staged3), "_decided", copy=False), copy=False)
+        return cast(exp.Add(this=col("opened_at"), expression=exp.paren(period, copy=False)), "BIGINT")
+    return due
+
+
+def _rules(policy: CompiledPolicy, prefix: str) -> exp.Expr:
+    return joined([exp.case().when(col(fired_column(r, prefix)), text(r.id), copy=False).else_(exp.Null(), copy=False)
+                   for r in sorted(policy.rules, key=lambda r: r.id)])
+
+
+_OUTPUTS: dict[str, Callable[[CompiledPolicy, str], exp.Expr]] = {
+    "forward": _forward, "flags": _flags, "deadlines.acknowledge_by": _deadline("acknowledge"),
+    "deadlines.resolve_by": _deadline("resolve"), "rules": _rules,
+}
 
 
 def decision_query(policy: CompiledPolicy, dialect: str, source: exp.Expr | None = None,

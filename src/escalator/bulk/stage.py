@@ -19,7 +19,7 @@ from decimal import Decimal
 from sqlglot import exp
 
 from escalator.bulk.schema import (
-    BOOL, COLUMNS, INSTANT, INT, MONEY, NUMBER, OBJECTS, SIGNED_MONEY, TEXT, TEXTS, Column, MONEY_SQL, scale_column,
+    BOOL, BY_PATH, COLUMNS, INSTANT, INT, MONEY, NUMBER, OBJECTS, SIGNED_MONEY, TEXT, TEXTS, Column, MONEY_SQL, scale_column,
 )
 from escalator.bulk.sql import cast, col, dtype, number, text
 from escalator.language.ir import CompiledPolicy
@@ -95,7 +95,24 @@ def _dec(value: Decimal | int) -> exp.Expr:
     return cast(lit(str(value)), MONEY_SQL)
 
 
+# fields whose text checks the policy checks imply: a row is SQL's only when its jurisdiction is one
+# of a policy's and its tiers are the policy's tiers (`policy_choice`, `tiers_ok`), and only names
+# that pass the column's own checks are offered there (`known`)
+IMPLIED_BY_POLICY = ("jurisdiction", "handled_by", "on_duty")
+
+
+def known(column: Column, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The names a value of `column` may take that pass its checks (what a policy offers SQL to match)."""
+    import re
+
+    return tuple(n for n in names if (column.pattern is None or re.fullmatch(column.pattern, n))
+                 and (column.max_length is None or len(n) <= column.max_length)
+                 and (column.values is None or n in column.values) and len(n) >= 1)
+
+
 def _text_checks(column: Column, value: exp.Expr) -> exp.Expr:
+    if column.path in IMPLIED_BY_POLICY:
+        return exp.true()
     checks: list[exp.Expr] = []
     if column.values is not None:
         checks.append(_in(value, column.values))
@@ -108,7 +125,31 @@ def _text_checks(column: Column, value: exp.Expr) -> exp.Expr:
     return _and(*checks)
 
 
+def _bounded(pattern: str, max_length: int | None) -> str | None:
+    """`[first][rest]*` with at most `max_length` characters, as one regular expression (None: another form)."""
+    import re
+
+    found = re.fullmatch(r"(\[[^\]]+\])(\[[^\]]+\])\*", pattern)
+    if found is None:
+        return None
+    rest = "*" if max_length is None else f"{{0,{max_length - 1}}}"
+    return f"{found.group(1)}{found.group(2)}{rest}"
+
+
+def no_nulls(values: exp.Expr) -> exp.Expr:
+    """No NULL element in the list (LIST_COUNT counts the others)."""
+    return exp.EQ(this=fn("LIST_COUNT", values), expression=fn("LEN", values.copy()))
+
+
 def _list_checks(column: Column, values: exp.Expr) -> exp.Expr:
+    """Every element passes the column's text checks, without a lambda per row where a builtin says it."""
+    if column.path in IMPLIED_BY_POLICY:
+        return exp.true()
+    if column.values is not None and column.pattern is None and column.max_length is None:
+        return fn("LIST_HAS_ALL", exp.Array(expressions=[lit(v) for v in column.values]), values)
+    bounded = _bounded(column.pattern, column.max_length) if column.pattern is not None and column.values is None else None
+    if bounded is not None:  # elements never hold a space: joined by spaces they match "(e( e)*)?"
+        return fn("REGEXP_FULL_MATCH", fn("ARRAY_TO_STRING", values, lit(" ")), lit(f"({bounded}( {bounded})*)?"))
     element = _text_checks(column, X)
     bad = fn("LIST_FILTER", values, _lambda(exp.not_(exp.paren(fn("COALESCE", exp.paren(element), exp.false()), copy=False), copy=False)))
     return exp.EQ(this=fn("LEN", bad), expression=number(0))
@@ -225,7 +266,12 @@ def _absent_or(column: Column, missing_test: exp.Expr, null_test: exp.Expr | Non
         checks = checks.when(null_test, exp.true() if column.nullable else exp.false(), copy=False)
         present = _and(present, exp.not_(null_test, copy=False))
     checks = checks.else_(fn("COALESCE", exp.paren(ok, copy=False), exp.false()), copy=False)
-    typed = exp.case().when(present, cast(value, column.sql_type), copy=False).else_(_default(column), copy=False)
+    if null_test is None:  # a flat row: absent is NULL, and a present value that does not read is not ok
+        typed = cast(value, column.sql_type)
+        if column.default is not None:
+            typed = fn("COALESCE", typed, _default(column))
+    else:
+        typed = exp.case().when(present, cast(value, column.sql_type), copy=False).else_(_default(column), copy=False)
     flag = None
     if integral is not None:  # the scale as written; the default's own when absent
         default = column.default
@@ -316,8 +362,7 @@ def _flat_column(column: Column, types: Mapping[str, str], all_text: bool) -> tu
             value = raw
             ok = exp.true() if base == "VARCHAR[]" else exp.false()
         if ok != exp.false():
-            nulls = fn("LIST_FILTER", value.copy(), _lambda(_is_null(X)))
-            ok = _and(ok, exp.EQ(this=fn("LEN", nulls), expression=number(0)), _list_checks(column, value.copy()))
+            ok = _and(ok, no_nulls(value.copy()), _list_checks(column, value.copy()))
     else:  # INSTANT
         if is_text:
             value, ok = _instant_text(raw)
@@ -357,7 +402,7 @@ def policy_choice(policies: Mapping[str, CompiledPolicy]) -> exp.Expr:
     day = cast(fn("TO_TIMESTAMP", col("opened_at")), "DATE")
     case = exp.case()
     for policy in policies.values():
-        tests = [_in(col("jurisdiction"), policy.jurisdictions)]
+        tests = [_in(col("jurisdiction"), known(BY_PATH["jurisdiction"], policy.jurisdictions))]
         if policy.effective_from is not None:
             tests.append(exp.GTE(this=day.copy(), expression=cast(lit(policy.effective_from.isoformat()), "DATE")))
         if policy.effective_until is not None:
@@ -368,39 +413,43 @@ def policy_choice(policies: Mapping[str, CompiledPolicy]) -> exp.Expr:
 
 def tiers_ok(policies: Mapping[str, CompiledPolicy], sql_policies: set[str]) -> exp.Expr:
     """Engine.prepare's tier checks, and only for policies the SQL path decides."""
+    if not sql_policies:
+        return exp.false()
     case = exp.case(col("_policy"))
     for policy in policies.values():
         if policy.id not in sql_policies:
             continue
-        reachable = tuple(t.id for t in policy.tiers if t.player_reachable)
-        known = tuple(t.id for t in policy.tiers)
-        unknown = fn("LIST_FILTER", fn("COALESCE", col("on_duty"), cast(exp.Array(expressions=[]), "VARCHAR[]")),
-                     _lambda(exp.not_(exp.paren(_in(X, known), copy=False), copy=False)))
-        case = case.when(lit(policy.id), _and(_in(col("handled_by"), reachable),
-                                              exp.EQ(this=fn("LEN", unknown), expression=number(0))), copy=False)
+        reachable = known(BY_PATH["handled_by"], tuple(t.id for t in policy.tiers if t.player_reachable))
+        tiers = known(BY_PATH["on_duty"], tuple(t.id for t in policy.tiers))
+        roster = fn("LIST_HAS_ALL", exp.Array(expressions=[lit(t) for t in tiers]),
+                    fn("COALESCE", col("on_duty"), cast(exp.Array(expressions=[]), "VARCHAR[]")))
+        case = case.when(lit(policy.id), _and(_in(col("handled_by"), reachable), roster), copy=False)
     return fn("COALESCE", exp.paren(case.else_(exp.false(), copy=False)), exp.false())
 
 
 def stage_select(form: str, source: str, policies: Mapping[str, CompiledPolicy], sql_policies: set[str],
-                 types: Mapping[str, str] | None = None) -> exp.Select:
-    """The flat, typed table of `source` (a relation name) with `_i`, `_ok` and `_policy`.
+                 types: Mapping[str, str] | None = None, carry: tuple[str, ...] = ("_i",),
+                 checked: bool = True) -> exp.Select:
+    """The flat, typed table of `source` (a relation name) with the `carry` columns, `_ok` and `_policy`.
 
-    `types` are the source's column types (forms "flat" and "text").
+    `types` are the source's column types (forms "flat" and "text"). `checked=False` (flat forms
+    only): the caller has already found every row that is not `_ok` with `ok_select` and leaves
+    them out itself, so `_ok` only says that the row's policy is one SQL decides.
     """
-    inner = exp.select(col("_i"), copy=False).from_(exp.to_table(source), copy=False)
+    carried = [col(c) for c in carry]
+    inner = exp.select(*carried, copy=False).from_(exp.to_table(source), copy=False)
     checks: list[exp.Expr] = []
     if form == JSON:
         guarded = exp.case().when(_and(fn("JSON_VALID", col("json")),
                                        exp.not_(exp.paren(fn("REGEXP_MATCHES", col("json"), lit(DOUBTFUL_JSON_NUMBER)), copy=False), copy=False)),
                                   cast(col("json"), "JSON")).else_(exp.Null(), copy=False)
-        base = exp.select(col("_i"), exp.alias_(guarded, "_j", quoted=True, copy=False), copy=False).from_(exp.to_table(source), copy=False)
-        inner = exp.select(col("_i"), copy=False).from_(exp.alias_(exp.paren(base), "_raw", copy=False), copy=False)
+        base = exp.select(*carried, exp.alias_(guarded, "_j", quoted=True, copy=False), copy=False).from_(exp.to_table(source), copy=False)
+        inner = exp.select(*(c.copy() for c in carried), copy=False).from_(exp.alias_(exp.paren(base), "_raw", copy=False), copy=False)
         checks.append(_not_null(J))
         checks.append(fn("COALESCE", exp.paren(_json_objects_ok(), copy=False), exp.false()))
         read = _json_column
     else:
         assert types is not None
-        inner = exp.select(col("_i"), copy=False).from_(exp.to_table(source), copy=False)
         checks.append(_flat_objects_ok(types))
         read = lambda c: _flat_column(c, types, form == TEXT_CELLS)  # type: ignore[assignment]  # noqa: E731
     keys: dict[str, exp.Expr] = {}
@@ -418,8 +467,14 @@ def stage_select(form: str, source: str, policies: Mapping[str, CompiledPolicy],
         if column.kind == NUMBER:
             inner = inner.select(exp.alias_(cast(integral, "INTEGER") if integral is not None else exp.Null(),
                                             scale_column(column.path), quoted=True, copy=False), copy=False)
-    inner = inner.select(exp.alias_(_and(*checks), "_valid", quoted=True, copy=False), copy=False)
+    if not checked:
+        inner = inner.select(exp.alias_(exp.true(), "_valid", quoted=True, copy=False), copy=False)
+    else:
+        inner = inner.select(exp.alias_(_and(*checks), "_valid", quoted=True, copy=False), copy=False)
     chosen = exp.select(exp.Star(), exp.alias_(policy_choice(policies), "_policy", quoted=True, copy=False), copy=False).from_(
         exp.alias_(exp.paren(inner), "_typed", copy=False), copy=False)
-    ok = _and(fn("COALESCE", col("_valid"), exp.false()), _not_null(col("_policy")), tiers_ok(policies, sql_policies))
+    if checked:
+        ok = _and(fn("COALESCE", col("_valid"), exp.false()), _not_null(col("_policy")), tiers_ok(policies, sql_policies))
+    else:
+        ok = fn("COALESCE", _in(col("_policy"), tuple(sql_policies)), exp.false())
     return exp.select(exp.Star(), exp.alias_(ok, "_ok", quoted=True, copy=False), copy=False).from_(exp.alias_(exp.paren(chosen), "_chosen", copy=False), copy=False)

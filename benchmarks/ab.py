@@ -66,8 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         assert process.stdout is not None and process.stdout.readline().strip() == "ready"
     samples: dict[tuple[str, str], list[int]] = {key: [] for key in workers}
     for _ in range(args.rounds):
-        for start in range(0, args.cases, CHUNK):
-            for key, process in workers.items():
+        for turn, start in enumerate(range(0, args.cases, CHUNK)):
+            order = list(workers.items())
+            for key, process in order[turn % len(order):] + order[:turn % len(order)]:  # each goes first in turn
                 assert process.stdin is not None and process.stdout is not None
                 process.stdin.write(f"{start} {start + CHUNK}\n")
                 process.stdin.flush()

@@ -62,11 +62,9 @@ class Calendar:
         if code is None:
             return False
         if day.year not in self._public_years:
-            import holidays
+            from escalator.language import public_holidays
 
-            country, _, subdiv = code.partition("-")
-            found = holidays.country_holidays(country, subdiv=subdiv or None, years=day.year)
-            self._holidays.update(d for d in found if d.year == day.year)
+            self._holidays.update(public_holidays.holidays_in(code, day.year))
             self._public_years.add(day.year)
         return day in self._holidays
 

@@ -138,8 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     samples: dict[str, list[int]] = {name: [] for name, _, _ in runs}
     for _ in range(args.rounds):
         gc.collect()
-        for start in range(0, args.cases, CHUNK):  # interleaved finely: a burst of load hits every variant
-            for name, engine, work in runs:
+        for turn, start in enumerate(range(0, args.cases, CHUNK)):  # finely: a burst of load hits all
+            # each variant goes first equally often (the first after a switch runs on colder caches)
+            for name, engine, work in runs[turn % len(runs):] + runs[:turn % len(runs)]:
                 samples[name].extend(timings(engine, work[start:start + CHUNK]))
     median = {name: statistics.median(values) / 1000 for name, values in samples.items()}
     print(f"{args.cases} NL cases x {args.rounds} rounds, compiled backend, median microseconds per case")

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import copy
+import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from escalator.runtime.backends import durable_available
+
+os.environ.setdefault("ESCALATOR_CACHE_DIR", tempfile.mkdtemp(prefix="escalator-test-cache-"))
+"""Tests (and the processes they start) keep escalator's cache out of the user's home."""
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

@@ -1,4 +1,4 @@
-"""A calendar's bisect index (`Calendar.block`) answers as the walk over its intervals does.
+"""A calendar's bisect index (`escalator.language.calendars.Calendar.block`) answers as the walk over its intervals does.
 
 is_open, next_opening and next_change run per evaluation; they read a block of merged intervals
 built once. The walk over `Calendar.intervals` is the reference: calendars with DST zones,
@@ -13,7 +13,8 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from escalator.language.time import Calendar, parse_calendar
+from escalator.language.calendars import Calendar
+from escalator.language.time import parse_calendar
 
 UTC = timezone.utc
 

@@ -6,10 +6,8 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from escalator.language.time import (
-    Calendar, Duration, add_counted, add_working_days, counted_seconds, parse_calendar, parse_duration,
-    parse_instant,
-)
+from escalator.language.calendars import Calendar, add_counted, add_working_days, counted_seconds
+from escalator.language.time import Duration, parse_calendar, parse_duration, parse_instant
 
 
 def utc(text: str) -> datetime:

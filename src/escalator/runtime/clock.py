@@ -17,9 +17,8 @@ from typing import Any
 from escalator.language import fields as F
 from escalator.language.ir import AllOf, AnyOf, Compare, CompiledPolicy, Condition, Const, Not, Sla, Tier
 from escalator.language.models.case import Case
-from escalator.language.time import (
-    Calendar, Duration, add_counted, add_working_days, counted_seconds,
-)
+from escalator.language.calendars import Calendar, add_counted, add_working_days, counted_seconds
+from escalator.language.time import Duration
 
 Pauses = tuple[tuple[datetime, "datetime | None"], ...]
 SITUATIONS = ("complaint", "escalated", "default")

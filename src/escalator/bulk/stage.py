@@ -411,11 +411,11 @@ def policy_choice(policies: Mapping[str, CompiledPolicy]) -> exp.Expr:
     return case
 
 
-def tiers_ok(policies: Mapping[str, CompiledPolicy], sql_policies: set[str]) -> exp.Expr:
-    """Engine.prepare's tier checks, and only for policies the SQL path decides."""
+def tiers_ok(policies: Mapping[str, CompiledPolicy], sql_policies: set[str], selector: str = "_policy") -> exp.Expr:
+    """Engine.prepare's tier checks, and only for policies the SQL path decides (`selector`: the policy column)."""
     if not sql_policies:
         return exp.false()
-    case = exp.case(col("_policy"))
+    case = exp.case(col(selector))
     for policy in policies.values():
         if policy.id not in sql_policies:
             continue
@@ -478,3 +478,12 @@ def stage_select(form: str, source: str, policies: Mapping[str, CompiledPolicy],
     else:
         ok = fn("COALESCE", _in(col("_policy"), tuple(sql_policies)), exp.false())
     return exp.select(exp.Star(), exp.alias_(ok, "_ok", quoted=True, copy=False), copy=False).from_(exp.alias_(exp.paren(chosen), "_chosen", copy=False), copy=False)
+
+
+def also_ok(policies: Mapping[str, CompiledPolicy], sql_policies: set[str], selector: str) -> tuple[exp.Expr, exp.Expr]:
+    """Over `stage_select`'s rows: (the row's policy in a second policy set, named `selector`, and whether
+    that set's SQL decides the row too, given `_ok`: the column checks are the same for both sets).
+    One check query then serves two policy sets (impact)."""
+    chosen = policy_choice(policies)
+    ok = _and(_not_null(col(selector)), tiers_ok(policies, sql_policies, selector))
+    return chosen, ok

@@ -14,6 +14,7 @@ every cell text, as CSV holds them; lists are JSON arrays).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from decimal import Decimal
 
 from sqlglot import exp
@@ -40,7 +41,9 @@ OBJECT_KEYS = {
 # a plain decimal without exponent, at most two decimals: what SQL and Python read the same way
 DECIMAL_TEXT = r"-?[0-9]{1,13}(\.[0-9]{1,2})?"
 INTEGER_TEXT = r"-?[0-9]{1,15}"
-INSTANT_TEXT = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+# UTC only: the engine picks the policy by the day in the instant's own offset, SQL by the UTC day;
+# an instant written with another offset goes to the Python engine
+INSTANT_TEXT = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]00:00)"
 # a JSON number SQL would read through a double: an exponent, or more than two decimals
 DOUBTFUL_JSON_NUMBER = r"[:\[,]\s*-?[0-9]+(\.[0-9]*)?[eE]|[:\[,]\s*-?[0-9]+\.[0-9]{3,}"
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT")
@@ -267,6 +270,8 @@ def _absent_or(column: Column, missing_test: exp.Expr, null_test: exp.Expr | Non
         present = _and(present, exp.not_(null_test, copy=False))
     checks = checks.else_(fn("COALESCE", exp.paren(ok, copy=False), exp.false()), copy=False)
     if null_test is None:  # a flat row: absent is NULL, and a present value that does not read is not ok
+        read = fn("COALESCE", exp.paren(ok, copy=False), exp.false())
+        checks = (_and(exp.not_(absent.copy(), copy=False), read) if column.required else _or(absent.copy(), read))
         typed = cast(value, column.sql_type)
         if column.default is not None:
             typed = fn("COALESCE", typed, _default(column))
@@ -399,14 +404,17 @@ def _flat_objects_ok(types: Mapping[str, str]) -> exp.Expr:
 # -- the stage query ---------------------------------------------------------------------
 def policy_choice(policies: Mapping[str, CompiledPolicy]) -> exp.Expr:
     """Engine.policy_for in SQL: the first policy (engine order) for the jurisdiction in force that day."""
-    day = cast(fn("TO_TIMESTAMP", col("opened_at")), "DATE")
+    from datetime import datetime, time, timedelta, timezone
+
+    def midnight(day: Any) -> exp.Expr:  # epoch seconds of 00:00 UTC that day (opened_at is epoch seconds, UTC)
+        return number(int(datetime.combine(day, time(0), timezone.utc).timestamp()))
     case = exp.case()
     for policy in policies.values():
         tests = [_in(col("jurisdiction"), known(BY_PATH["jurisdiction"], policy.jurisdictions))]
         if policy.effective_from is not None:
-            tests.append(exp.GTE(this=day.copy(), expression=cast(lit(policy.effective_from.isoformat()), "DATE")))
+            tests.append(exp.GTE(this=col("opened_at"), expression=midnight(policy.effective_from)))
         if policy.effective_until is not None:
-            tests.append(exp.LTE(this=day.copy(), expression=cast(lit(policy.effective_until.isoformat()), "DATE")))
+            tests.append(exp.LT(this=col("opened_at"), expression=midnight(policy.effective_until + timedelta(days=1))))
         case = case.when(_and(*tests), lit(policy.id), copy=False)
     return case
 
@@ -415,15 +423,20 @@ def tiers_ok(policies: Mapping[str, CompiledPolicy], sql_policies: set[str], sel
     """Engine.prepare's tier checks, and only for policies the SQL path decides (`selector`: the policy column)."""
     if not sql_policies:
         return exp.false()
-    case = exp.case(col(selector))
+    checks: dict[exp.Expr, list[str]] = {}  # policies with the same tiers share one check
     for policy in policies.values():
         if policy.id not in sql_policies:
             continue
         reachable = known(BY_PATH["handled_by"], tuple(t.id for t in policy.tiers if t.player_reachable))
         tiers = known(BY_PATH["on_duty"], tuple(t.id for t in policy.tiers))
-        roster = fn("LIST_HAS_ALL", exp.Array(expressions=[lit(t) for t in tiers]),
-                    fn("COALESCE", col("on_duty"), cast(exp.Array(expressions=[]), "VARCHAR[]")))
-        case = case.when(lit(policy.id), _and(_in(col("handled_by"), reachable), roster), copy=False)
+        roster = _or(_is_null(col("on_duty")), fn("LIST_HAS_ALL", exp.Array(expressions=[lit(t) for t in tiers]), col("on_duty")))
+        checks.setdefault(_and(_in(col("handled_by"), reachable), roster), []).append(policy.id)
+    if len(checks) == 1:
+        (check, ids), = checks.items()
+        return fn("COALESCE", exp.paren(_and(_in(col(selector), tuple(ids)), check), copy=False), exp.false())
+    case = exp.case()
+    for check, ids in checks.items():
+        case = case.when(_in(col(selector), tuple(ids)), check, copy=False)
     return fn("COALESCE", exp.paren(case.else_(exp.false(), copy=False)), exp.false())
 
 

@@ -83,3 +83,30 @@ def test_script_exits_non_zero_and_prints_no_table_when_an_implementation_is_sab
     assert run.returncode == 1
     assert "REFUSING TO REPORT" in run.stderr
     assert "| implementation |" not in run.stdout
+
+
+def test_breakdown_stages_compute_what_evaluate_does_and_add_up():
+    """Each stage is timed on the inputs evaluate gives it (the same policy facts: a decide stage
+    without them rebuilt every lookup per call and read 375 us); breakdown refuses otherwise."""
+    stages = bench.breakdown(workload.generate(40), "compiled", rounds=1)
+    parts = ("  of which the view (flat view + time fields)", "  of which backend.fired (compiled)",
+             "  of which decide (Decision, reasons, messages)", "  of which the rest (time rules, next_review)")
+    assert all(stages[name] >= 0 for name in parts)
+    assert stages["sum of the stages (prepare + decide stage)"] == pytest.approx(
+        stages["prepare: validation, policy and tier checks"] + stages["decide stage: an already validated case"])
+
+
+def test_startup_mode_reports_help_and_load_against_issue_19s_targets(tmp_path, capsys):
+    out = tmp_path / "startup.json"
+    assert bench.main(["--startup", "--starts", "1", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Engine.default(backend=auto)" in printed and "with its imports" in printed
+    result = json.loads(out.read_text())
+    figures = result["startup"]
+    for key in ("python_ms", "auto_load_ms", "auto_import_and_load_ms", "compiled_load_ms", "durable_load_ms"):
+        assert figures[key] > 0
+    assert figures["auto_import_and_load_ms"] > figures["auto_load_ms"]
+    named = [t["target"] for t in result["targets"]]
+    assert any("Engine.default() load < 100 ms" in t for t in named)
+    if figures["help_ms"] is not None:
+        assert any("--help` < 250 ms" in t for t in named)

@@ -150,3 +150,111 @@ def test_engines_dropped_without_close_free_their_rulesets():
         assert len(deleted) == 2 * len(handles)
     finally:
         backend_module.durable_rules_engine.delete_ruleset = original
+
+
+# -- one session per policy: what the reuse relies on, and what it must route around ----------
+
+def _raw(name, conditions):
+    """A raw C-engine ruleset (as the backend builds them) with a catch-all, and a reader of one fact."""
+    import json
+
+    import durable_rules_engine
+
+    definition = {rule: {"all": [{"m": {"$and": [{"$ex": {"_e": 1}}, condition]}}]} for rule, condition in conditions.items()}
+    definition["catch"] = {"all": [{"m": {"$ex": {"_e": 1}}}]}
+    handle = durable_rules_engine.create_ruleset(name, json.dumps(definition))
+
+    def run(fact: str):
+        result, state = durable_rules_engine.assert_fact(handle, fact)
+        started = durable_rules_engine.start_action_for_state(handle, state)
+        messages, names = (started[1] if started else None), []
+        while messages:
+            names.append(messages[2:messages.index('"', 2)])
+            messages = durable_rules_engine.complete_and_start_action(handle, state)
+        return result, sorted(names)
+
+    return handle, run
+
+
+def test_a_flat_dotted_key_is_the_nested_property_a_rule_names():
+    _, run = _raw("trap-flat", {"big": {"$gt": {"a.b": 1}}})
+    assert run('{"sid":"1","id":"f","_e":1,"a.b":5}') == (0, ["big", "catch"])
+    _, run = _raw("trap-nested", {"big": {"$gt": {"a.b": 1}}})
+    assert run('{"sid":"1","id":"f","_e":1,"a":{"b":5}}') == (0, ["big", "catch"])
+
+
+def test_a_fact_with_an_id_the_state_holds_fires_nothing_until_retracted_by_sid_and_id():
+    import durable_rules_engine
+
+    handle, run = _raw("trap-same-id", {"big": {"$gt": {"x": 1}}})
+    assert run('{"sid":"1","id":"f","_e":1,"x":5}') == (0, ["big", "catch"])
+    assert run('{"sid":"1","id":"f","_e":1,"x":0}') == (2, [])  # ERR_EVENT_OBSERVED: silently nothing
+    durable_rules_engine.retract_fact(handle, '{"sid":"1","id":"f"}')
+    assert run('{"sid":"1","id":"f","_e":1,"x":0}') == (0, ["catch"])
+    durable_rules_engine.retract_fact(handle, '{"sid":"1","id":"f"}')
+    assert run('{"sid":"1","id":"f","_e":1,"x":5}') == (0, ["big", "catch"])
+
+
+def test_a_half_read_action_queue_silences_the_session_until_its_state_is_deleted():
+    import durable_rules_engine
+
+    handle, run = _raw("trap-held", {"big": {"$gt": {"x": 1}}})
+    _, state = durable_rules_engine.assert_fact(handle, '{"sid":"1","id":"f","_e":1,"x":5}')
+    durable_rules_engine.start_action_for_state(handle, state)  # read one action, never complete it
+    durable_rules_engine.retract_fact(handle, '{"sid":"1","id":"f"}')
+    assert run('{"sid":"1","id":"f","_e":1,"x":5}') == (0, [])  # even the catch-all is silent
+    durable_rules_engine.delete_state(handle, "1")
+    assert run('{"sid":"1","id":"f","_e":1,"x":5}') == (0, ["big", "catch"])
+
+
+def _sids(texts):
+    import json
+
+    return {json.loads(text)["sid"] for text in texts}
+
+
+def test_the_backend_keeps_one_session_per_policy_and_deletes_no_state_per_case(monkeypatch):
+    import escalator.runtime.backends.durable as backend_module
+
+    engine = Engine.load(SEMANTICS / "policies", SEMANTICS / "rules", backend="durable")
+    asserted, deleted = [], []
+    real = backend_module.durable_rules_engine
+    monkeypatch.setattr(real, "assert_fact", lambda h, text, f=real.assert_fact: (asserted.append(text), f(h, text))[1])
+    monkeypatch.setattr(real, "delete_state", lambda h, sid, f=real.delete_state: (deleted.append(sid), f(h, sid))[1])
+    cases = [make_case(**{"request.kind": "bonus_request", "request.amount": f"{a}.00"}) for a in range(20, 40)]
+    first = [engine.evaluate(c, AT).to_json() for c in cases]
+    assert [engine.evaluate(c, AT).to_json() for c in cases] == first  # retracted: nothing left behind
+    assert len(_sids(asserted)) == 1 and deleted == []
+    engine.close()
+    assert set(deleted) == _sids(asserted)  # closing deletes the live session before its rulesets
+
+
+def test_a_failure_while_the_fact_is_in_the_engine_fails_closed_and_renews_the_session(monkeypatch):
+    import json
+
+    import escalator.runtime.backends.durable as backend_module
+
+    engine = Engine.load(SEMANTICS / "policies", SEMANTICS / "rules", backend="durable")
+    complaint = make_case(**{"request.kind": "complaint"})
+    expected = engine.evaluate(complaint, AT).to_json()
+    real = backend_module.durable_rules_engine
+    asserted, deleted = [], []
+    calls = {"n": 0}
+
+    def flaky(handle, state, f=real.complete_and_start_action):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("C engine failure half-way through the queue")
+        return f(handle, state)
+
+    monkeypatch.setattr(real, "complete_and_start_action", flaky)
+    monkeypatch.setattr(real, "assert_fact", lambda h, text, f=real.assert_fact: (asserted.append(text), f(h, text))[1])
+    monkeypatch.setattr(real, "delete_state", lambda h, sid, f=real.delete_state: (deleted.append(sid), f(h, sid))[1])
+    from escalator.runtime.decide import FAILED_RULE
+
+    failed = engine.evaluate(complaint, AT)
+    assert FAILED_RULE in failed.fired  # the fail-safe decision, never a partial one
+    assert [engine.evaluate(complaint, AT).to_json() for _ in range(3)] == [expected] * 3
+    first_sid, *later = [json.loads(t)["sid"] for t in asserted]
+    assert deleted == [first_sid] and set(later) != {first_sid} and len(set(later)) == 1
+    engine.close()

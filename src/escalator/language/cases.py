@@ -8,13 +8,22 @@ from pathlib import Path
 from typing import Any
 
 from escalator.errors import CaseError, Problem, describe
+from escalator.language.fastpath import make_fast_validator
 from escalator.language.models.case import Case
 from escalator.language.validation import validate
 from escalator.language.yamlio import Document, load_file, parse_json
 
+FAST_CASE = make_fast_validator(Case)
+"""A plain dict of the usual shape, validated in Python written from the model (else None: pydantic)."""
+
 
 def parse_case(data: Any, source: str | None = None) -> Case:
-    """Validate case data; every problem is listed with its field path."""
+    """Validate case data; every problem is listed with its field path (pydantic's errors, always:
+    the fast path only takes input it can check exactly, and hands everything else to pydantic)."""
+    if FAST_CASE is not None and (data.__class__ is dict or isinstance(data, Document)):
+        fast: Case | None = FAST_CASE(data.data if isinstance(data, Document) else data)
+        if fast is not None:
+            return fast
     if isinstance(data, Case):
         return data
     if isinstance(data, Document):

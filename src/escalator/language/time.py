@@ -10,6 +10,7 @@ half-open ([open, close)) and adjacent intervals merge, also across midnight.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
@@ -21,6 +22,10 @@ DAY = 86400
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HORIZON_DAYS = 800
 """How far ahead calendar searches look (a calendar closed for longer never opens again)."""
+BLOCK_DAYS = 32
+"""The span of one block of a calendar's opening-hours index (see `Calendar.block`)."""
+BLOCK_AHEAD = 40
+"""Days an index block reaches past its span: a next opening or close within them is a bisect away."""
 
 ELAPSED_UNITS = {"m": 60, "h": 3600, "d": DAY, "w": 7 * DAY}
 WORKING_UNITS = ("wh", "wd")
@@ -232,6 +237,7 @@ class Calendar:
         self._holidays = set(spec.holidays)
         self._public_years: set[int] = set()
         self._days: dict[date, tuple[Interval, ...]] = {}
+        self._blocks: dict[int, Block] = {}
         self.always_open = (not spec.holidays and spec.public_holidays is None
                             and all(self.week.get(d) == ((0, 1440),) for d in range(7)))
 
@@ -302,15 +308,24 @@ class Calendar:
         if pending is not None and pending[1] > start:
             yield pending
 
+    def block(self, moment: datetime) -> "Block":
+        """The index block whose span holds `moment` (built on first use, then reused by every query).
+
+        Blocks are keyed by the UTC day (zone offsets are under a day, so the local day is within
+        one of it) and hold the merged opening intervals of the local days from 2 before the span
+        to BLOCK_AHEAD after it."""
+        key = int(moment.timestamp()) // DAY // BLOCK_DAYS
+        found = self._blocks.get(key)
+        if found is None:
+            if len(self._blocks) > 256:  # queries wander over years only in tests and timelines
+                self._blocks.clear()
+            found = self._blocks[key] = Block(self, key)
+        return found
+
     def is_open(self, moment: datetime) -> bool:
         if self.always_open:
             return True
-        day = self.local_date(moment)
-        for check in (day, day - timedelta(days=1)):
-            for begin, end in self.day_intervals(check):
-                if begin <= moment < end:
-                    return True
-        return False
+        return self.block(moment).is_open(moment)
 
     def next_open(self, moment: datetime) -> datetime | None:
         """`moment` if open, else the next opening; None if closed for the whole horizon."""
@@ -318,15 +333,70 @@ class Calendar:
             return moment if begin <= moment else begin
         return None
 
+    def next_opening(self, moment: datetime) -> datetime | None:
+        """The first opening strictly after `moment` (when a callback is handled; None: never)."""
+        if not self.always_open:
+            found = self.block(moment).next_opening(moment)
+            if found is not None:
+                return found
+        for begin, _ in self.intervals(moment):
+            if begin > moment:
+                return begin
+        return None
+
     def next_change(self, moment: datetime) -> datetime | None:
         """The first instant after `moment` at which the calendar opens or closes (None: never)."""
+        if self.always_open:
+            return None
+        found = self.block(moment).next_change(moment)
+        if found is not None:
+            return found
         for begin, end in self.intervals(moment):
             if begin > moment:
                 return begin
-            if self.always_open:
-                return None
             return end
         return None
+
+
+class Block:
+    """A calendar's merged opening intervals over a few weeks, for bisect queries.
+
+    Answers only what the block can know: membership for an instant in its days, a next
+    opening or close inside it; for anything else (a closure longer than BLOCK_AHEAD days, an
+    interval running into its last day's end) it says None and the caller walks `intervals`.
+    """
+
+    def __init__(self, calendar: Calendar, key: int):
+        first = date.fromordinal(date(1970, 1, 1).toordinal() + key * BLOCK_DAYS) - timedelta(days=2)
+        begins: list[datetime] = []
+        ends: list[datetime] = []
+        day = first
+        for _ in range(BLOCK_DAYS + BLOCK_AHEAD + 2):
+            for begin, end in calendar.day_intervals(day):
+                if ends and begin <= ends[-1]:  # merged as `intervals` merges them
+                    ends[-1] = max(end, ends[-1])
+                else:
+                    begins.append(begin)
+                    ends.append(end)
+            day += timedelta(days=1)
+        self.begins, self.ends = begins, ends
+        self.limit = calendar._local(day - timedelta(days=1), 1440)
+        """The end of the block's last day: an interval ending there may go on in the next block."""
+
+    def is_open(self, moment: datetime) -> bool:
+        i = bisect_right(self.begins, moment) - 1
+        return i >= 0 and moment < self.ends[i]
+
+    def next_opening(self, moment: datetime) -> datetime | None:
+        j = bisect_right(self.begins, moment)
+        return self.begins[j] if j < len(self.begins) else None
+
+    def next_change(self, moment: datetime) -> datetime | None:
+        j = bisect_right(self.begins, moment)
+        if j and moment < self.ends[j - 1]:
+            end = self.ends[j - 1]
+            return end if end < self.limit else None
+        return self.begins[j] if j < len(self.begins) else None
 
 
 def subtract(intervals: Iterable[Interval], pauses: tuple[tuple[datetime, datetime | None], ...]) -> Iterator[Interval]:

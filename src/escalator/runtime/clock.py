@@ -47,6 +47,18 @@ class Due:
     paused: bool
 
 
+_NO_DUE = Due(None, None, False)
+_PAUSED = Due(None, None, True)
+
+
+def _fixed_periods(sla: Sla) -> tuple[timedelta | None, timedelta | None] | None:
+    ack, resolve = sla.acknowledge, sla.resolve
+    if (ack is not None and ack.working) or (resolve is not None and resolve.working):
+        return None
+    return (None if ack is None else timedelta(seconds=ack.seconds),
+            None if resolve is None else timedelta(seconds=resolve.seconds))
+
+
 def _leaves(node: Condition) -> list[Compare]:
     if isinstance(node, Compare):
         return [node]
@@ -79,18 +91,25 @@ class TimeFacts:
                                  if any(leaf.left.path in CHANGING for leaf in _leaves(rule.condition)))
         """The rules whose outcome time alone can change (compiled predicates): all next_review_at re-evaluates."""
         self._last_due: dict[str, tuple[Case, Due]] = {}
+        self._fixed = {situation: _fixed_periods(sla) for situation, sla in self.sla.items()}
+        """Per situation: its SLA periods as timedeltas when both are elapsed time (no calendar to walk)."""
         self._reads_deadlines = bool(self.used & {"time.acknowledge_overdue", "time.resolve_overdue", "time.sla_used"})
         self.timed = bool(self.used) or bool(self.tier_calendar)
         """False: no decision of this policy ever changes with time alone (next_review_at is null)."""
 
     # -- clocks -----------------------------------------------------------------------------------
-    def clock(self, case: Case, situation: str) -> Clock:
-        """The situation's clock: started when the case entered it (by history), else at its last change."""
+    def start(self, case: Case, situation: str) -> datetime:
+        """When the situation's clock started: when the case entered it (by history), else at its last change."""
         history = case.history
-        start = case.opened_at
-        if situation != "default":
-            entered = next((h.at for h in history if h.status == situation), None)
-            start = entered if entered is not None else (history[-1].at if history else case.opened_at)
+        if situation == "default" or not history:
+            return case.opened_at
+        entered = next((h.at for h in history if h.status == situation), None)
+        return entered if entered is not None else history[-1].at
+
+    def clock(self, case: Case, situation: str) -> Clock:
+        """The situation's clock: its start, and the periods it stood still (by history)."""
+        history = case.history
+        start = self.start(case, situation)
         pause_in = self.sla[situation].pause_in
         if not pause_in:
             return Clock(start, (), False)
@@ -123,10 +142,17 @@ class TimeFacts:
     def _due(self, case: Case, situation: str) -> Due:
         sla = self.sla[situation]
         if sla.acknowledge is None and sla.resolve is None:
-            return Due(None, None, False)
+            return _NO_DUE
+        fixed = self._fixed[situation]
+        if fixed is not None and (not sla.pause_in or not case.history):  # no pause to cut out
+            if case.status in sla.pause_in:
+                return _PAUSED
+            start = self.start(case, situation)
+            return Due(start + fixed[0] if fixed[0] is not None else None,
+                       start + fixed[1] if fixed[1] is not None else None, False)
         clock = self.clock(case, situation)
         if clock.paused:
-            return Due(None, None, True)
+            return _PAUSED
         return Due(
             self.deadline(sla.acknowledge, clock) if sla.acknowledge is not None else None,
             self.deadline(sla.resolve, clock) if sla.resolve is not None else None,
@@ -162,18 +188,15 @@ class TimeFacts:
     def contact_at(self, tier: Tier, at: datetime) -> datetime | None:
         """When a callback or email to `tier` will be handled: the next opening of its calendar after `at`."""
         calendar = self.tier_calendar.get(tier.id)
-        if calendar is None:
-            return None
-        for begin, _ in calendar.intervals(at):
-            if begin > at:
-                return begin
-        return None
+        return None if calendar is None else calendar.next_opening(at)
 
     # -- time fields ----------------------------------------------------------------------------
     def history_view(self, case: Case) -> dict[str, Any]:
         """The derived fields that do not move with the instant (`history.statuses`), if the rules read them."""
         if "history.statuses" not in self.used:
             return {}
+        if not case.history:
+            return {"history.statuses": (case.status,)}
         return {"history.statuses": tuple(dict.fromkeys([h.status for h in case.history] + [case.status]))}
 
     def view(self, case: Case, at: datetime) -> dict[str, Any]:
@@ -249,6 +272,9 @@ class TimeFacts:
 
 def case_situation(case: Case) -> str:
     """The SLA situation a case is in before any rule fires: by its status and history."""
+    if not case.history:
+        status = case.status
+        return status if status in ("complaint", "escalated") else "default"
     seen = {h.status for h in case.history}
     seen.add(case.status)
     if "complaint" in seen:

@@ -7,7 +7,7 @@ depends on the *set* of fired rules, never on the order they fired in.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timezone
 from types import SimpleNamespace
 from decimal import Decimal
 from typing import Any
@@ -16,10 +16,13 @@ from escalator.language import fields as F
 from escalator.language.ir import Cap, CompiledPolicy, Rule, Tier
 from escalator.language.models.case import Case
 from escalator.language.locales import LOCALES
-from escalator.language.models.decision import FAILED_FLAG, FAILED_RULE, Deadlines, Decision, PolicyRef, Reason
+from escalator.language.models.decision import (
+    FAILED_FLAG, FAILED_RULE, Deadlines, Decision, PolicyRef, Reason, trusted_deadlines,
+)
 from escalator.runtime.messages import PolicyTexts
 from escalator.money import pretty_money
 from escalator.runtime.clock import TimeFacts
+from escalator.language.time import utc_seconds
 
 log = logging.getLogger("escalator")
 
@@ -117,7 +120,7 @@ def decide(policy: CompiledPolicy, case: Case, fired: list[Rule], view: dict[str
         contact_at=facts.time.contact_at(handler, at) if transfer != "live" else None,
     )
     # summary and agent note read these final fields only (a namespace: no second Decision to build)
-    return Decision(**fields, **texts.messages(SimpleNamespace(**fields)))
+    return Decision.trusted(**fields, **texts.messages(SimpleNamespace(**fields)))
 
 
 def _rule_id(rule: Rule) -> str:
@@ -146,10 +149,6 @@ def transfer_mode(handler: Tier, case: Case) -> str:
 
 def evaluation_instant(case: Case, at: datetime | None = None) -> datetime:
     """`at` if given, else the case's `as_of`, else now; in UTC, whole seconds (spec section 8)."""
-    from datetime import timezone
-
-    from escalator.language.time import utc_seconds
-
     if at is None and case.as_of is not None and not case.as_of.microsecond:
         return case.as_of  # the model keeps as_of in UTC already
     moment = at if at is not None else case.as_of if case.as_of is not None else datetime.now(timezone.utc)
@@ -161,7 +160,7 @@ def deadlines(time: TimeFacts, case: Case, situation: str) -> Deadlines:
     due = time.due(case, situation)
     if due.acknowledge_by is None and due.resolve_by is None and not due.paused:
         return _NO_DEADLINES
-    return Deadlines(acknowledge_by=due.acknowledge_by, resolve_by=due.resolve_by, paused=due.paused)
+    return trusted_deadlines(due.acknowledge_by, due.resolve_by, due.paused)
 
 
 def format_value(value: Any) -> str:

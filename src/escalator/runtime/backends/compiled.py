@@ -1,34 +1,49 @@
-"""The pure-Python backend: each condition becomes a tree of closures.
+"""The pure-Python backend: each policy's rules as generated Python (closures as the fallback).
 
 The meaning of every node is `escalator.runtime.semantics` (the reference); this
-backend only makes it fast: closures, fast paths for typed fields and gates that skip
-rules which cannot fire. It runs everywhere (Python 3.13 included).
+backend only makes it fast: each policy's rules become one generated straight-line
+function (`codegen`), with fast paths for typed fields and gates that skip rules which
+cannot fire; closures (`build`, `Plan`) are the readable fallback and serve single
+conditions elsewhere (time rules, property checks). It runs everywhere (Python 3.13 included).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any, Callable
 
 from escalator.language import fields as F
 from escalator.language.ir import AllOf, AnyOf, Compare, CompiledPolicy, Condition, Const, Not, Rule
 from escalator.runtime import semantics as S
+from escalator.runtime.backends.codegen import Fired, Gates, compile_fired, compile_truth
+
+log = logging.getLogger("escalator")
 
 Predicate = Callable[[dict[str, Any]], S.Truth]
 
 
 def build(node: Condition) -> Predicate:
-    """Compile a condition to a predicate over a flat view (same answers as `semantics.evaluate`)."""
+    """Compile a condition to a predicate over a flat view (same answers as `semantics.evaluate`):
+    generated code (`codegen.compile_truth`), else closures."""
+    try:
+        return compile_truth(node)
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return closures(node)
+
+
+def closures(node: Condition) -> Predicate:
+    """A condition as a tree of closures (the readable form of `build`)."""
     if isinstance(node, AllOf):
-        parts = [build(item) for item in node.items]
+        parts = [closures(item) for item in node.items]
         all_of = S.all_of
         return lambda view: all_of(part(view) for part in parts)
     if isinstance(node, AnyOf):
-        parts = [build(item) for item in node.items]
+        parts = [closures(item) for item in node.items]
         any_of = S.any_of
         return lambda view: any_of(part(view) for part in parts)
     if isinstance(node, Not):
-        inner = build(node.item)
+        inner = closures(node.item)
         not_ = S.not_
         return lambda view: not_(inner(view))
     return _leaf(node)
@@ -80,70 +95,29 @@ def _leaf(node: Compare) -> Predicate:
 # rules are bucketed by such a gate and only the matching bucket is evaluated,
 # with the gate itself dropped from the predicate. Same for a conjunct that is an
 # ordinary comparison on a field: without a value it is unknown, so the rule
-# cannot be true, and the rule waits behind a presence gate.
-
-_GATE_KINDS = (F.STRING, F.BOOLEAN)
-
-
-def _conjuncts(node: Condition) -> tuple[Condition, ...]:
-    return node.items if isinstance(node, AllOf) else (node,)
-
-
-def _equality_gate(item: Condition) -> tuple[str, Any] | None:
-    if (isinstance(item, Compare) and item.op == "==" and isinstance(item.right, Const)
-            and item.left.kind in _GATE_KINDS and isinstance(item.right.value, (str, bool))
-            and S.kind_of(item.right.value) == item.left.kind):
-        return item.left.path, item.right.value
-    return None
-
-
-def _presence_gate(item: Condition) -> str | None:
-    if isinstance(item, Compare) and item.op in S.COMPARISONS and item.left.kind != F.ANY and isinstance(item.right, Const):
-        return item.left.path
-    return None
+# cannot be true, and the rule waits behind a presence gate (`codegen.Gates`).
 
 
 def _always_true(view: dict[str, Any]) -> bool | None:
     return True
 
 
-def _rest(items: tuple[Condition, ...], skip: int) -> Predicate:
-    rest = items[:skip] + items[skip + 1:]
-    if not rest:
-        return _always_true
-    return build(rest[0] if len(rest) == 1 else AllOf(rest))
+def _predicate(condition: Condition | None) -> Predicate:
+    return _always_true if condition is None else closures(condition)
 
 
-class _Plan:
-    """One policy's rules, bucketed by gate."""
+class Plan:
+    """One policy's rules as closures, bucketed by gate: the readable form, and the fallback
+    where the generated function cannot be compiled (`codegen.compile_fired`)."""
 
     __slots__ = ("ungated", "equality", "presence")
 
     def __init__(self, rules: Iterable[Rule]):
-        self.ungated: list[tuple[int, Predicate]] = []
-        equality: dict[str, dict[Any, list[tuple[int, Predicate]]]] = {}
-        presence: dict[str, list[tuple[int, Predicate]]] = {}
-        for rule in rules:
-            items = _conjuncts(rule.condition)
-            gated = False
-            for position, item in enumerate(items):
-                gate = _equality_gate(item)
-                if gate is not None:
-                    gate_path, value = gate
-                    equality.setdefault(gate_path, {}).setdefault(value, []).append((rule.index, _rest(items, position)))
-                    gated = True
-                    break
-            if not gated:
-                for item in items:
-                    present = _presence_gate(item)
-                    if present is not None:
-                        presence.setdefault(present, []).append((rule.index, build(rule.condition)))
-                        gated = True
-                        break
-            if not gated:
-                self.ungated.append((rule.index, build(rule.condition)))
-        self.equality = [(path, {v: tuple(b) for v, b in table.items()}) for path, table in equality.items()]
-        self.presence = [(path, tuple(bucket)) for path, bucket in presence.items()]
+        gates = Gates(tuple(rules))
+        self.ungated = [(index, _predicate(c)) for index, c in gates.ungated]
+        self.equality = [(path, {v: tuple((i, _predicate(c)) for i, c in bucket) for v, bucket in table.items()})
+                         for path, table in gates.equality.items()]
+        self.presence = [(path, tuple((i, _predicate(c)) for i, c in bucket)) for path, bucket in gates.presence.items()]
 
     def fired(self, view: dict[str, Any]) -> list[int]:
         out = [index for index, predicate in self.ungated if predicate(view) is True]
@@ -157,23 +131,34 @@ class _Plan:
                 for index, predicate in bucket:
                     if predicate(view) is True:
                         out.append(index)
-        for path, bucket in self.presence:
+        for path, presence in self.presence:
             if get(path) is not None:
-                for index, predicate in bucket:
+                for index, predicate in presence:
                     if predicate(view) is True:
                         out.append(index)
         out.sort()
         return out
 
 
+def plan_for(policy: CompiledPolicy, generate: bool = True) -> Fired:
+    """A policy's `fired`: the generated straight-line function, else (or if it cannot be
+    compiled: a policy too deep for Python's parser, say) the closures of `Plan`."""
+    if generate:
+        try:
+            return compile_fired(policy)
+        except (SyntaxError, RecursionError, MemoryError, ValueError) as error:
+            log.warning("policy %r: rules run as closures (generated code failed: %s)", policy.id, error)
+    return Plan(policy.rules).fired
+
+
 class CompiledBackend:
     name = "compiled"
 
-    def __init__(self, policies: dict[str, CompiledPolicy]):
-        self._plans = {policy_id: _Plan(policy.rules) for policy_id, policy in policies.items()}
+    def __init__(self, policies: dict[str, CompiledPolicy], generate: bool = True):
+        self._plans = {policy_id: plan_for(policy, generate) for policy_id, policy in policies.items()}
 
     def fired(self, policy: CompiledPolicy, view: dict[str, Any]) -> list[int]:
-        return self._plans[policy.id].fired(view)
+        return self._plans[policy.id](view)
 
     def close(self) -> None:
         self._plans = {}

@@ -8,8 +8,10 @@ not import. The fact layout and each workaround are described in `backends/durab
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from json.encoder import encode_basestring
 from typing import Any
 
 from escalator.language import fields as F
@@ -21,30 +23,73 @@ from escalator.runtime.semantics import kind_of
 SCALE = 100  # numbers travel as integer hundredths: exact in the engine's doubles
 CATCH_ALL = "__catch_all__"
 _TAG = {F.NUMBER: "n", F.STRING: "s", F.BOOLEAN: "b", F.DATETIME: "n"}
-
-
-def _scaled(value: Decimal) -> int:
-    scaled = value * SCALE
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{value} has more than two decimal places")
-    return int(scaled)
+_string: Callable[[str], str] = encode_basestring  # a JSON string, as json.dumps(ensure_ascii=False) writes it
 
 
 def _encode(value: Any) -> Any:
     if isinstance(value, bool) or isinstance(value, str):
         return value
     if isinstance(value, Decimal):
-        return _scaled(value)
+        return int(number_text(value))
     raise TypeError(f"cannot encode {value!r} for durable_rules")
 
 
 # -- facts --------------------------------------------------------------------
+# A fact is flat: `{"player.vip_level": 300, "request.asked_for": [...], ...}`. durable_rules
+# names a nested property by its dotted path (state.c constructObject hashes "parent.child"),
+# so a flat key with the same dotted name is the same property to every rule, and the C
+# engine skips building the nested objects. The fact is written as JSON text directly.
+
+
+def number_text(value: Any) -> str:
+    """A number as integer hundredths (the JSON durable_rules reads): exact in its doubles."""
+    scaled = value * SCALE
+    whole = int(scaled)
+    if whole != scaled:
+        raise ValueError(f"{value} has more than two decimal places")
+    return str(whole)
+
+
+def whole_number_text(value: Any) -> str:
+    """`number_text` for a field the model makes a whole number (vip_level, pending_hours, ...): faster."""
+    whole = int(value)
+    if whole != value:
+        return number_text(value)
+    return str(whole * SCALE)
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, Decimal):
+        return number_text(value)
+    raise TypeError(f"cannot encode {value!r} for durable_rules")
+
+
+def _attribute_text(out: list[str], key: str, value: Any) -> None:
+    """An attribute (its kind only known at run time) under kind-tagged keys: `brand#s`, `score#n`."""
+    if value is F.PRESENT:
+        out.append(f',{_string(key + "#e")}:1')
+        return
+    if isinstance(value, tuple):
+        texts = [_string(item) for item in value if isinstance(item, str)]
+        out.append(f',{_string(key + "#l")}:[{",".join(texts)}],{_string(key + "#l:n")}:{len(texts)}')
+        if value:
+            out.append(f',{_string(key + "#e")}:1')
+        return
+    out.append(f',{_string(key + "#e")}:1,{_string(f"{key}#{_TAG[kind_of(value)]}")}:{_value_text(value)}')  # type: ignore[index]
+
+
+FactText = Callable[[dict[str, Any]], str]
+WHOLE = "whole"  # a number field the model makes an int: its own, faster encoding
 
 
 class FactPlan:
-    """Which view paths a policy's rules read, and where each goes in the fact."""
+    """Which view paths a policy's rules read, and how a case's view becomes its fact's JSON."""
 
-    __slots__ = ("fields", "max_properties")
+    __slots__ = ("paths", "max_properties", "text")
 
     def __init__(self, policy: CompiledPolicy):
         paths: set[str] = set()
@@ -56,64 +101,47 @@ class FactPlan:
                         paths.add(node.right.path)
         # only the attributes the rules name go in: a case's other attributes cannot matter,
         # and the fact stays within durable_rules' 254 properties whatever the case holds
-        self.fields: list[tuple[str, tuple[str, ...], str, str, str, str]] = []
-        parents_seen: set[str] = set()
-        for path in sorted(paths):
-            info = F.field_info(path)
-            if info is None:
-                continue
-            *parents, leaf = path.split(".")
-            parents_seen.update(".".join(parents[:i + 1]) for i in range(len(parents)))
-            self.fields.append((path, tuple(parents), leaf, info.kind, f"{leaf}#e", f"{leaf}:n"))
-        # at most three keys per field (an attribute: `#e` and `#l` + `#l:n`), the parent
-        # objects, and `_e`, `sid`, `id`
-        self.max_properties = 3 * len(self.fields) + len(parents_seen) + 3
-
-    def fact(self, view: dict[str, Any]) -> dict[str, Any]:
-        """The case's flat view as a nested durable_rules fact, holding only what the rules read.
-
-        Keys: a field's dotted path as nested objects; lists with a `:n` count beside them;
-        objects with an `#e` presence mark; attributes under kind-tagged keys (`brand#s`).
-        """
-        fact: dict[str, Any] = {}
-        get = view.get
-        for path, parents, leaf, kind, exists_key, count_key in self.fields:
-            value = get(path)
-            if value is None:
-                continue
-            node = fact
-            for part in parents:
-                child = node.get(part)
-                if child is None:
-                    child = node[part] = {}
-                node = child
-            if kind == F.ANY:
-                _put_attribute(node, leaf, value)
-            elif kind == F.OBJECT:
-                node[exists_key] = 1
-                node.setdefault(leaf, {})
-            elif kind == F.STRINGS:
-                node[leaf] = list(value)
-                node[count_key] = len(value)
-            else:
-                node[leaf] = _encode(value)
-        return fact
+        self.paths = [(path, WHOLE if info.integer else info.kind)
+                      for path in sorted(paths) if (info := F.field_info(path)) is not None]
+        # at most three keys per field (an attribute: `#e` and `#l` + `#l:n`), and `_e`, `sid`, `id`
+        self.max_properties = 3 * len(self.paths) + 3
+        self.text = _fact_text(self.paths)
 
 
-def _put_attribute(node: dict[str, Any], leaf: str, value: Any) -> None:
-    if value is F.PRESENT:
-        node[f"{leaf}#e"] = 1
-        node.setdefault(leaf, {})
-        return
-    if isinstance(value, tuple):
-        texts = [item for item in value if isinstance(item, str)]
-        node[f"{leaf}#l"] = texts
-        node[f"{leaf}#l:n"] = len(texts)
-        if value:
-            node[f"{leaf}#e"] = 1
-        return
-    node[f"{leaf}#e"] = 1
-    node[f"{leaf}#{_TAG[kind_of(value)]}"] = _encode(value)  # type: ignore[index]
+def _fact_text(paths: list[tuple[str, str]]) -> FactText:
+    """Write and compile the function view -> the fact's properties as JSON text (`,"k":v` each).
+
+    Straight-line code, one block per field the rules read; the paths and keys are passed in
+    as constants (`P3`, `K3`), so no text from a policy is ever part of the compiled source.
+    """
+    namespace: dict[str, Any] = {"S": _string, "N": number_text, "W": whole_number_text, "A": _attribute_text}
+    lines = ["def fact_text(view):", "    get = view.get", "    out = []", "    append = out.append"]
+    for i, (path, kind) in enumerate(paths):
+        namespace[f"P{i}"] = path
+        namespace[f"K{i}"] = f",{_string(path)}:"
+        lines += [f"    v = get(P{i})", "    if v is not None:"]
+        if kind == F.ANY:
+            lines.append(f"        A(out, P{i}, v)")
+        elif kind == F.OBJECT:
+            namespace[f"K{i}"] = f",{_string(path + '#e')}:1"
+            lines.append(f"        append(K{i})")
+        elif kind == F.STRINGS:
+            namespace[f"C{i}"] = f"],{_string(path + ':n')}:"
+            lines.append(f"        append(K{i} + '[' + ','.join(map(S, v)) + C{i} + str(len(v)))")
+        elif kind == F.BOOLEAN:
+            lines.append(f"        append(K{i} + ('true' if v else 'false'))")
+        elif kind == F.STRING:
+            lines.append(f"        append(K{i} + S(v))")
+        elif kind == WHOLE:
+            lines.append(f"        append(K{i} + W(v))")
+        else:  # NUMBER, DATETIME (epoch seconds)
+            lines.append(f"        append(K{i} + N(v))")
+    lines.append("    return ''.join(out)")
+    source = "\n".join(lines)
+    exec(compile(source, "<durable fact text>", "exec"), namespace)  # our own code, written from the field table
+    function: FactText = namespace["fact_text"]
+    function.__doc__ = source
+    return function
 
 
 # -- conditions ---------------------------------------------------------------
@@ -399,13 +427,14 @@ def layout(policy: CompiledPolicy) -> Layout:
             entries.append((name, rule.index, expression))
     groups: list[list[tuple[str, int, Json]]] = []
     current: list[tuple[str, int, Json]] = []
+    tree = _Alpha()  # the current group's alpha network, grown one entry at a time (not rebuilt per entry)
     for entry in entries:
-        candidate = current + [entry]
-        if len(candidate) <= MAX_GROUP_RULES and _group_need([e[2] for e in candidate]) <= GROUP_BUDGET:
-            current = candidate
-        else:
-            groups.append(current)
-            current = [entry]
+        _add(tree, entry[2])
+        if current and (len(current) >= MAX_GROUP_RULES or alpha_stack(tree) > GROUP_BUDGET):
+            groups.append(current)  # the entry does not fit: it opens the next group
+            current, tree = [], _Alpha()
+            _add(tree, entry[2])
+        current.append(entry)
     if current or not groups:
         groups.append(current)
     rulesets: list[dict[str, Json]] = []

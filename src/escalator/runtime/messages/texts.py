@@ -20,6 +20,8 @@ from escalator.runtime.messages.formatting import Formatter
 # `deadlines.paused` comes with the time issue; read only when this version of the model has it
 # (a missing attribute on a pydantic model is a slow path). `contact_at` is read from the fields.
 _HAS_PAUSED = "paused" in Deadlines.model_fields
+_NOT_YET = object()
+_NOTES_KEPT = 4096
 
 class Routing(Protocol):
     """What the summary and the agent note read: the final decision's fields (a Decision, or
@@ -53,27 +55,45 @@ def sentence_name(name: str) -> str:
 
 
 class PolicyTexts:
-    """Prepared once per policy and locale (the Engine keeps them); immutable, so threads may share it."""
+    """Prepared once per policy and locale (the Engine keeps them); threads may share it (its one
+    cache, of agent notes, only ever gains entries that are the same whoever computes them)."""
 
     def __init__(self, policy: CompiledPolicy, locale: str):
         self.locale = locale
         self.catalog = catalog(locale)
         self.format = Formatter(self.catalog, policy.currency)
         self.names = {t.id: t.name_in(locale) for t in policy.tiers}
-        # the summary's first sentence for every handler, situation and transfer without a contact time
-        self.first = {
-            (tier.id, situation, transfer): self._first(tier.id, situation, transfer, None)
+        # Everything of the summary and the agent note that does not depend on the case, said once:
+        # who handles it in each situation, each transfer's ending (a contact time is the only value
+        # filled in), the deadline sentences split at their placeholders.
+        text, sentence = self.catalog.text, self.catalog.sentence
+        self.opening = {
+            (tier.id, situation): text("summary", situation, handler=text(
+                "summary", "handler", name=sentence_name(self.names[tier.id])))
             for tier in policy.tiers for situation in ("locked", "escalate", "stay")
-            for transfer in ("live", "callback", "email")
         }
+        self.first = {
+            (tier, situation, transfer): opening + text("summary", transfer)
+            for (tier, situation), opening in self.opening.items() for transfer in ("live", "callback", "email")
+        }
+        self._contact = {transfer: sentence("summary", f"{transfer}_at") for transfer in ("callback", "email")}
+        self._both, self._acknowledge, self._resolve = (
+            sentence("summary", key) for key in ("both", "acknowledge", "resolve"))
+        self._paused = text("summary", "paused")
+        self._forward, self._flags = sentence("agent_note", "forward"), sentence("agent_note", "flags")
+        self._notes: dict[tuple[bool, bool, tuple[str, ...], tuple[str, ...]], str | None] = {}
         self.constant: dict[int, Reason] = {}
-        self.templates: dict[int, Template] = {}
+        self.templates: dict[int, tuple[str, tuple[tuple[str, str], ...]]] = {}
+        """A reason quoting case values: its text as a %-format (literal text and policy constants
+        rendered) and the (path, kind) of each value, in order."""
         for rule in policy.rules:
             template = self._template(rule)
             if all(isinstance(part, str) for part in template):
                 self.constant[rule.index] = Reason(rule=rule.id, message="".join(template))  # type: ignore[arg-type]
             else:
-                self.templates[rule.index] = template
+                self.templates[rule.index] = (
+                    "".join(part.replace("%", "%%") if isinstance(part, str) else "%s" for part in template),
+                    tuple(part for part in template if not isinstance(part, str)))
 
     # -- reasons ----------------------------------------------------------------
     def _template(self, rule: Rule) -> Template:
@@ -97,14 +117,15 @@ class PolicyTexts:
         known = self.constant.get(rule.index)
         if known is not None:
             return known
-        out = []
-        for part in self.templates[rule.index]:
-            if isinstance(part, str):
-                out.append(part)
-            else:
-                path, kind = part
-                out.append(self.format.value(view.get(path), kind))
-        return Reason(rule=rule.id, message="".join(out))
+        text, fields = self.templates[rule.index]
+        value = self.format.value
+        if len(fields) == 1:  # most reasons quote one value (a loop, not a comprehension: no extra frame)
+            path, kind = fields[0]
+            return Reason(rule=rule.id, message=text % (value(view.get(path), kind),))
+        values = []
+        for path, kind in fields:
+            values.append(value(view.get(path), kind))
+        return Reason(rule=rule.id, message=text % tuple(values))
 
     def failed_reason(self, error: BaseException) -> str:
         return self.catalog.failed_reason.format(error=type(error).__name__)
@@ -114,50 +135,53 @@ class PolicyTexts:
         """One or two sentences an agent can read to the player, from the final decision only."""
         situation = "locked" if decision.locked else "escalate" if decision.escalate else "stay"
         contact_at = getattr(decision, "contact_at", None)  # set by the time issue's calendars
-        if contact_at is None or decision.transfer == "live":
-            first = self.first[(decision.handler, situation, decision.transfer)]
-        else:
-            first = self._first(decision.handler, situation, decision.transfer, contact_at)
+        first = self._first(decision.handler, situation, decision.transfer, contact_at)
         deadlines = self._deadlines(decision)
         return f"{first} {deadlines}" if deadlines else first
 
     def _first(self, handler: str, situation: str, transfer: str, contact_at: datetime | None) -> str:
         """Who handles the case, and how the player hears from them."""
-        text = self.catalog.text
-        first = text("summary", situation, handler=text("summary", "handler", name=sentence_name(self.names[handler])))
-        if transfer == "live":
-            return first + text("summary", "live")
-        if contact_at is not None:
-            return first + text("summary", f"{transfer}_at", contact_at=self.format.datetime(contact_at))
-        return first + text("summary", transfer)
+        if transfer == "live" or contact_at is None:
+            return self.first[(handler, situation, transfer)]
+        return self.opening[(handler, situation)] + self._contact[transfer].fill(
+            contact_at=self.format.datetime(contact_at))
 
     def _deadlines(self, decision: Routing) -> str:
         deadlines = decision.deadlines
         if _HAS_PAUSED and getattr(deadlines, "paused"):
-            return self.catalog.text("summary", "paused")
+            return self._paused
         ack, resolve = deadlines.acknowledge_by, deadlines.resolve_by
         fmt = self.format.datetime
         if ack is not None and resolve is not None:
-            return self.catalog.text("summary", "both", acknowledge_by=fmt(ack), resolve_by=fmt(resolve))
+            return self._both.fill(acknowledge_by=fmt(ack), resolve_by=fmt(resolve))
         if ack is not None:
-            return self.catalog.text("summary", "acknowledge", acknowledge_by=fmt(ack))
+            return self._acknowledge.fill(acknowledge_by=fmt(ack))
         if resolve is not None:
-            return self.catalog.text("summary", "resolve", resolve_by=fmt(resolve))
+            return self._resolve.fill(resolve_by=fmt(resolve))
         return ""
 
     def agent_note(self, decision: Routing) -> str | None:
         """The internal part, never read to a player: failure, lock, forwards, flags (None when there is none)."""
+        key = (FAILED_FLAG in decision.flags, decision.locked, tuple(decision.forward), tuple(decision.flags))
+        note = self._notes.get(key, _NOT_YET)
+        if note is _NOT_YET:
+            note = self._agent_note(*key)
+            if len(self._notes) < _NOTES_KEPT:  # a policy has few forward/flag combinations; bounded anyway
+                self._notes[key] = note
+        return note  # type: ignore[return-value]
+
+    def _agent_note(self, failed: bool, locked: bool, forward: tuple[str, ...], flags: tuple[str, ...]) -> str | None:
         text = self.catalog.text
         parts = []
-        if FAILED_FLAG in decision.flags:
+        if failed:
             parts.append(text("agent_note", "failed"))
-        if decision.locked:
+        if locked:
             parts.append(text("agent_note", "locked"))
         separator = self.catalog.words["list_separator"]
-        if decision.forward:
-            parts.append(text("agent_note", "forward", tiers=separator.join(self.names[t] for t in decision.forward)))
-        if decision.flags:
-            parts.append(text("agent_note", "flags", flags=separator.join(decision.flags)))
+        if forward:
+            parts.append(self._forward.fill(tiers=separator.join(self.names[t] for t in forward)))
+        if flags:
+            parts.append(self._flags.fill(flags=separator.join(flags)))
         return " ".join(parts) or None
 
     def messages(self, decision: Routing) -> dict[str, str | None]:

@@ -263,12 +263,8 @@ def _absent_or(column: Column, missing_test: exp.Expr, null_test: exp.Expr | Non
     """Apply absence: missing -> default / unknown (invalid if required); explicit null -> allowed if nullable."""
     absent = _is_null(missing_test)
     absent_ok = exp.false() if column.required else exp.true()
-    checks = exp.case().when(absent, absent_ok, copy=False)
     present: exp.Expr = exp.not_(absent, copy=False)
-    if null_test is not None:
-        checks = checks.when(null_test, exp.true() if column.nullable else exp.false(), copy=False)
-        present = _and(present, exp.not_(null_test, copy=False))
-    checks = checks.else_(fn("COALESCE", exp.paren(ok, copy=False), exp.false()), copy=False)
+    checks: exp.Expr
     if null_test is None:  # a flat row: absent is NULL, and a present value that does not read is not ok
         read = fn("COALESCE", exp.paren(ok, copy=False), exp.false())
         checks = (_and(exp.not_(absent.copy(), copy=False), read) if column.required else _or(absent.copy(), read))
@@ -276,6 +272,10 @@ def _absent_or(column: Column, missing_test: exp.Expr, null_test: exp.Expr | Non
         if column.default is not None:
             typed = fn("COALESCE", typed, _default(column))
     else:
+        case = exp.case().when(absent, absent_ok, copy=False)
+        case = case.when(null_test, exp.true() if column.nullable else exp.false(), copy=False)
+        present = _and(present, exp.not_(null_test, copy=False))
+        checks = case.else_(fn("COALESCE", exp.paren(ok, copy=False), exp.false()), copy=False)
         typed = exp.case().when(present, cast(value, column.sql_type), copy=False).else_(_default(column), copy=False)
     flag = None
     if integral is not None:  # the scale as written; the default's own when absent

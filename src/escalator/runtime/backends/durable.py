@@ -24,7 +24,8 @@ this module routes around each of them:
 - The C engine is not re-entrant: one lock serialises every call into it.
 - A rule whose `$or` holds on several branches fires once per branch, so the
   fired rule indices are de-duplicated.
-- It coerces types ("5" == 5, true == 1) and compares numbers as doubles, so the
+- It coerces types (true == 1; text against a number even reads an uninitialised
+  length, so "5" == 5 holds or not from run to run) and compares numbers as doubles, so the
   fact holds money as integer cents, and attribute values (whose kind is only
   known at run time) under kind-tagged keys (`brand#s`, `score#n`).
 - A comparison with another field (`{"$gt": {"a": {"$m": "b"}}}`) and `b` absent

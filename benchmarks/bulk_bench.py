@@ -2,11 +2,18 @@
 
     python benchmarks/bulk_bench.py                      # 1M and 10M cases
     python benchmarks/bulk_bench.py --sizes 1000000 --python-subset 20000
+    python benchmarks/bulk_bench.py --policies bundled   # the bundled policies (time rules: Python)
 
+Policies: --policies DIR (a folder with policies/ and rules/), default tests/fixtures/timeless:
+the bundled policies as they were before time support, which the SQL path expresses (the
+bundled ones use calendars and time rules, so their cases go to the Python engine).
 Cases: DISTINCT seeded cases from `benchmarks/cli_batch.py` (every request kind, amounts
-around the thresholds, JSON numbers), tiled to each size and written once to a cache
-folder (--cache, default $TMPDIR/escalator-bulk-bench) as Parquet (flattened cases) and,
-up to --jsonl-max cases, as JSON Lines. Every figure is the real CLI in a subprocess
+around the thresholds, JSON numbers), tiled to each size by DuckDB itself (case ids made
+unique per tile, row groups of 122,880 rows) and written once to a cache folder (--cache,
+default $TMPDIR/escalator-bulk-bench) as Parquet (flattened cases) and, up to --jsonl-max
+cases, as JSON Lines. "decide" runs the SQL path in-process and keeps no output: the check
+query, then the decision query with every decision column folded into one hash (so DuckDB
+computes them all), i.e. the cost of deciding without the cost of writing a file. Every figure is the real CLI in a subprocess
 (`escalator evaluate ... --engine E --output decisions.parquet`, `escalator impact
 --engine duckdb`), timed from start to exit, with the peak RSS of its process tree
 (psutil, sampled every 50 ms). The Python path is measured on --python-subset cases and
@@ -35,28 +42,33 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.cli_batch import PeakMemory, generate_lines  # noqa: E402
 
 DISTINCT = 20_000
-SUMMARY = re.compile(r"cases in ([0-9.]+) s")
+SUMMARY = re.compile(r"(?:cases|errors) in ([0-9.]+) s")
 
 
-def build_inputs(cache: Path, sizes: list[int], jsonl_max: int, subset: int) -> dict[str, Path]:
+def build_inputs(cache: Path, sizes: list[int], jsonl_max: int, subset: int, policies: Path) -> dict[str, Path]:
     """The input files, generated once (kept in `cache` between runs)."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from escalator.bulk.io import cases_table
 
     cache.mkdir(parents=True, exist_ok=True)
+    import duckdb
+
     lines = generate_lines(DISTINCT)
     files: dict[str, Path] = {}
-    base_table = None
+    distinct = cache / "distinct.parquet"
+    if not distinct.exists():
+        pq.write_table(cases_table(json.loads(line) for line in lines), distinct)
     for size in sorted(set(sizes + [subset])):
         parquet = cache / f"cases-{size}.parquet"
         if not parquet.exists():
-            if base_table is None:
-                base_table = cases_table(json.loads(line) for line in lines)
             copies = -(-size // DISTINCT)
-            table = pa.concat_tables([base_table] * copies).slice(0, size)
-            pq.write_table(table, parquet, row_group_size=1 << 20)
+            con = duckdb.connect()
+            con.execute("SET enable_progress_bar = false")
+            con.execute(f"COPY (SELECT c.* REPLACE (case_id || '-' || t.range AS case_id) FROM range({copies}) t, "
+                        f"read_parquet('{distinct}') c ORDER BY t.range LIMIT {size}) TO '{parquet}' "
+                        "(FORMAT parquet, ROW_GROUP_SIZE 122880)")
+            con.close()
         files[f"parquet-{size}"] = parquet
         if size <= jsonl_max:
             jsonl = cache / f"cases-{size}.jsonl"
@@ -65,12 +77,10 @@ def build_inputs(cache: Path, sizes: list[int], jsonl_max: int, subset: int) -> 
                     for i in range(size):
                         out.write(lines[i % DISTINCT] + "\n")
             files[f"jsonl-{size}"] = jsonl
-    candidate = cache / "candidate"
+    candidate = cache / f"candidate-{policies.name}"
     if not candidate.exists():
-        from escalator.language.sources import bundled_dir
-
-        shutil.copytree(bundled_dir("policies"), candidate / "policies")
-        shutil.copytree(bundled_dir("rules"), candidate / "rules")
+        shutil.copytree(policies / "policies", candidate / "policies")
+        shutil.copytree(policies / "rules", candidate / "rules")
         nl = candidate / "policies" / "nl.yaml"
         nl.write_text(nl.read_text().replace("large_win:", "large_win: 5000.00 #", 1))  # a lower NL large-win threshold
     files["candidate"] = candidate
@@ -78,7 +88,8 @@ def build_inputs(cache: Path, sizes: list[int], jsonl_max: int, subset: int) -> 
 
 
 def run(args: list[str], cwd: Path) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "escalator", *args]
+    """The CLI (or, for args starting with "--decide-only", this script) in a subprocess, timed, with its peak RSS."""
+    cmd = [sys.executable, *(["-m", "escalator"] if args[0] != "--decide-only" else [__file__]), *args]
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=env)
@@ -93,6 +104,36 @@ def run(args: list[str], cwd: Path) -> dict[str, Any]:
             "peak_rss_tree_mb": peak["tree_rss"], "stderr_tail": text[-300:].strip(), "stdout_bytes": len(out)}
 
 
+def decide_only(files: list[str], policies: str, at: str) -> None:
+    """In-process: decide every row of the Parquet files with the SQL path, keep no output (prints a summary line)."""
+    from datetime import datetime
+
+    from sqlglot import exp
+
+    from escalator.bulk.columnar import CARRY, ColumnarRun
+    from escalator.bulk.run import BulkRun
+    from escalator.bulk.sql import decisions_select
+    from escalator.bulk.stage import FLAT, stage_select
+    from escalator.runtime.engine import Engine
+
+    engine = (Engine.default("compiled") if policies == "bundled"
+              else Engine.load(Path(policies) / "policies", Path(policies) / "rules", "compiled"))
+    run = BulkRun(engine.policies, "duckdb", backend="compiled", render=None, reasons=False,
+                  instant=(datetime.fromisoformat(at.replace("Z", "+00:00")), True))
+    start = time.perf_counter()
+    columnar = ColumnarRun(run)
+    types = columnar.source(files)
+    python = columnar.not_ok(types).num_rows
+    staged = stage_select(FLAT, "_batch", run.policies, set(run.sql_policies), types, CARRY, checked=False)
+    rows = exp.select(exp.Star()).from_(exp.alias_(exp.paren(staged), "_s")).where(exp.column("_ok", quoted=True))
+    decided = decisions_select(list(run.sql_policies.values()), "duckdb", exp.paren(rows), CARRY)
+    names = ", ".join(f'"{e.alias_or_name}"' for e in decided.expressions)
+    count, folded = run.con.sql(f"SELECT count(*), sum(hash({names})) FROM ({decided.sql('duckdb')})").fetchall()[0]  # type: ignore[union-attr]
+    seconds = time.perf_counter() - start
+    print(f"{count:,} cases in {seconds:.2f} s: decided in SQL ({python:,} rows for the Python engine not decided here; "
+          f"hash {folded})", file=sys.stderr)
+
+
 def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -105,9 +146,26 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "escalator-bulk-bench")
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument("--no-impact", action="store_true")
+    parser.add_argument("--no-evaluate", action="store_true", help="skip evaluate --output decisions.parquet")
+    parser.add_argument("--policies", default=str(ROOT / "tests" / "fixtures" / "timeless"),
+                        help="folder with policies/ and rules/, or 'bundled'")
+    parser.add_argument("--at", default="2026-11-25T10:00:00Z", help="the instant every run decides at")
+    parser.add_argument("--decide-only", nargs="+", metavar="PARQUET", help=argparse.SUPPRESS)
     ns = parser.parse_args(argv)
+    if ns.decide_only:
+        decide_only(ns.decide_only, ns.policies, ns.at)
+        return {}
     sizes = [int(s) for s in ns.sizes.split(",") if s]
-    files = build_inputs(ns.cache, sizes, ns.jsonl_max, ns.python_subset)
+    if ns.policies == "bundled":
+        from escalator.language.sources import bundled_dir
+
+        policies_dir = bundled_dir("policies").parent
+        folders: list[str] = []
+    else:
+        policies_dir = Path(ns.policies).resolve()
+        folders = ["--policies", str(policies_dir / "policies"), "--rules", str(policies_dir / "rules")]
+    common = [*folders, "--at", ns.at, "--no-progress"]
+    files = build_inputs(ns.cache, sizes, ns.jsonl_max, ns.python_subset, policies_dir)
     out = ns.cache / "out"
     out.mkdir(exist_ok=True)
     results: dict[str, Any] = {"load_before": load(), "cpus": os.cpu_count(), "runs": []}
@@ -123,31 +181,35 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     subset = ns.python_subset
     python = measure("python (Parquet subset)", subset,
-                     ["evaluate", str(files[f"parquet-{subset}"]), "--engine", "python", "--no-progress",
+                     ["evaluate", str(files[f"parquet-{subset}"]), "--engine", "python", *common,
                       "--output", str(out / "python.parquet")])
-    duck_subset = measure("duckdb (same subset)", subset,
-                          ["evaluate", str(files[f"parquet-{subset}"]), "--engine", "duckdb", "--no-progress",
-                           "--output", str(out / "duckdb-subset.parquet")])
+    measure("duckdb (same subset)", subset,
+            ["evaluate", str(files[f"parquet-{subset}"]), "--engine", "duckdb", *common,
+             "--output", str(out / "duckdb-subset.parquet")])
     import pyarrow.parquet as pq
 
     results["subset_outputs_equal"] = pq.read_table(out / "python.parquet").equals(
         pq.read_table(out / "duckdb-subset.parquet"))
     python_rate = python["cases_per_s"]
+    base = "bundled" if ns.policies == "bundled" else str(policies_dir)
     for size in sizes:
-        measure(f"duckdb Parquet {size:,}", size, ["evaluate", str(files[f"parquet-{size}"]), "--engine", "duckdb",
-                                                   "--no-progress", "--output", str(out / f"duckdb-{size}.parquet")])
+        measure(f"duckdb decide (no output) Parquet {size:,}", size,
+                ["--decide-only", str(files[f"parquet-{size}"]), "--policies", ns.policies, "--at", ns.at])
+        if not ns.no_evaluate:
+            measure(f"duckdb Parquet -> Parquet {size:,}", size, ["evaluate", str(files[f"parquet-{size}"]), "--engine",
+                                                                  "duckdb", *common, "--output", str(out / f"duckdb-{size}.parquet")])
         if f"jsonl-{size}" in files:
             measure(f"duckdb JSON Lines {size:,}", size,
-                    ["evaluate", str(files[f"jsonl-{size}"]), "--engine", "duckdb", "--no-progress",
+                    ["evaluate", str(files[f"jsonl-{size}"]), "--engine", "duckdb", *common,
                      "--output", str(out / f"duckdb-{size}.jsonl")])
         if not ns.no_dask:
             measure(f"dask LocalCluster (2 workers) Parquet {size:,}", size,
-                    ["evaluate", str(files[f"parquet-{size}"]), "--engine", "dask", "--no-progress",
+                    ["evaluate", str(files[f"parquet-{size}"]), "--engine", "dask", *common,
                      "--output", str(out / f"dask-{size}.parquet")])
         if not ns.no_impact:
             measure(f"impact duckdb Parquet {size:,}", size,
-                    ["impact", "--base", "bundled", "--candidate", str(files["candidate"]),
-                     str(files[f"parquet-{size}"]), "--engine", "duckdb", "--format", "json", "--no-progress"])
+                    ["impact", "--base", base, "--candidate", str(files["candidate"]), str(files[f"parquet-{size}"]),
+                     "--engine", "duckdb", "--format", "json", "--no-progress", "--at", ns.at])
     in_run_rate = python.get("in_run_cases_per_s")
     for figures in results["runs"]:
         figures["x_python"] = round(figures["cases_per_s"] / python_rate, 1) if python_rate else None

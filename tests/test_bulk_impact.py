@@ -59,3 +59,24 @@ def test_impact_report_is_the_same_on_both_engines(setup, name):
         reports[engine] = json.loads(result.stdout)
     assert reports["python"] == reports["duckdb"]
     assert reports["duckdb"]["cases"] == 300 and reports["duckdb"]["changed"] > 0
+
+
+def test_parquet_impact_counted_in_sql_matches_python_with_bad_rows(setup, tmp_path):
+    """The columnar impact (one query, aggregated in SQL) against the Python path: bad rows, samples, counts."""
+    import pyarrow as pa
+
+    folder, base, candidate = setup
+    table = pq.read_table(folder / "cases.parquet")
+    vip = table.column("player.vip_level").to_pylist()
+    vip[5] = 9  # a bad row
+    table = table.set_column(table.schema.get_field_index("player.vip_level"), "player.vip_level", pa.array(vip, pa.int64()))
+    pq.write_table(table, tmp_path / "bad.parquet", row_group_size=50)
+    reports = {}
+    for engine in ("python", "duckdb"):
+        result = runner.invoke(app, ["impact", "--base", str(base), "--candidate", str(candidate), str(tmp_path / "bad.parquet"),
+                                     "--engine", engine, "--format", "json", "--sample", "3", "--max-bad", "5",
+                                     "--at", "2026-11-25T10:00:00Z"])
+        assert result.exit_code == 2, result.output
+        reports[engine] = json.loads(result.stdout)
+    assert reports["python"] == reports["duckdb"]
+    assert reports["duckdb"]["bad"] == 1 and reports["duckdb"]["changed"] > 3

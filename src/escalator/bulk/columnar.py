@@ -63,7 +63,7 @@ class ColumnarRun:
         self.con = run.con
         self.con.execute("SET enable_progress_bar = false")
 
-    def _source(self, files: list[str]) -> dict[str, str]:
+    def source(self, files: list[str]) -> dict[str, str]:
         """Registers the view `_batch` over the files; returns the case columns and their DuckDB types."""
         listing = exp.Array(expressions=[text(f) for f in files]).sql("duckdb")
         self.con.execute(f"CREATE OR REPLACE TEMP VIEW _batch AS SELECT * EXCLUDE (_file, file_row_number), "
@@ -74,11 +74,12 @@ class ColumnarRun:
 
     def too_many_for_python(self, files: list[str]) -> bool:
         """Too many rows for the Python engine to hold (a policy SQL cannot express, or a bad file)."""
-        types = self._source(files)
-        return bool(self._not_ok(types, MAX_PYTHON_ROWS + 1).num_rows > MAX_PYTHON_ROWS)
+        types = self.source(files)
+        return bool(self.not_ok(types, MAX_PYTHON_ROWS + 1).num_rows > MAX_PYTHON_ROWS)
 
-    def _not_ok(self, types: dict[str, str], limit: int | None = None) -> pa.Table:
-        run = self.run
+    def not_ok(self, types: dict[str, str], limit: int | None = None, run: BulkRun | None = None) -> pa.Table:
+        """(_file, _i) of the rows of `_batch` that `run`'s SQL does not decide (default: this run's)."""
+        run = run or self.run
         staged = stage_select(FLAT, "_batch", run.policies, set(run.sql_policies), types, CARRY)
         query = exp.select(col("_file"), col("_i"), copy=False).from_(exp.alias_(exp.paren(staged), "_s", copy=False),
                                                                        copy=False).where(
@@ -90,9 +91,9 @@ class ColumnarRun:
     def write(self, files: list[str], output: Path) -> Written:
         """Decide every row of the files into the Parquet decision table `output`, in input order."""
         run = self.run
-        types = self._source(files)
+        types = self.source(files)
         written = Written()
-        bad_rows = self._not_ok(types)
+        bad_rows = self.not_ok(types)
         python_rows = self._python(files, bad_rows, written)
         parts: list[exp.Expr] = []
         if run.sql_policies:

@@ -263,8 +263,9 @@ POLICY_CODE = "_pk"  # the row's policy as its position in the list (integers co
 class _Merge:
     """One expression per policy -> one expression: itself for one policy, else CASE on the row's policy."""
 
-    def __init__(self, policies: Sequence[CompiledPolicy]):
+    def __init__(self, policies: Sequence[CompiledPolicy], selector: str = POLICY_COLUMN):
         self.ids = [p.id for p in policies]
+        self.selector = selector
 
     def __call__(self, exprs: Sequence[exp.Expr], default: exp.Expr | None = None) -> exp.Expr:
         if len(exprs) == 1:
@@ -277,7 +278,7 @@ class _Merge:
         return case.else_(default, copy=False) if default is not None else case
 
     def code(self) -> exp.Expr:
-        return switch(col(POLICY_COLUMN), ((text(pid), number(k)) for k, pid in enumerate(self.ids)))
+        return switch(col(self.selector), ((text(pid), number(k)) for k, pid in enumerate(self.ids)))
 
 
 def _layer(source: exp.Expr, name: str, columns: Iterable[tuple[str, exp.Expr]]) -> exp.Select:
@@ -294,7 +295,7 @@ def decision_select(policy: CompiledPolicy, dialect: str, source: exp.Expr | Non
 
 
 def decisions_select(policies: Sequence[CompiledPolicy], dialect: str, source: exp.Expr | None = None,
-                     keep: tuple[str, ...] = ()) -> exp.Select:
+                     keep: tuple[str, ...] = (), selector: str = POLICY_COLUMN) -> exp.Select:
     """ONE query deciding rows of several policies: each row by the policy its `_policy` column names.
 
     Every expression that differs between policies is a CASE on `_policy` (its branches are only
@@ -308,7 +309,7 @@ def decisions_select(policies: Sequence[CompiledPolicy], dialect: str, source: e
         problems = unsupported(policy)
         if problems:
             raise Unsupported(f"policy {policy.id}: " + "; ".join(problems) if len(policies) > 1 else "; ".join(problems))
-    merge = _Merge(policies)
+    merge = _Merge(policies, selector)
     multi = len(policies) > 1
     prefixes = [f"{k}_" if multi else "" for k in range(len(policies))]
     source = source if source is not None else exp.to_table(TABLE)
@@ -353,7 +354,7 @@ def decisions_select(policies: Sequence[CompiledPolicy], dialect: str, source: e
     escalate = merge([exp.GT(this=level(p, col("_handler")), expression=level(p, col("handled_by"))) for p in policies])
     staged3 = _layer(staged2, "_handled", [("_escalate", escalate)])
     outputs: list[exp.Expr] = [*(col(k) for k in keep), col("case_id"),
-                               exp.alias_(col(POLICY_COLUMN) if multi else text(policies[0].id), "policy", quoted=True,
+                               exp.alias_(col(selector) if multi else text(policies[0].id), "policy", quoted=True,
                                           copy=False),
                                exp.alias_(col("_handler"), "handler", quoted=True, copy=False),
                                exp.alias_(col("_escalate"), "escalate", quoted=True, copy=False)]

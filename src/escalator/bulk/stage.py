@@ -14,6 +14,7 @@ every cell text, as CSV holds them; lists are JSON arrays).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 from decimal import Decimal
 
 from sqlglot import exp
@@ -40,7 +41,9 @@ OBJECT_KEYS = {
 # a plain decimal without exponent, at most two decimals: what SQL and Python read the same way
 DECIMAL_TEXT = r"-?[0-9]{1,13}(\.[0-9]{1,2})?"
 INTEGER_TEXT = r"-?[0-9]{1,15}"
-INSTANT_TEXT = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])"
+# UTC only: the engine picks the policy by the day in the instant's own offset, SQL by the UTC day;
+# an instant written with another offset goes to the Python engine
+INSTANT_TEXT = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-]00:00)"
 # a JSON number SQL would read through a double: an exponent, or more than two decimals
 DOUBTFUL_JSON_NUMBER = r"[:\[,]\s*-?[0-9]+(\.[0-9]*)?[eE]|[:\[,]\s*-?[0-9]+\.[0-9]{3,}"
 INTEGER_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT")
@@ -260,17 +263,19 @@ def _absent_or(column: Column, missing_test: exp.Expr, null_test: exp.Expr | Non
     """Apply absence: missing -> default / unknown (invalid if required); explicit null -> allowed if nullable."""
     absent = _is_null(missing_test)
     absent_ok = exp.false() if column.required else exp.true()
-    checks = exp.case().when(absent, absent_ok, copy=False)
     present: exp.Expr = exp.not_(absent, copy=False)
-    if null_test is not None:
-        checks = checks.when(null_test, exp.true() if column.nullable else exp.false(), copy=False)
-        present = _and(present, exp.not_(null_test, copy=False))
-    checks = checks.else_(fn("COALESCE", exp.paren(ok, copy=False), exp.false()), copy=False)
+    checks: exp.Expr
     if null_test is None:  # a flat row: absent is NULL, and a present value that does not read is not ok
+        read = fn("COALESCE", exp.paren(ok, copy=False), exp.false())
+        checks = (_and(exp.not_(absent.copy(), copy=False), read) if column.required else _or(absent.copy(), read))
         typed = cast(value, column.sql_type)
         if column.default is not None:
             typed = fn("COALESCE", typed, _default(column))
     else:
+        case = exp.case().when(absent, absent_ok, copy=False)
+        case = case.when(null_test, exp.true() if column.nullable else exp.false(), copy=False)
+        present = _and(present, exp.not_(null_test, copy=False))
+        checks = case.else_(fn("COALESCE", exp.paren(ok, copy=False), exp.false()), copy=False)
         typed = exp.case().when(present, cast(value, column.sql_type), copy=False).else_(_default(column), copy=False)
     flag = None
     if integral is not None:  # the scale as written; the default's own when absent
@@ -399,31 +404,39 @@ def _flat_objects_ok(types: Mapping[str, str]) -> exp.Expr:
 # -- the stage query ---------------------------------------------------------------------
 def policy_choice(policies: Mapping[str, CompiledPolicy]) -> exp.Expr:
     """Engine.policy_for in SQL: the first policy (engine order) for the jurisdiction in force that day."""
-    day = cast(fn("TO_TIMESTAMP", col("opened_at")), "DATE")
+    from datetime import datetime, time, timedelta, timezone
+
+    def midnight(day: Any) -> exp.Expr:  # epoch seconds of 00:00 UTC that day (opened_at is epoch seconds, UTC)
+        return number(int(datetime.combine(day, time(0), timezone.utc).timestamp()))
     case = exp.case()
     for policy in policies.values():
         tests = [_in(col("jurisdiction"), known(BY_PATH["jurisdiction"], policy.jurisdictions))]
         if policy.effective_from is not None:
-            tests.append(exp.GTE(this=day.copy(), expression=cast(lit(policy.effective_from.isoformat()), "DATE")))
+            tests.append(exp.GTE(this=col("opened_at"), expression=midnight(policy.effective_from)))
         if policy.effective_until is not None:
-            tests.append(exp.LTE(this=day.copy(), expression=cast(lit(policy.effective_until.isoformat()), "DATE")))
+            tests.append(exp.LT(this=col("opened_at"), expression=midnight(policy.effective_until + timedelta(days=1))))
         case = case.when(_and(*tests), lit(policy.id), copy=False)
     return case
 
 
-def tiers_ok(policies: Mapping[str, CompiledPolicy], sql_policies: set[str]) -> exp.Expr:
-    """Engine.prepare's tier checks, and only for policies the SQL path decides."""
+def tiers_ok(policies: Mapping[str, CompiledPolicy], sql_policies: set[str], selector: str = "_policy") -> exp.Expr:
+    """Engine.prepare's tier checks, and only for policies the SQL path decides (`selector`: the policy column)."""
     if not sql_policies:
         return exp.false()
-    case = exp.case(col("_policy"))
+    checks: dict[exp.Expr, list[str]] = {}  # policies with the same tiers share one check
     for policy in policies.values():
         if policy.id not in sql_policies:
             continue
         reachable = known(BY_PATH["handled_by"], tuple(t.id for t in policy.tiers if t.player_reachable))
         tiers = known(BY_PATH["on_duty"], tuple(t.id for t in policy.tiers))
-        roster = fn("LIST_HAS_ALL", exp.Array(expressions=[lit(t) for t in tiers]),
-                    fn("COALESCE", col("on_duty"), cast(exp.Array(expressions=[]), "VARCHAR[]")))
-        case = case.when(lit(policy.id), _and(_in(col("handled_by"), reachable), roster), copy=False)
+        roster = _or(_is_null(col("on_duty")), fn("LIST_HAS_ALL", exp.Array(expressions=[lit(t) for t in tiers]), col("on_duty")))
+        checks.setdefault(_and(_in(col("handled_by"), reachable), roster), []).append(policy.id)
+    if len(checks) == 1:
+        (check, ids), = checks.items()
+        return fn("COALESCE", exp.paren(_and(_in(col(selector), tuple(ids)), check), copy=False), exp.false())
+    case = exp.case()
+    for check, ids in checks.items():
+        case = case.when(_in(col(selector), tuple(ids)), check, copy=False)
     return fn("COALESCE", exp.paren(case.else_(exp.false(), copy=False)), exp.false())
 
 
@@ -478,3 +491,12 @@ def stage_select(form: str, source: str, policies: Mapping[str, CompiledPolicy],
     else:
         ok = fn("COALESCE", _in(col("_policy"), tuple(sql_policies)), exp.false())
     return exp.select(exp.Star(), exp.alias_(ok, "_ok", quoted=True, copy=False), copy=False).from_(exp.alias_(exp.paren(chosen), "_chosen", copy=False), copy=False)
+
+
+def also_ok(policies: Mapping[str, CompiledPolicy], sql_policies: set[str], selector: str) -> tuple[exp.Expr, exp.Expr]:
+    """Over `stage_select`'s rows: (the row's policy in a second policy set, named `selector`, and whether
+    that set's SQL decides the row too, given `_ok`: the column checks are the same for both sets).
+    One check query then serves two policy sets (impact)."""
+    chosen = policy_choice(policies)
+    ok = _and(_not_null(col(selector)), tiers_ok(policies, sql_policies, selector))
+    return chosen, ok

@@ -33,6 +33,7 @@ def test_help_imports_nothing_heavy():
     modules = set(json.loads(done.stderr.strip().splitlines()[-1]))
     heavy = {m for m in modules if m.split(".")[0] in HEAVY}
     assert not heavy
+    assert not modules & {"typer.rich_utils", "rich.markdown", "rich.traceback"}  # typer's rich help: ~100 ms
     assert not modules & {"escalator.language.loading", "escalator.runtime.engine", "escalator.operations.batch", "escalator.runtime.backends.durable"}
 
 

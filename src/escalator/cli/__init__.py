@@ -32,7 +32,7 @@ app = typer.Typer(
     ),
     no_args_is_help=True,
     add_completion=False,
-    rich_markup_mode="rich",
+    rich_markup_mode=None,  # click's plain help: typer's rich help imports rich.markdown and rich.traceback (~100 ms a start)
     pretty_exceptions_enable=False,
 )
 
@@ -68,7 +68,12 @@ def _register_all() -> None:
         module.register(app)
         examples = getattr(module, "EXAMPLES", None)
         if examples is not None:  # --help ends with them (typer prints the epilog after the options)
-            app.registered_commands[-1].epilog = examples
+            app.registered_commands[-1].epilog = verbatim(examples)
+
+
+def verbatim(text: str) -> str:
+    """Mark every paragraph of `text` so click prints its lines as written (no re-wrapping)."""
+    return "\n\n".join("\b\n" + part.strip("\n") for part in text.split("\n\n") if part.strip())
 
 
 _register_all()

@@ -108,6 +108,11 @@ def walk(node: Condition) -> Iterator[Condition]:
         yield from walk(node.item)
 
 
+def comparisons(node: Condition) -> list[Compare]:
+    """The comparisons of a condition, left to right (its leaves)."""
+    return [item for item in walk(node) if isinstance(item, Compare)]
+
+
 @dataclass(frozen=True)
 class Cap:
     action: str

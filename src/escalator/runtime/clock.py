@@ -15,7 +15,7 @@ from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
 from escalator.language import fields as F
-from escalator.language.ir import AllOf, AnyOf, Compare, CompiledPolicy, Condition, Const, Not, Sla, Tier
+from escalator.language.ir import CompiledPolicy, comparisons, Const, Sla, Tier
 from escalator.language.models.case import Case
 from escalator.language.calendars import Calendar, add_counted, add_working_days, counted_seconds
 from escalator.language.time import Duration
@@ -58,16 +58,6 @@ def _fixed_periods(sla: Sla) -> tuple[timedelta | None, timedelta | None] | None
             None if resolve is None else timedelta(seconds=resolve.seconds))
 
 
-def _leaves(node: Condition) -> list[Compare]:
-    if isinstance(node, Compare):
-        return [node]
-    if isinstance(node, (AllOf, AnyOf)):
-        return [leaf for item in node.items for leaf in _leaves(item)]
-    if isinstance(node, Not):
-        return _leaves(node.item)
-    return []
-
-
 class TimeFacts:
     """A policy's calendars and clocks, looked up once (policies are immutable)."""
 
@@ -76,7 +66,7 @@ class TimeFacts:
         self.working = self.calendars.get(policy.working_calendar) if policy.working_calendar else None
         self.tier_calendar = {t.id: self.calendars[t.calendar] for t in policy.tiers if t.calendar}
         self.sla = {situation: policy.sla_for(situation) for situation in SITUATIONS}
-        leaves = [leaf for rule in policy.rules for leaf in _leaves(rule.condition)]
+        leaves = [leaf for rule in policy.rules for leaf in comparisons(rule.condition)]
         self.used = frozenset(leaf.left.path for leaf in leaves if leaf.left.path in F.TIME_FIELDS)
         thresholds: set[tuple[str, Decimal]] = set()
         for leaf in leaves:
@@ -87,7 +77,7 @@ class TimeFacts:
         from escalator.runtime.backends.compiled import build
 
         self.timed_rules = tuple((rule.index, build(rule.condition)) for rule in policy.rules
-                                 if any(leaf.left.path in CHANGING for leaf in _leaves(rule.condition)))
+                                 if any(leaf.left.path in CHANGING for leaf in comparisons(rule.condition)))
         """The rules whose outcome time alone can change (compiled predicates): all next_review_at re-evaluates."""
         self._last_due: dict[str, tuple[Case, Due]] = {}
         self._fixed = {situation: _fixed_periods(sla) for situation, sla in self.sla.items()}

@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from escalator.language import fields as F
-from escalator.language.ir import AllOf, AnyOf, Compare, CompiledPolicy, Condition, Const, Not, Rule
+from escalator.language.ir import AllOf, AnyOf, Compare, CompiledPolicy, comparisons, Condition, Const, Not, Rule
 from escalator.runtime import semantics as S
 
 Fired = Callable[[dict[str, Any]], list[int]]
@@ -83,16 +83,6 @@ class Gates:
                 self.presence.setdefault(present, []).append((rule.index, rule.condition))
             else:
                 self.ungated.append((rule.index, rule.condition))
-
-
-def _leaves(node: Condition) -> list[Compare]:
-    if isinstance(node, Compare):
-        return [node]
-    if isinstance(node, (AllOf, AnyOf)):
-        return [leaf for item in node.items for leaf in _leaves(item)]
-    if isinstance(node, Not):
-        return _leaves(node.item)
-    return []
 
 
 def _paths(node: Compare) -> list[str]:
@@ -205,7 +195,7 @@ class _Writer:
         return f"({self._truth(node)} is {want})"
 
     def rules(self, rules: list[tuple[int, Condition | None]], indent: str, loaded: set[str]) -> None:
-        leaves = [leaf for _, condition in rules if condition is not None for leaf in _leaves(condition)]
+        leaves = [leaf for _, condition in rules if condition is not None for leaf in comparisons(condition)]
         self.load([p for leaf in leaves for p in _paths(leaf)], indent, loaded)
         self.share(leaves, indent)
         for index, condition in rules:
@@ -246,7 +236,7 @@ def compile_truth(node: Condition) -> Callable[[dict[str, Any]], S.Truth]:
     """One condition as a generated function of a flat view: True, False or None (unknown)."""
     w = _Writer()
     w.lines += ["def truth(view):", "    get = view.get"]
-    w.load([p for leaf in _leaves(node) for p in _paths(leaf)], "    ", set())
+    w.load([p for leaf in comparisons(node) for p in _paths(leaf)], "    ", set())
     w.lines += [f"    if {w.is_true(node)}:", "        return True",
                 f"    if {w.is_false(node)}:", "        return False", "    return None"]
     namespace: dict[str, Any] = dict(w.names)
